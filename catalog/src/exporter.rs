@@ -1,0 +1,87 @@
+//! The exporter's own health: per-collector status, build and process facts.
+
+use crate::{Kind, Metric, Source};
+
+const fn m(
+    kind: Kind,
+    name: &'static str,
+    help: &'static str,
+    labels: &'static [&'static str],
+) -> Metric {
+    Metric::new(Source::Exporter, kind, name, help, labels)
+}
+
+const COLLECTOR_TARGET: &[&str] = &["collector", "target"];
+
+pub static COLLECTOR_UP: Metric = m(
+    Kind::Gauge,
+    "lakewatch_collector_up",
+    "1 if the collector's last cycle for this target succeeded, 0 if it failed or timed out.",
+    COLLECTOR_TARGET,
+);
+pub static COLLECTOR_DURATION: Metric = m(
+    Kind::Gauge,
+    "lakewatch_collector_duration_seconds",
+    "Wall time of the collector's last cycle for this target.",
+    COLLECTOR_TARGET,
+)
+.unit("seconds");
+pub static COLLECTOR_LAST_SUCCESS: Metric = m(
+    Kind::Gauge,
+    "lakewatch_collector_last_success_timestamp_seconds",
+    "Unix time of the collector's last successful cycle for this target (0 if none yet).",
+    COLLECTOR_TARGET,
+)
+.unit("seconds");
+pub static COLLECTOR_ERRORS: Metric = m(
+    Kind::Counter,
+    "lakewatch_collector_errors_total",
+    "Failed collector cycles by error kind (timeout, io, connect, auth, http, parse, panic, ...).",
+    &["collector", "target", "kind"],
+);
+pub static BUILD_INFO: Metric = m(
+    Kind::Info,
+    "lakewatch_build_info",
+    "Version of the running lakewatch-exporter.",
+    &["version"],
+);
+pub static PROCESS_CPU: Metric = m(
+    Kind::Counter,
+    "process_cpu_seconds_total",
+    "Total user and system CPU time spent by the exporter.",
+    &[],
+)
+.unit("seconds");
+pub static PROCESS_RSS: Metric = m(
+    Kind::Gauge,
+    "process_resident_memory_bytes",
+    "Resident memory size of the exporter.",
+    &[],
+)
+.unit("bytes");
+pub static PROCESS_OPEN_FDS: Metric = m(
+    Kind::Gauge,
+    "process_open_fds",
+    "Number of open file descriptors of the exporter.",
+    &[],
+);
+pub static PROCESS_START_TIME: Metric = m(
+    Kind::Gauge,
+    "process_start_time_seconds",
+    "Start time of the exporter since the unix epoch.",
+    &[],
+)
+.unit("seconds");
+
+/// Exporter self-metrics in reference order.
+pub static EXPORTER: &[&Metric] = &[
+    &COLLECTOR_UP,
+    &COLLECTOR_DURATION,
+    &COLLECTOR_LAST_SUCCESS,
+    &COLLECTOR_ERRORS,
+    &BUILD_INFO,
+    &PROCESS_CPU,
+    &PROCESS_RSS,
+    &PROCESS_OPEN_FDS,
+    &PROCESS_START_TIME,
+];
