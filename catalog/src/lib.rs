@@ -252,6 +252,28 @@ mod tests {
         assert!(lookup("my_app_requests_total").is_none());
     }
 
+    /// The README's metrics reference is this catalog, rendered. Run with
+    /// `LAKEWATCH_BLESS=1` to rewrite the README section after changing the catalog.
+    #[test]
+    fn readme_metrics_reference_is_generated() {
+        const START: &str = "<!-- metrics-reference:start -->\n";
+        const END: &str = "<!-- metrics-reference:end -->";
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md");
+        let readme = std::fs::read_to_string(path).expect("README.md next to the workspace root");
+        let start = readme.find(START).expect("start marker in README") + START.len();
+        let end = readme.find(END).expect("end marker in README");
+        let expected = markdown_reference();
+        if std::env::var("LAKEWATCH_BLESS").is_ok() {
+            let updated = format!("{}{}{}", &readme[..start], expected, &readme[end..]);
+            std::fs::write(path, updated).expect("rewriting README.md");
+            return;
+        }
+        assert!(
+            readme[start..end] == expected,
+            "README metrics reference is out of date: run LAKEWATCH_BLESS=1 cargo test -p lakewatch-catalog"
+        );
+    }
+
     #[test]
     fn family_and_base_names() {
         assert_eq!(DISK_READ_BYTES.family_name(), "node_disk_read_bytes");

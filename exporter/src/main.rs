@@ -1,1 +1,176 @@
-fn main() {}
+//! The `lakewatch-exporter` binary: flags, logging, start-up and graceful shutdown.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::Context as _;
+use clap::{Parser, ValueEnum};
+use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
+use lakewatch_exporter::{jobs, scheduler, server};
+
+/// Prometheus exporter for data platforms: disks, containers, Postgres, S3, Trino.
+///
+/// Collects in the background on each collector's interval and serves the last result
+/// on /metrics, so scrapes are instant and never wait on a slow target. Without
+/// --config it runs the embedded default (see --print-default-config).
+#[derive(Debug, Parser)]
+#[command(name = "lakewatch-exporter", version, max_term_width = 100)]
+struct Args {
+    /// YAML configuration file. Without it the embedded default runs.
+    #[arg(long, value_name = "FILE", env = "LAKEWATCH_CONFIG")]
+    config: Option<PathBuf>,
+
+    /// Address to listen on: host:port, or :port for all interfaces.
+    #[arg(
+        long = "web.listen-address",
+        value_name = "ADDR",
+        default_value = "0.0.0.0:9717",
+        env = "LAKEWATCH_WEB_LISTEN_ADDRESS"
+    )]
+    listen_address: String,
+
+    /// exporter-toolkit web config (TLS, basic auth). Not supported yet: the exporter
+    /// refuses to start rather than serve without the protection you asked for.
+    #[arg(long = "web.config.file", value_name = "FILE")]
+    web_config_file: Option<PathBuf>,
+
+    /// Log line format.
+    #[arg(long = "log.format", value_enum, default_value_t = LogFormat::Text, env = "LAKEWATCH_LOG_FORMAT")]
+    log_format: LogFormat,
+
+    /// Minimum level logged: error, warn, info, debug or trace.
+    #[arg(
+        long = "log.level",
+        value_name = "LEVEL",
+        default_value = "info",
+        env = "LAKEWATCH_LOG_LEVEL"
+    )]
+    log_level: tracing::Level,
+
+    /// Validate the configuration, print a summary and exit (0 valid, 1 invalid).
+    #[arg(long = "check-config")]
+    check_config: bool,
+
+    /// Print the embedded default configuration (all keys, commented) and exit.
+    #[arg(long = "print-default-config")]
+    print_default_config: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum LogFormat {
+    Text,
+    Json,
+}
+
+fn main() -> ExitCode {
+    let args = Args::parse();
+    if args.print_default_config {
+        print!("{DEFAULT_CONFIG}");
+        return ExitCode::SUCCESS;
+    }
+    match run(args) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("lakewatch-exporter: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn load_config(args: &Args) -> anyhow::Result<Config> {
+    Ok(match &args.config {
+        Some(path) => Config::load(path)?,
+        None => Config::embedded_default(),
+    })
+}
+
+fn parse_listen_address(addr: &str) -> anyhow::Result<SocketAddr> {
+    let full = if addr.starts_with(':') {
+        format!("0.0.0.0{addr}")
+    } else {
+        addr.to_string()
+    };
+    full.parse()
+        .with_context(|| format!("invalid --web.listen-address {addr:?}: expected host:port such as 0.0.0.0:9717 or [::]:9717"))
+}
+
+fn run(args: Args) -> anyhow::Result<()> {
+    let config = load_config(&args)?;
+    let listen = parse_listen_address(&args.listen_address)?;
+    if let Some(file) = &args.web_config_file {
+        anyhow::bail!(
+            "--web.config.file {} given, but TLS and authentication are not supported by this version; \
+             refusing to serve without them (run behind a TLS-terminating proxy, or omit the flag)",
+            file.display()
+        );
+    }
+    let jobs = jobs(&config);
+    if args.check_config {
+        let source = args
+            .config
+            .as_ref()
+            .map_or("embedded default".to_string(), |p| p.display().to_string());
+        println!("{source}: OK, {} collector target(s) enabled", jobs.len());
+        for job in &jobs {
+            println!(
+                "  {} {} every {:?} (timeout {:?})",
+                job.collector.name(),
+                job.collector.target(),
+                job.schedule.interval,
+                job.schedule.timeout
+            );
+        }
+        return Ok(());
+    }
+
+    let filter = tracing_subscriber::filter::LevelFilter::from_level(args.log_level);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
+
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(listen)
+            .await
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        let local = listener.local_addr().context("reading the bound address")?;
+        let (hub, mut tasks) = scheduler::start(jobs);
+        tracing::info!(
+            address = %local,
+            version = env!("CARGO_PKG_VERSION"),
+            config = %args.config.as_ref().map_or("embedded default".into(), |p| p.display().to_string()),
+            "listening"
+        );
+        server::serve(listener, hub, shutdown_signal()).await;
+        tasks.abort_all();
+        tracing::info!("shut down");
+        Ok(())
+    });
+    // A statfs stuck on a dead NFS server never returns; do not wait for it on exit.
+    runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    result
+}
+
+async fn shutdown_signal() {
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = match signal(SignalKind::terminate()) {
+        Ok(s) => s,
+        Err(e) => {
+            tracing::error!("cannot install SIGTERM handler: {e}");
+            return std::future::pending().await;
+        }
+    };
+    tokio::select! {
+        _ = term.recv() => tracing::info!("SIGTERM received, shutting down"),
+        _ = tokio::signal::ctrl_c() => tracing::info!("SIGINT received, shutting down"),
+    }
+}

@@ -1,0 +1,129 @@
+//! Collectors: one file per source. Each collector reads one target and returns a
+//! [`Fragment`] of catalog samples; the scheduler runs it on its own interval and timeout.
+
+pub mod disk;
+
+use std::fmt;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use lakewatch_catalog::{Kind, Metric};
+
+/// A boxed future, so collectors can be stored as `Box<dyn Collector>`.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// One source of metrics for one target, run repeatedly by the scheduler.
+pub trait Collector: Send {
+    /// Collector name, the `collector` label of self-metrics (`disk`, `postgres`, ...).
+    fn name(&self) -> &'static str;
+    /// Target name, the `target` label of self-metrics (`localhost` for host sources).
+    fn target(&self) -> &str;
+    /// Runs one collection cycle. The scheduler drops the future when the timeout
+    /// expires, so implementations must leave themselves usable after cancellation.
+    fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>>;
+}
+
+/// Why a cycle failed. `kind` becomes the `kind` label of
+/// `lakewatch_collector_errors_total`, so it must be a small fixed vocabulary.
+#[derive(Debug, Clone)]
+pub struct CollectError {
+    pub kind: &'static str,
+    pub message: String,
+}
+
+impl CollectError {
+    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+        CollectError {
+            kind,
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for CollectError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.kind, self.message)
+    }
+}
+
+impl std::error::Error for CollectError {}
+
+/// A cumulative histogram in the shape OpenMetrics writes it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Histogram {
+    /// Upper bounds (ascending, ending with +Inf) and the count in each bucket (not
+    /// cumulative: the encoder accumulates).
+    pub buckets: Vec<(f64, u64)>,
+    pub sum: f64,
+    pub count: u64,
+}
+
+/// A sample's value.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    Number(f64),
+    Histogram(Arc<Histogram>),
+}
+
+/// One series: a catalog metric, its label values (in the catalog's label order) and
+/// a value. Info metrics carry value 1.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Sample {
+    pub metric: &'static Metric,
+    pub labels: Vec<String>,
+    pub value: Value,
+}
+
+/// Everything one collector cycle produced for one target.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct Fragment {
+    pub samples: Vec<Sample>,
+}
+
+impl Fragment {
+    /// Adds a gauge, counter, unknown or info sample. The label values must be given in
+    /// the catalog's order; a mismatch is a programming error caught in debug builds and
+    /// by the exporter's tests.
+    pub fn push<L: Into<String>>(
+        &mut self,
+        metric: &'static Metric,
+        labels: impl IntoIterator<Item = L>,
+        value: f64,
+    ) {
+        debug_assert_ne!(metric.kind, Kind::Histogram, "{}", metric.name);
+        self.push_value(metric, labels, Value::Number(value));
+    }
+
+    /// Adds a histogram sample.
+    pub fn push_histogram<L: Into<String>>(
+        &mut self,
+        metric: &'static Metric,
+        labels: impl IntoIterator<Item = L>,
+        histogram: Arc<Histogram>,
+    ) {
+        debug_assert_eq!(metric.kind, Kind::Histogram, "{}", metric.name);
+        self.push_value(metric, labels, Value::Histogram(histogram));
+    }
+
+    fn push_value<L: Into<String>>(
+        &mut self,
+        metric: &'static Metric,
+        labels: impl IntoIterator<Item = L>,
+        value: Value,
+    ) {
+        let labels: Vec<String> = labels.into_iter().map(Into::into).collect();
+        debug_assert_eq!(
+            labels.len(),
+            metric.labels.len(),
+            "{} takes labels {:?}",
+            metric.name,
+            metric.labels
+        );
+        self.samples.push(Sample {
+            metric,
+            labels,
+            value,
+        });
+    }
+}

@@ -1,0 +1,576 @@
+//! Configuration: the YAML file (or the embedded default), parsed into raw types that
+//! mirror the file one-to-one and carry source locations, then validated into [`Config`],
+//! which the rest of the exporter trusts.
+//!
+//! Every error names `file:line:column` and what was expected.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use regex::Regex;
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_saphyr::Spanned;
+
+/// The configuration used when no `--config` is given. It is also what
+/// `--print-default-config` prints, so it doubles as the annotated reference.
+pub const DEFAULT_CONFIG: &str = include_str!("default.yml");
+
+/// Name shown in error messages for the embedded default.
+pub const DEFAULT_CONFIG_NAME: &str = "<embedded default config>";
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config file: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// YAML syntax or shape error; the text already carries `file:line:column` and a
+    /// snippet of the offending line.
+    #[error("{0}")]
+    Syntax(String),
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+}
+
+/// The validated configuration.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Disk collector settings; `None` when disabled.
+    pub disk: Option<DiskConfig>,
+}
+
+/// When and how long a collector runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Schedule {
+    pub interval: Duration,
+    pub timeout: Duration,
+}
+
+/// Include/exclude regexes, both anchored as written by the user.
+#[derive(Debug, Clone, Default)]
+pub struct Filter {
+    pub include: Option<Regex>,
+    pub exclude: Option<Regex>,
+}
+
+impl Filter {
+    /// True when `value` matches the include regex (if any) and not the exclude regex.
+    pub fn allows(&self, value: &str) -> bool {
+        self.include.as_ref().is_none_or(|r| r.is_match(value))
+            && !self.exclude.as_ref().is_some_and(|r| r.is_match(value))
+    }
+}
+
+/// Validated disk collector settings.
+#[derive(Debug, Clone)]
+pub struct DiskConfig {
+    pub schedule: Schedule,
+    /// How long one `statfs` may take before the mount is reported as hanging.
+    pub mount_timeout: Duration,
+    pub mountpoints: Filter,
+    pub fstypes: Filter,
+    pub devices: Filter,
+    pub paths: Vec<PathBuf>,
+    /// How often configured paths are walked again.
+    pub paths_interval: Duration,
+    /// Wall-time budget of one walk; a walk that exceeds it publishes nothing new.
+    pub paths_budget: Duration,
+    /// Where the host's `/proc` is visible (for running in a container).
+    pub procfs: PathBuf,
+    /// Where the host's root filesystem is visible (for running in a container).
+    pub rootfs: PathBuf,
+}
+
+// ---------------------------------------------------------------------------------
+// Raw file types: one-to-one with the YAML, locations kept where validation needs them.
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    #[serde(default)]
+    collectors: RawCollectors,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawCollectors {
+    disk: Option<RawDisk>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawDisk {
+    enabled: Option<Enabled>,
+    interval: Option<Spanned<PromDuration>>,
+    timeout: Option<Spanned<PromDuration>>,
+    mount_timeout: Option<Spanned<PromDuration>>,
+    mountpoints_include: Option<Spanned<String>>,
+    mountpoints_exclude: Option<Spanned<String>>,
+    fstypes_include: Option<Spanned<String>>,
+    fstypes_exclude: Option<Spanned<String>>,
+    devices_include: Option<Spanned<String>>,
+    devices_exclude: Option<Spanned<String>>,
+    #[serde(default)]
+    paths: Vec<Spanned<String>>,
+    paths_interval: Option<Spanned<PromDuration>>,
+    paths_budget: Option<Spanned<PromDuration>>,
+    procfs: Option<String>,
+    rootfs: Option<String>,
+}
+
+/// `enabled: true | false | auto`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Enabled {
+    Yes,
+    No,
+    /// On when the source answers at start-up (used by collectors that probe).
+    Auto,
+}
+
+impl<'de> Deserialize<'de> for Enabled {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl de::Visitor<'_> for V {
+            type Value = Enabled;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("true, false or auto")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Enabled, E> {
+                Ok(if v { Enabled::Yes } else { Enabled::No })
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Enabled, E> {
+                match v {
+                    "true" => Ok(Enabled::Yes),
+                    "false" => Ok(Enabled::No),
+                    "auto" => Ok(Enabled::Auto),
+                    _ => Err(E::custom(format!(
+                        "invalid value {v:?} for enabled: expected true, false or auto"
+                    ))),
+                }
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// A duration written the Prometheus way: `500ms`, `15s`, `5m`, `1h30m`, `2d`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PromDuration(pub Duration);
+
+impl<'de> Deserialize<'de> for PromDuration {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        let s = String::deserialize(d)?;
+        parse_duration(&s).map(PromDuration).map_err(|why| {
+            de::Error::custom(format!(
+                "invalid duration {s:?} ({why}): expected a number with a unit, such as 500ms, 15s, 5m or 1h30m"
+            ))
+        })
+    }
+}
+
+/// Parses a Prometheus-style duration (units `y w d h m s ms`, combinable from the
+/// largest to the smallest, each at most once).
+pub fn parse_duration(s: &str) -> Result<Duration, &'static str> {
+    // Ordered largest first; a unit's position is its rank.
+    const UNITS: [(&str, u64); 7] = [
+        ("y", 365 * 86_400_000),
+        ("w", 7 * 86_400_000),
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ];
+    if s.is_empty() {
+        return Err("empty");
+    }
+    let mut rest = s;
+    let mut total_ms: u64 = 0;
+    let mut next_rank = 0;
+    while !rest.is_empty() {
+        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
+        if digits == 0 {
+            return Err("expected a digit");
+        }
+        let n: u64 = rest[..digits].parse().map_err(|_| "number too large")?;
+        rest = &rest[digits..];
+        let letters = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
+        let rank = UNITS
+            .iter()
+            .position(|(u, _)| *u == &rest[..letters])
+            .ok_or("missing or unknown unit")?;
+        if rank < next_rank {
+            return Err("units must go from largest to smallest, each at most once");
+        }
+        next_rank = rank + 1;
+        total_ms = n
+            .checked_mul(UNITS[rank].1)
+            .and_then(|v| v.checked_add(total_ms))
+            .ok_or("too large")?;
+        rest = &rest[letters..];
+    }
+    Ok(Duration::from_millis(total_ms))
+}
+
+/// Renders a duration the way the config file writes it.
+pub fn format_duration(d: Duration) -> String {
+    let ms = d.as_millis() as u64;
+    if ms == 0 {
+        return "0s".into();
+    }
+    let mut out = String::new();
+    let mut rest = ms;
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+        ("ms", 1),
+    ] {
+        if rest >= size {
+            out.push_str(&format!("{}{unit}", rest / size));
+            rest %= size;
+        }
+    }
+    out
+}
+
+// ---------------------------------------------------------------------------------
+// Loading and validation.
+
+impl Config {
+    /// Loads and validates a config file.
+    pub fn load(path: &Path) -> Result<Config, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Config::parse(&text, &path.display().to_string())
+    }
+
+    /// The embedded default configuration.
+    pub fn embedded_default() -> Config {
+        Config::parse(DEFAULT_CONFIG, DEFAULT_CONFIG_NAME)
+            .expect("the embedded default config is valid (checked by a unit test)")
+    }
+
+    /// Parses and validates config text; `name` is used in error messages.
+    pub fn parse(text: &str, name: &str) -> Result<Config, ConfigError> {
+        let raw: RawConfig = if text.trim().is_empty() {
+            RawConfig::default()
+        } else {
+            serde_saphyr::from_str(text).map_err(|e| {
+                ConfigError::Syntax(e.render_with_options(serde_saphyr::render_options! {
+                    source_name: Some(name),
+                }))
+            })?
+        };
+        Validator { name }.config(raw)
+    }
+}
+
+struct Validator<'a> {
+    name: &'a str,
+}
+
+impl Validator<'_> {
+    fn error<T>(&self, span: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.name.to_string(),
+            line: span.referenced.line(),
+            column: span.referenced.column(),
+            message: message.into(),
+        }
+    }
+
+    fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
+        let disk = raw.collectors.disk.unwrap_or_default();
+        Ok(Config {
+            disk: self.disk(disk)?,
+        })
+    }
+
+    fn schedule(
+        &self,
+        interval: Option<Spanned<PromDuration>>,
+        timeout: Option<Spanned<PromDuration>>,
+        defaults: Schedule,
+    ) -> Result<Schedule, ConfigError> {
+        let i = interval.as_ref().map_or(defaults.interval, |s| s.value.0);
+        if let Some(span) = &interval
+            && i.is_zero()
+        {
+            return Err(self.error(span, "interval must be greater than 0"));
+        }
+        let t = timeout
+            .as_ref()
+            .map_or(defaults.timeout.min(i), |s| s.value.0);
+        if let Some(span) = &timeout {
+            if t.is_zero() {
+                return Err(self.error(span, "timeout must be greater than 0"));
+            }
+            if t > i {
+                return Err(self.error(
+                    span,
+                    format!(
+                        "timeout {} is longer than the interval {}: a cycle must end before the next one starts",
+                        format_duration(t),
+                        format_duration(i)
+                    ),
+                ));
+            }
+        }
+        Ok(Schedule {
+            interval: i,
+            timeout: t,
+        })
+    }
+
+    fn regex(
+        &self,
+        raw: Option<Spanned<String>>,
+        default: Option<&str>,
+    ) -> Result<Option<Regex>, ConfigError> {
+        match raw {
+            Some(s) if s.value.is_empty() => Ok(None),
+            Some(s) => Regex::new(&s.value)
+                .map(Some)
+                .map_err(|e| self.error(&s, format!("invalid regular expression: {e}"))),
+            None => Ok(default.map(|d| Regex::new(d).expect("built-in default regexes are valid"))),
+        }
+    }
+
+    fn filter(
+        &self,
+        include: Option<Spanned<String>>,
+        exclude: Option<Spanned<String>>,
+        default_exclude: &str,
+    ) -> Result<Filter, ConfigError> {
+        Ok(Filter {
+            include: self.regex(include, None)?,
+            exclude: self.regex(exclude, Some(default_exclude))?,
+        })
+    }
+
+    fn duration(
+        &self,
+        raw: Option<Spanned<PromDuration>>,
+        default: Duration,
+    ) -> Result<Duration, ConfigError> {
+        match raw {
+            Some(s) if s.value.0.is_zero() => Err(self.error(&s, "must be greater than 0")),
+            Some(s) => Ok(s.value.0),
+            None => Ok(default),
+        }
+    }
+
+    fn disk(&self, raw: RawDisk) -> Result<Option<DiskConfig>, ConfigError> {
+        if raw.enabled == Some(Enabled::No) {
+            return Ok(None);
+        }
+        let schedule = self.schedule(raw.interval, raw.timeout, DISK_SCHEDULE)?;
+        let mount_timeout_span = raw.mount_timeout.clone();
+        let mount_timeout =
+            self.duration(raw.mount_timeout, DISK_MOUNT_TIMEOUT.min(schedule.timeout))?;
+        if let Some(span) = mount_timeout_span
+            && mount_timeout > schedule.timeout
+        {
+            return Err(self.error(
+                &span,
+                "mount_timeout must not be longer than the collector's timeout",
+            ));
+        }
+        let mut paths = Vec::new();
+        for p in raw.paths {
+            if !p.value.starts_with('/') {
+                return Err(self.error(&p, format!("path {:?} must be absolute", p.value)));
+            }
+            paths.push(PathBuf::from(&p.value));
+        }
+        Ok(Some(DiskConfig {
+            schedule,
+            mount_timeout,
+            mountpoints: self.filter(
+                raw.mountpoints_include,
+                raw.mountpoints_exclude,
+                DISK_MOUNTPOINTS_EXCLUDE,
+            )?,
+            fstypes: self.filter(
+                raw.fstypes_include,
+                raw.fstypes_exclude,
+                DISK_FSTYPES_EXCLUDE,
+            )?,
+            devices: self.filter(
+                raw.devices_include,
+                raw.devices_exclude,
+                DISK_DEVICES_EXCLUDE,
+            )?,
+            paths,
+            paths_interval: self.duration(raw.paths_interval, Duration::from_secs(300))?,
+            paths_budget: self.duration(raw.paths_budget, Duration::from_secs(60))?,
+            procfs: PathBuf::from(raw.procfs.unwrap_or_else(|| "/proc".into())),
+            rootfs: PathBuf::from(raw.rootfs.unwrap_or_else(|| "/".into())),
+        }))
+    }
+}
+
+const DISK_SCHEDULE: Schedule = Schedule {
+    interval: Duration::from_secs(15),
+    timeout: Duration::from_secs(5),
+};
+const DISK_MOUNT_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// node_exporter 1.x's default mount point exclusions.
+pub const DISK_MOUNTPOINTS_EXCLUDE: &str =
+    "^/(dev|proc|run/credentials/.+|sys|var/lib/docker/.+|var/lib/containers/storage/.+)($|/)";
+/// node_exporter 1.x's default filesystem type exclusions, plus `tmpfs` (per-container
+/// and per-session tmpfs mounts are noise on a data platform host).
+pub const DISK_FSTYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tmpfs|tracefs)$";
+/// node_exporter 1.x's default block device exclusions (partitions and virtual devices).
+pub const DISK_DEVICES_EXCLUDE: &str = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn invalid(text: &str) -> String {
+        Config::parse(text, "c.yml")
+            .expect_err("should be rejected")
+            .to_string()
+    }
+
+    #[test]
+    fn embedded_default_is_valid_and_enables_disk() {
+        let c = Config::embedded_default();
+        let disk = c.disk.expect("disk on by default");
+        assert_eq!(disk.schedule, DISK_SCHEDULE);
+        assert!(disk.fstypes.allows("ext4"));
+        assert!(!disk.fstypes.allows("tmpfs"));
+        assert!(!disk.mountpoints.allows("/proc/sys"));
+        assert!(disk.mountpoints.allows("/data"));
+        assert!(!disk.devices.allows("vda1"));
+        assert!(disk.devices.allows("vda"));
+    }
+
+    #[test]
+    fn readme_shows_the_default_config_verbatim() {
+        let readme = include_str!("../../README.md");
+        assert!(
+            readme.contains(DEFAULT_CONFIG),
+            "README.md's configuration section must contain exporter/src/default.yml verbatim"
+        );
+    }
+
+    #[test]
+    fn empty_file_means_defaults() {
+        let c = Config::parse("", "c.yml").unwrap();
+        assert!(c.disk.is_some());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(parse_duration("15s"), Ok(Duration::from_secs(15)));
+        assert_eq!(parse_duration("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_duration("1h30m"), Ok(Duration::from_secs(5400)));
+        assert_eq!(parse_duration("2d"), Ok(Duration::from_secs(172_800)));
+        assert_eq!(parse_duration("1m1s1ms"), Ok(Duration::from_millis(61_001)));
+        for bad in [
+            "",
+            "15",
+            "s",
+            "1.5s",
+            "15x",
+            "1s1m",
+            "1m1m",
+            "-1s",
+            "99999999999999999999s",
+        ] {
+            assert!(parse_duration(bad).is_err(), "{bad:?} accepted");
+        }
+        for d in ["15s", "1h30m", "500ms", "1d2h"] {
+            assert_eq!(format_duration(parse_duration(d).unwrap()), d);
+        }
+    }
+
+    #[test]
+    fn unknown_key_is_located() {
+        let e = invalid("collectors:\n  disk:\n    intervall: 15s\n");
+        assert!(e.contains("c.yml:3:5"), "{e}");
+        assert!(e.contains("unknown field `intervall`"), "{e}");
+        assert!(e.contains("interval"), "lists what is expected: {e}");
+    }
+
+    #[test]
+    fn unknown_collector_is_located() {
+        let e = invalid("collectors:\n  dsik: {}\n");
+        assert!(e.contains("c.yml:2:3"), "{e}");
+        assert!(e.contains("unknown field `dsik`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_type_is_located() {
+        let e = invalid("collectors:\n  disk:\n    paths: 5\n");
+        assert!(e.contains("c.yml:3:12"), "{e}");
+        let e = invalid("collectors:\n  disk:\n    enabled: maybe\n");
+        assert!(e.contains("c.yml:3:14"), "{e}");
+        assert!(e.contains("true, false or auto"), "{e}");
+    }
+
+    #[test]
+    fn bad_duration_is_located() {
+        let e = invalid("collectors:\n  disk:\n    interval: 15x\n");
+        assert!(e.contains("c.yml:3:15"), "{e}");
+        assert!(e.contains("invalid duration \"15x\""), "{e}");
+    }
+
+    #[test]
+    fn timeout_longer_than_interval_is_located() {
+        let e = invalid("collectors:\n  disk:\n    interval: 10s\n    timeout: 1m\n");
+        assert_eq!(
+            e,
+            "c.yml:4:14: timeout 1m is longer than the interval 10s: a cycle must end before the next one starts"
+        );
+    }
+
+    #[test]
+    fn bad_regex_is_located() {
+        let e = invalid("collectors:\n  disk:\n    fstypes_exclude: '^(ext4'\n");
+        assert!(
+            e.starts_with("c.yml:3:22: invalid regular expression"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn relative_path_is_rejected() {
+        let e = invalid("collectors:\n  disk:\n    paths: [/data, data/work]\n");
+        assert!(
+            e.starts_with("c.yml:3:20: path \"data/work\" must be absolute"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn disabled_disk() {
+        let c = Config::parse("collectors:\n  disk:\n    enabled: false\n", "c.yml").unwrap();
+        assert!(c.disk.is_none());
+    }
+
+    #[test]
+    fn missing_file() {
+        let e = Config::load(Path::new("/nonexistent/lakewatch.yml")).unwrap_err();
+        assert!(
+            e.to_string()
+                .starts_with("/nonexistent/lakewatch.yml: cannot read config file:"),
+            "{e}"
+        );
+    }
+}

@@ -1,0 +1,410 @@
+//! Runs every collector in its own task, on its own interval, under a hard timeout, and
+//! keeps the served [`Snapshot`] current.
+//!
+//! A cycle's result replaces that collector's fragment; a failed, timed-out or panicking
+//! cycle clears it (no stale series) and flips `lakewatch_collector_up` to 0. Results are
+//! handed to one builder task that re-encodes the snapshot, coalescing bursts of updates,
+//! so encoding never happens on a collector's clock or on a scrape.
+
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, RwLock};
+use std::task::{Context, Poll};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use lakewatch_catalog as cat;
+use tokio::sync::Notify;
+use tokio::task::JoinSet;
+use tokio::time::MissedTickBehavior;
+
+use crate::collector::{CollectError, Collector, Fragment};
+use crate::config::Schedule;
+use crate::snapshot::Snapshot;
+
+/// A collector and when to run it.
+pub struct Job {
+    pub schedule: Schedule,
+    pub collector: Box<dyn Collector>,
+}
+
+/// What the landing page and self-metrics know about one collector target.
+#[derive(Debug, Clone)]
+pub struct Status {
+    pub collector: &'static str,
+    pub target: String,
+    pub schedule: Schedule,
+    /// Completed cycles, successful or not.
+    pub cycles: u64,
+    pub up: bool,
+    pub last_duration: Duration,
+    pub last_success: Option<SystemTime>,
+    pub last_error: Option<String>,
+    pub errors: BTreeMap<&'static str, u64>,
+    pub series: usize,
+}
+
+struct Entry {
+    status: Status,
+    fragment: Arc<Fragment>,
+}
+
+/// Shared state between collector tasks, the snapshot builder and the HTTP server.
+pub struct Hub {
+    entries: Mutex<Vec<Entry>>,
+    snapshot: RwLock<Arc<Snapshot>>,
+    /// Set once a published snapshot includes every collector's first cycle.
+    ready: AtomicBool,
+    dirty: Notify,
+    started: SystemTime,
+}
+
+impl Hub {
+    fn new() -> Hub {
+        Hub {
+            entries: Mutex::new(Vec::new()),
+            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            ready: AtomicBool::new(false),
+            dirty: Notify::new(),
+            started: SystemTime::now(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
+        // Nothing panics while holding this lock (only field updates), but if something
+        // ever did, serving slightly inconsistent status beats refusing every scrape.
+        self.entries.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current snapshot: a pointer clone, the whole cost of a scrape's lookup.
+    pub fn snapshot(&self) -> Arc<Snapshot> {
+        self.snapshot
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// True once the served snapshot includes every collector target's first cycle.
+    pub fn ready(&self) -> bool {
+        self.ready.load(Ordering::Acquire)
+    }
+
+    /// Status of every collector target, in start order.
+    pub fn statuses(&self) -> Vec<Status> {
+        self.lock().iter().map(|e| e.status.clone()).collect()
+    }
+
+    fn register(&self, collector: &'static str, target: String, schedule: Schedule) -> usize {
+        let mut entries = self.lock();
+        entries.push(Entry {
+            status: Status {
+                collector,
+                target,
+                schedule,
+                cycles: 0,
+                up: false,
+                last_duration: Duration::ZERO,
+                last_success: None,
+                last_error: None,
+                errors: BTreeMap::new(),
+                series: 0,
+            },
+            fragment: Arc::default(),
+        });
+        entries.len() - 1
+    }
+
+    fn record(&self, idx: usize, elapsed: Duration, result: Result<Fragment, CollectError>) {
+        let mut entries = self.lock();
+        let e = &mut entries[idx];
+        let s = &mut e.status;
+        s.cycles += 1;
+        s.last_duration = elapsed;
+        match result {
+            Ok(fragment) => {
+                if !s.up && s.cycles > 1 {
+                    tracing::info!(collector = s.collector, target = %s.target, "collector recovered");
+                }
+                s.up = true;
+                s.last_success = Some(SystemTime::now());
+                s.last_error = None;
+                s.series = fragment.samples.len();
+                e.fragment = Arc::new(fragment);
+            }
+            Err(err) => {
+                let message = err.to_string();
+                if s.up || s.last_error.as_deref() != Some(message.as_str()) {
+                    tracing::warn!(collector = s.collector, target = %s.target, error = %message, "collection failed");
+                } else {
+                    tracing::debug!(collector = s.collector, target = %s.target, error = %message, "collection still failing");
+                }
+                s.up = false;
+                *s.errors.entry(err.kind).or_default() += 1;
+                s.last_error = Some(message);
+                s.series = 0;
+                e.fragment = Arc::default();
+            }
+        }
+        drop(entries);
+        self.dirty.notify_one();
+    }
+
+    /// Builds and publishes a snapshot from the current fragments and self-metrics.
+    fn rebuild(&self) {
+        let mut fragments: Vec<Arc<Fragment>> = Vec::new();
+        let mut own = Fragment::default();
+        let all_ran = {
+            let entries = self.lock();
+            for e in entries.iter() {
+                fragments.push(e.fragment.clone());
+                self_metrics(&e.status, &mut own);
+            }
+            entries.iter().all(|e| e.status.cycles > 0)
+        };
+        own.push(&cat::BUILD_INFO, [env!("CARGO_PKG_VERSION")], 1.0);
+        process_metrics(self.started, &mut own);
+        fragments.push(Arc::new(own));
+        let snapshot = Arc::new(Snapshot::build(&fragments));
+        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
+        if all_ran {
+            self.ready.store(true, Ordering::Release);
+        }
+    }
+}
+
+fn unix_seconds(t: SystemTime) -> f64 {
+    t.duration_since(UNIX_EPOCH)
+        .map_or(0.0, |d| d.as_secs_f64())
+}
+
+fn self_metrics(s: &Status, out: &mut Fragment) {
+    if s.cycles == 0 {
+        return; // nothing known yet; /readyz reports the wait
+    }
+    let l = [s.collector, s.target.as_str()];
+    out.push(&cat::COLLECTOR_UP, l, f64::from(u8::from(s.up)));
+    out.push(&cat::COLLECTOR_DURATION, l, s.last_duration.as_secs_f64());
+    out.push(
+        &cat::COLLECTOR_LAST_SUCCESS,
+        l,
+        s.last_success.map_or(0.0, unix_seconds),
+    );
+    for (kind, n) in &s.errors {
+        out.push(
+            &cat::COLLECTOR_ERRORS,
+            [s.collector, s.target.as_str(), kind],
+            *n as f64,
+        );
+    }
+}
+
+/// Process metrics from `/proc/self`; absent on systems without procfs.
+fn process_metrics(started: SystemTime, out: &mut Fragment) {
+    out.push(&cat::PROCESS_START_TIME, [""; 0], unix_seconds(started));
+    if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
+        // Fields after the parenthesised command name; utime and stime are 14 and 15.
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map_or(vec![], |(_, rest)| rest.split_whitespace().collect());
+        let ticks = |i: usize| fields.get(i - 3).and_then(|v| v.parse::<f64>().ok());
+        if let (Some(u), Some(s)) = (ticks(14), ticks(15)) {
+            // USER_HZ is 100 on every Linux architecture userspace can observe.
+            out.push(&cat::PROCESS_CPU, [""; 0], (u + s) / 100.0);
+        }
+        if let Some(rss_pages) = ticks(24) {
+            out.push(
+                &cat::PROCESS_RSS,
+                [""; 0],
+                rss_pages * rustix::param::page_size() as f64,
+            );
+        }
+    }
+    if let Ok(dir) = std::fs::read_dir("/proc/self/fd") {
+        out.push(&cat::PROCESS_OPEN_FDS, [""; 0], dir.count() as f64);
+    }
+}
+
+/// Turns a panic inside a collector's future into an error for that cycle, so one
+/// buggy collector never takes the process (or its own task) down.
+struct CatchUnwind<F>(F);
+
+impl<F: Future + Unpin> Future for CatchUnwind<F> {
+    type Output = Result<F::Output, String>;
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
+        match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
+            Ok(Poll::Pending) => Poll::Pending,
+            Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
+            Err(payload) => {
+                let msg = payload
+                    .downcast_ref::<&str>()
+                    .map(|s| s.to_string())
+                    .or_else(|| payload.downcast_ref::<String>().cloned())
+                    .unwrap_or_else(|| "unknown panic".into());
+                Poll::Ready(Err(msg))
+            }
+        }
+    }
+}
+
+/// Runs one cycle under the job's timeout.
+async fn run_cycle(job: &mut Job) -> Result<Fragment, CollectError> {
+    let timeout = job.schedule.timeout;
+    match tokio::time::timeout(timeout, CatchUnwind(job.collector.collect())).await {
+        Ok(Ok(result)) => result,
+        Ok(Err(panic)) => Err(CollectError::new(
+            "panic",
+            format!("collector panicked: {panic}"),
+        )),
+        Err(_) => Err(CollectError::new(
+            "timeout",
+            format!("cycle did not finish within the {timeout:?} timeout"),
+        )),
+    }
+}
+
+/// Starts every job and the snapshot builder; returns the hub and the running tasks.
+/// Dropping or aborting the `JoinSet` stops them.
+pub fn start(jobs: Vec<Job>) -> (Arc<Hub>, JoinSet<()>) {
+    let hub = Arc::new(Hub::new());
+    let jobs: Vec<(usize, Job)> = jobs
+        .into_iter()
+        .map(|job| {
+            let idx = hub.register(
+                job.collector.name(),
+                job.collector.target().to_string(),
+                job.schedule,
+            );
+            (idx, job)
+        })
+        .collect();
+    hub.rebuild();
+    let mut tasks = JoinSet::new();
+    for (idx, mut job) in jobs {
+        let hub = hub.clone();
+        tasks.spawn(async move {
+            let mut ticker = tokio::time::interval(job.schedule.interval);
+            // A slow cycle delays the next one instead of causing a burst to catch up.
+            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+            loop {
+                ticker.tick().await;
+                let start = Instant::now();
+                let result = run_cycle(&mut job).await;
+                hub.record(idx, start.elapsed(), result);
+            }
+        });
+    }
+    let builder = hub.clone();
+    tasks.spawn(async move {
+        loop {
+            builder.dirty.notified().await;
+            let b = builder.clone();
+            // Encoding and gzip are CPU work; keep them off the async workers that
+            // answer scrapes.
+            if let Err(e) = tokio::task::spawn_blocking(move || b.rebuild()).await {
+                tracing::error!("snapshot rebuild failed: {e}");
+            }
+        }
+    });
+    (hub, tasks)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::BoxFuture;
+
+    struct Scripted {
+        mode: &'static str,
+    }
+
+    impl Collector for Scripted {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn target(&self) -> &str {
+            self.mode
+        }
+        fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
+            Box::pin(async move {
+                match self.mode {
+                    "ok" => {
+                        let mut f = Fragment::default();
+                        f.push(&cat::FILESYSTEM_FILES, ["d", "ext4", "/"], 7.0);
+                        Ok(f)
+                    }
+                    "hang" => {
+                        tokio::time::sleep(Duration::from_secs(3600)).await;
+                        unreachable!("the scheduler's timeout cuts this cycle")
+                    }
+                    "panic" => panic!("scripted panic"),
+                    _ => Err(CollectError::new("io", "scripted failure")),
+                }
+            })
+        }
+    }
+
+    fn job(mode: &'static str) -> Job {
+        Job {
+            schedule: Schedule {
+                interval: Duration::from_secs(3600),
+                timeout: Duration::from_millis(50),
+            },
+            collector: Box::new(Scripted { mode }),
+        }
+    }
+
+    #[tokio::test]
+    async fn every_outcome_is_recorded_and_encoded() {
+        let (hub, _tasks) = start(vec![job("ok"), job("fail"), job("hang"), job("panic")]);
+        for _ in 0..200 {
+            if hub.ready() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(
+            hub.ready(),
+            "all four finished their first cycle and were published"
+        );
+        let by_target: BTreeMap<String, Status> = hub
+            .statuses()
+            .into_iter()
+            .map(|s| (s.target.clone(), s))
+            .collect();
+        assert!(by_target["ok"].up);
+        assert_eq!(by_target["fail"].errors.get("io"), Some(&1));
+        assert_eq!(by_target["hang"].errors.get("timeout"), Some(&1));
+        assert_eq!(by_target["panic"].errors.get("panic"), Some(&1));
+        assert!(
+            by_target["panic"]
+                .last_error
+                .as_deref()
+                .unwrap()
+                .contains("scripted panic")
+        );
+
+        hub.rebuild();
+        let body = String::from_utf8(hub.snapshot().text.plain.to_vec()).unwrap();
+        assert!(
+            body.contains(
+                "node_filesystem_files{device=\"d\",fstype=\"ext4\",mountpoint=\"/\"} 7.0"
+            ),
+            "{body}"
+        );
+        assert!(
+            body.contains("lakewatch_collector_up{collector=\"test\",target=\"ok\"} 1"),
+            "{body}"
+        );
+        assert!(
+            body.contains("lakewatch_collector_up{collector=\"test\",target=\"hang\"} 0"),
+            "{body}"
+        );
+        assert!(
+            body.contains("lakewatch_collector_errors_total{collector=\"test\",target=\"panic\",kind=\"panic\"} 1"),
+            "{body}"
+        );
+        assert!(body.contains("process_open_fds "), "{body}");
+    }
+}

@@ -1,0 +1,313 @@
+//! The `/metrics` body: all collectors' fragments encoded once per change, in both
+//! exposition formats, plain and gzip, so a scrape only clones an `Arc` and writes bytes.
+
+use std::collections::BTreeMap;
+use std::io::Write as _;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use flate2::Compression;
+use flate2::write::GzEncoder;
+use lakewatch_catalog::{Kind, Metric};
+use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::registry::{Registry, Unit};
+
+use crate::collector::{Fragment, Sample, Value};
+
+/// Content type of the OpenMetrics body.
+pub const OPENMETRICS_CONTENT_TYPE: &str =
+    "application/openmetrics-text; version=1.0.0; charset=utf-8";
+/// Content type of the Prometheus text format 0.0.4 body.
+pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
+
+/// One encoded body, plain and gzip-compressed.
+#[derive(Debug, Clone, Default)]
+pub struct Body {
+    pub plain: Bytes,
+    pub gzip: Bytes,
+}
+
+impl Body {
+    fn new(text: String) -> Body {
+        let plain = Bytes::from(text);
+        // Level 6 (the default) compresses a typical body ~10x; a scrape is served this
+        // copy many times, so the one-off cost pays for itself on the second scrape.
+        let mut gz = GzEncoder::new(Vec::with_capacity(plain.len() / 8), Compression::default());
+        gz.write_all(&plain)
+            .expect("writing into a Vec cannot fail");
+        let gzip = Bytes::from(gz.finish().expect("writing into a Vec cannot fail"));
+        Body { plain, gzip }
+    }
+}
+
+/// Everything `/metrics` can serve, built once per collection.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshot {
+    /// OpenMetrics 1.0 text, for clients that ask for it (Prometheus does).
+    pub openmetrics: Body,
+    /// Prometheus text format 0.0.4, for every other client.
+    pub text: Body,
+    /// Number of series (histograms count once).
+    pub series: usize,
+}
+
+impl Snapshot {
+    /// Encodes the given fragments. Samples of the same metric from different fragments
+    /// (targets) are merged into one family; families are sorted by name and samples by
+    /// labels, so equal input gives byte-identical output.
+    pub fn build(fragments: &[Arc<Fragment>]) -> Snapshot {
+        let om = encode_openmetrics(fragments);
+        let text = openmetrics_to_text(&om);
+        Snapshot {
+            series: fragments.iter().map(|f| f.samples.len()).sum(),
+            text: Body::new(text),
+            openmetrics: Body::new(om),
+        }
+    }
+}
+
+/// Encodes fragments as OpenMetrics text (ending in `# EOF`) with prometheus-client.
+pub fn encode_openmetrics(fragments: &[Arc<Fragment>]) -> String {
+    let mut families: BTreeMap<&'static str, (&'static Metric, Vec<Sample>)> = BTreeMap::new();
+    for sample in fragments.iter().flat_map(|f| f.samples.iter()) {
+        families
+            .entry(sample.metric.name)
+            .or_insert_with(|| (sample.metric, Vec::new()))
+            .1
+            .push(sample.clone());
+    }
+    let families: Vec<_> = families
+        .into_values()
+        .map(|(metric, mut samples)| {
+            samples.sort_by(|a, b| a.labels.cmp(&b.labels));
+            samples.dedup_by(|a, b| a.labels == b.labels);
+            (metric, samples)
+        })
+        .collect();
+    let mut registry = Registry::default();
+    registry.register_collector(Box::new(Families(families)));
+    let mut out = String::new();
+    prometheus_client::encoding::text::encode(&mut out, &registry)
+        .expect("encoding into a String cannot fail");
+    out
+}
+
+/// The prometheus-client bridge: replays our families through its descriptor encoder.
+#[derive(Debug)]
+struct Families(Vec<(&'static Metric, Vec<Sample>)>);
+
+impl prometheus_client::collector::Collector for Families {
+    fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
+        for (metric, samples) in &self.0 {
+            let unit = metric.unit.map(|u| match u {
+                "bytes" => Unit::Bytes,
+                "seconds" => Unit::Seconds,
+                "ratio" => Unit::Ratios,
+                other => Unit::Other(other.to_string()),
+            });
+            let kind = match metric.kind {
+                Kind::Counter => MetricType::Counter,
+                Kind::Gauge => MetricType::Gauge,
+                Kind::Histogram => MetricType::Histogram,
+                Kind::Info => MetricType::Info,
+                Kind::Unknown => MetricType::Unknown,
+            };
+            let mut family =
+                encoder.encode_descriptor(metric.base_name(), metric.help, unit.as_ref(), kind)?;
+            for sample in samples {
+                let labels: Vec<(&str, &str)> = metric
+                    .labels
+                    .iter()
+                    .copied()
+                    .zip(sample.labels.iter().map(String::as_str))
+                    .collect();
+                match (&sample.value, metric.kind) {
+                    (Value::Number(_), Kind::Info) => family.encode_info(&labels)?,
+                    (Value::Number(v), Kind::Counter) => {
+                        family
+                            .encode_family(&labels)?
+                            .encode_counter::<NoLabelSet, f64, f64>(v, None)?
+                    }
+                    (Value::Number(v), _) => family.encode_family(&labels)?.encode_gauge(v)?,
+                    (Value::Histogram(h), _) => family
+                        .encode_family(&labels)?
+                        .encode_histogram::<NoLabelSet>(h.sum, h.count, &h.buckets, None)?,
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Rewrites OpenMetrics text into Prometheus text format 0.0.4.
+///
+/// Sample lines are identical in both formats; only the metadata differs: 0.0.4 names a
+/// counter family after its `_total` series and an info family after its `_info`
+/// series (as a gauge), calls `unknown` `untyped`, and has no `# UNIT` or `# EOF` lines.
+pub fn openmetrics_to_text(om: &str) -> String {
+    let mut out = String::with_capacity(om.len());
+    let mut pending_help: Option<&str> = None;
+    for line in om.lines() {
+        if let Some(rest) = line.strip_prefix("# HELP ") {
+            pending_help = Some(rest);
+        } else if let Some(rest) = line.strip_prefix("# TYPE ") {
+            let (name, kind) = rest.rsplit_once(' ').unwrap_or((rest, "unknown"));
+            let (name, kind) = match kind {
+                "counter" => (format!("{name}_total"), "counter"),
+                "info" => (format!("{name}_info"), "gauge"),
+                "unknown" => (name.to_string(), "untyped"),
+                other => (name.to_string(), other),
+            };
+            if let Some(help) = pending_help.take() {
+                let text = help.split_once(' ').map_or("", |(_, t)| t);
+                out.push_str(&format!("# HELP {name} {text}\n"));
+            }
+            out.push_str(&format!("# TYPE {name} {kind}\n"));
+        } else if line.starts_with("# UNIT ") || line == "# EOF" {
+            continue;
+        } else {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collector::Histogram;
+    use lakewatch_catalog as cat;
+
+    fn fragment() -> Fragment {
+        let mut f = Fragment::default();
+        f.push(&cat::FILESYSTEM_SIZE, ["/dev/vda", "ext4", "/"], 1024.0);
+        f.push(&cat::DISK_READ_BYTES, ["vda"], 4096.0);
+        f.push(&cat::BUILD_INFO, ["1.2.3"], 1.0);
+        f.push(
+            &cat::COLLECTOR_UP,
+            ["disk", "with \"quote\" and \\ and\nnewline"],
+            1.0,
+        );
+        f
+    }
+
+    #[test]
+    fn openmetrics_names_types_units_and_eof() {
+        let om = encode_openmetrics(&[Arc::new(fragment())]);
+        assert!(
+            om.contains("# TYPE node_filesystem_size_bytes gauge\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains("# UNIT node_filesystem_size_bytes bytes\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains(
+                "node_filesystem_size_bytes{device=\"/dev/vda\",fstype=\"ext4\",mountpoint=\"/\"} 1024.0\n"
+            ),
+            "{om}"
+        );
+        assert!(om.contains("# TYPE node_disk_read_bytes counter\n"), "{om}");
+        assert!(
+            om.contains("node_disk_read_bytes_total{device=\"vda\"} 4096.0\n"),
+            "{om}"
+        );
+        assert!(om.contains("# TYPE lakewatch_build info\n"), "{om}");
+        assert!(
+            om.contains("lakewatch_build_info{version=\"1.2.3\"} 1\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains(r#"target="with \"quote\" and \\ and\nnewline""#),
+            "label values must be escaped: {om}"
+        );
+        assert!(om.ends_with("# EOF\n"));
+    }
+
+    #[test]
+    fn text_format_renames_counter_and_info_families() {
+        let text = openmetrics_to_text(&encode_openmetrics(&[Arc::new(fragment())]));
+        assert!(
+            text.contains(
+                "# HELP node_disk_read_bytes_total The total number of bytes read successfully.\n"
+            ),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE node_disk_read_bytes_total counter\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("# TYPE lakewatch_build_info gauge\n"),
+            "{text}"
+        );
+        assert!(!text.contains("# UNIT"), "{text}");
+        assert!(!text.contains("# EOF"), "{text}");
+        assert!(text.contains("node_disk_read_bytes_total{device=\"vda\"} 4096.0\n"));
+    }
+
+    #[test]
+    fn targets_merge_into_one_family_sorted_by_labels() {
+        let mut a = Fragment::default();
+        a.push(&cat::COLLECTOR_UP, ["disk", "zeta"], 1.0);
+        let mut b = Fragment::default();
+        b.push(&cat::COLLECTOR_UP, ["disk", "alpha"], 0.0);
+        let om = encode_openmetrics(&[Arc::new(a), Arc::new(b)]);
+        assert_eq!(om.matches("# TYPE lakewatch_collector_up gauge").count(), 1);
+        let alpha = om.find("target=\"alpha\"").expect("alpha present");
+        let zeta = om.find("target=\"zeta\"").expect("zeta present");
+        assert!(alpha < zeta);
+    }
+
+    #[test]
+    fn histogram_buckets_are_cumulative() {
+        static H: Metric = Metric {
+            name: "test_latency_seconds",
+            kind: Kind::Histogram,
+            unit: Some("seconds"),
+            help: "Test histogram.",
+            labels: &["op"],
+            source: lakewatch_catalog::Source::Exporter,
+        };
+        let mut f = Fragment::default();
+        f.push_histogram(
+            &H,
+            ["get"],
+            Arc::new(Histogram {
+                buckets: vec![(0.1, 2), (1.0, 3), (f64::INFINITY, 1)],
+                sum: 4.5,
+                count: 6,
+            }),
+        );
+        let om = encode_openmetrics(&[Arc::new(f)]);
+        assert!(
+            om.contains("test_latency_seconds_bucket{le=\"0.1\",op=\"get\"} 2\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains("test_latency_seconds_bucket{le=\"1.0\",op=\"get\"} 5\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains("test_latency_seconds_bucket{le=\"+Inf\",op=\"get\"} 6\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains("test_latency_seconds_count{op=\"get\"} 6\n"),
+            "{om}"
+        );
+    }
+
+    #[test]
+    fn gzip_round_trips() {
+        let snap = Snapshot::build(&[Arc::new(fragment())]);
+        let mut d = flate2::read::GzDecoder::new(&snap.text.gzip[..]);
+        let mut s = String::new();
+        std::io::Read::read_to_string(&mut d, &mut s).unwrap();
+        assert_eq!(s.as_bytes(), &snap.text.plain[..]);
+        assert_eq!(snap.series, 4);
+    }
+}

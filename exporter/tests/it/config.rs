@@ -1,0 +1,134 @@
+//! `--check-config`, `--print-default-config` and the bad-config suite: every error
+//! names file:line:column and what was expected, and the exit code is 1.
+
+use std::process::Command;
+
+use crate::support::{TempDir, exporter_bin};
+
+fn check(args: &[&str]) -> (i32, String, String) {
+    let out = Command::new(exporter_bin())
+        .args(args)
+        .output()
+        .expect("running the exporter");
+    (
+        out.status.code().expect("exited normally"),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+fn check_file(yaml: &str) -> (i32, String, String, String) {
+    let dir = TempDir::new("config");
+    let path = dir.write("bad.yml", yaml).display().to_string();
+    let (code, out, err) = check(&["--check-config", "--config", &path]);
+    (code, out, err, path)
+}
+
+#[test]
+fn default_config_round_trips() {
+    let (code, default, _) = check(&["--print-default-config"]);
+    assert_eq!(code, 0);
+    assert!(default.contains("collectors:"), "{default}");
+    let (code, out, err, path) = check_file(&default);
+    assert_eq!(code, 0, "printed default must be a valid config: {err}");
+    assert!(out.starts_with(&format!("{path}: OK")), "{out}");
+    assert!(out.contains("disk localhost every 15s"), "{out}");
+}
+
+#[test]
+fn embedded_default_checks() {
+    let (code, out, _) = check(&["--check-config"]);
+    assert_eq!(code, 0);
+    assert!(
+        out.starts_with("embedded default: OK, 1 collector target(s) enabled"),
+        "{out}"
+    );
+}
+
+#[test]
+fn unknown_key() {
+    let (code, _, err, path) =
+        check_file("collectors:\n  disk:\n    interval: 15s\n    mountpoint_exclude: x\n");
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("{path}:4:5")), "{err}");
+    assert!(err.contains("unknown field `mountpoint_exclude`"), "{err}");
+    assert!(
+        err.contains("mountpoints_exclude"),
+        "says what is expected: {err}"
+    );
+}
+
+#[test]
+fn wrong_type() {
+    let (code, _, err, path) = check_file("collectors:\n  disk:\n    paths: /data\n");
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("{path}:3:12")), "{err}");
+    assert!(err.contains("expected sequence"), "{err}");
+}
+
+#[test]
+fn bad_duration() {
+    let (code, _, err, path) = check_file("collectors:\n  disk:\n    interval: 15 seconds\n");
+    assert_eq!(code, 1);
+    assert!(err.contains(&format!("{path}:3:15")), "{err}");
+    assert!(err.contains("invalid duration \"15 seconds\""), "{err}");
+    assert!(err.contains("such as 500ms, 15s, 5m or 1h30m"), "{err}");
+}
+
+#[test]
+fn timeout_longer_than_interval() {
+    let (code, _, err, path) =
+        check_file("collectors:\n  disk:\n    interval: 5s\n    timeout: 10s\n");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!(
+            "{path}:4:14: timeout 10s is longer than the interval 5s"
+        )),
+        "{err}"
+    );
+}
+
+#[test]
+fn invalid_regex() {
+    let (code, _, err, path) =
+        check_file("collectors:\n  disk:\n    mountpoints_exclude: '^/(proc'\n");
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(&format!("{path}:3:26: invalid regular expression")),
+        "{err}"
+    );
+}
+
+#[test]
+fn missing_file() {
+    let (code, _, err) = check(&["--check-config", "--config", "/nonexistent/lakewatch.yml"]);
+    assert_eq!(code, 1);
+    assert!(
+        err.contains(
+            "/nonexistent/lakewatch.yml: cannot read config file: No such file or directory"
+        ),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_flag_is_a_usage_error() {
+    let (code, _, err) = check(&["--web.listen-adress", "x"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("--web.listen-address"),
+        "suggests the right flag: {err}"
+    );
+}
+
+#[test]
+fn web_config_file_is_refused_not_ignored() {
+    let (code, _, err) = check(&[
+        "--web.config.file",
+        "/etc/web.yml",
+        "--web.listen-address",
+        "127.0.0.1:0",
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("refusing to serve without them"), "{err}");
+}

@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Runs Lakewatch's whole test suite: formatting, lints, unit and integration tests.
+#
+# Integration tests talk to real components (promtool, Debian's node_exporter, ...).
+# Run as root, this script installs the Debian packages they need; otherwise it prints
+# the command to run. Tests whose component is missing skip with a reason, unless
+# CI=true, where they fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# Debian packages the tests use, and the binary that proves each is installed.
+declare -A PACKAGES=(
+  [prometheus]=/usr/bin/promtool
+  [prometheus-node-exporter]=/usr/bin/prometheus-node-exporter
+)
+
+missing=()
+for pkg in "${!PACKAGES[@]}"; do
+  [ -x "${PACKAGES[$pkg]}" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+    echo "==> installing ${missing[*]}"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    # Debian starts packaged daemons where it can; the tests start their own copies.
+    apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  else
+    echo "==> missing test dependencies; their tests will skip (or fail under CI=true):"
+    echo "    sudo apt-get install -y ${missing[*]}"
+  fi
+fi
+
+echo "==> cargo fmt --check"
+cargo fmt --all --check
+
+echo "==> cargo clippy"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+
+echo "==> tests"
+if cargo nextest --version >/dev/null 2>&1; then
+  cargo nextest run --workspace --locked --no-fail-fast
+  # nextest does not run doctests.
+  cargo test --workspace --locked --doc
+else
+  cargo test --workspace --locked --no-fail-fast
+fi
