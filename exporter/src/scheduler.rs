@@ -143,8 +143,8 @@ impl Hub {
                 s.up = false;
                 *s.errors.entry(err.kind).or_default() += 1;
                 s.last_error = Some(message);
-                s.series = 0;
-                e.fragment = Arc::default();
+                s.series = err.fragment.samples.len();
+                e.fragment = Arc::new(err.fragment);
             }
         }
         drop(entries);
@@ -339,7 +339,11 @@ mod tests {
                         unreachable!("the scheduler's timeout cuts this cycle")
                     }
                     "panic" => panic!("scripted panic"),
-                    _ => Err(CollectError::new("io", "scripted failure")),
+                    _ => {
+                        let mut up = Fragment::default();
+                        up.push(&cat::FILESYSTEM_DEVICE_ERROR, ["d", "ext4", "/fail"], 1.0);
+                        Err(CollectError::new("io", "scripted failure").with_fragment(up))
+                    }
                 }
             })
         }
@@ -406,5 +410,11 @@ mod tests {
             "{body}"
         );
         assert!(body.contains("process_open_fds "), "{body}");
+        assert!(
+            body.contains(
+                "node_filesystem_device_error{device=\"d\",fstype=\"ext4\",mountpoint=\"/fail\"} 1"
+            ),
+            "a failed cycle publishes the series it attached: {body}"
+        );
     }
 }

@@ -30,6 +30,9 @@ pub trait Collector: Send {
 pub struct CollectError {
     pub kind: &'static str,
     pub message: String,
+    /// Series to publish despite the failure, e.g. `pg_up 0`: what a user's existing
+    /// "target down" alert expects. Everything else of the target is dropped.
+    pub fragment: Fragment,
 }
 
 impl CollectError {
@@ -37,7 +40,14 @@ impl CollectError {
         CollectError {
             kind,
             message: message.into(),
+            fragment: Fragment::default(),
         }
+    }
+
+    /// Attaches series to publish for the failed cycle.
+    pub fn with_fragment(mut self, fragment: Fragment) -> Self {
+        self.fragment = fragment;
+        self
     }
 }
 
