@@ -1,1 +1,178 @@
-fn main() {}
+//! `lakewatch-rulegen`: SLO specs in, Prometheus rules out. See the crate docs for the
+//! pipeline; this file only parses flags, maps errors to exit codes and writes files.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand, ValueEnum};
+use lakewatch_rulegen::output::{self, Flavor};
+use lakewatch_rulegen::rules::{self, SliSource};
+use lakewatch_rulegen::{Service, model, unittest, window};
+
+/// Typed SLO definitions to Prometheus recording and alerting rules.
+///
+/// Exit codes: 0 ok, 1 invalid spec (the message points to file:line:column), 2 usage.
+#[derive(Parser)]
+#[command(name = "lakewatch-rulegen", version)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Generate rule files (one per service) into a directory.
+    Generate {
+        /// Spec files: native (version: lakewatch/v1), Sloth (version: prometheus/v1) or
+        /// OpenSLO (apiVersion: openslo/v1).
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+        /// Output directory (created if missing).
+        #[arg(short = 'o', long = "output")]
+        out: PathBuf,
+        /// Output flavour.
+        #[arg(long, value_enum, default_value_t = FormatArg::Plain)]
+        format: FormatArg,
+        /// Also write a `promtool test rules` file per service under DIR/tests/.
+        #[arg(long)]
+        emit_tests: bool,
+    },
+    /// Check spec files without writing anything.
+    Validate {
+        #[arg(required = true)]
+        specs: Vec<PathBuf>,
+    },
+    /// Print each SLO's burn-rate windows, factors and thresholds.
+    Explain { spec: PathBuf },
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum FormatArg {
+    /// Prometheus rule files (rule_files:, promtool check rules).
+    Plain,
+    /// Prometheus Operator PrometheusRule objects.
+    Operator,
+    /// Mimir/Cortex ruler namespace files.
+    Mimir,
+}
+
+impl From<FormatArg> for Flavor {
+    fn from(f: FormatArg) -> Flavor {
+        match f {
+            FormatArg::Plain => Flavor::Plain,
+            FormatArg::Operator => Flavor::Operator,
+            FormatArg::Mimir => Flavor::Mimir,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    // clap exits with 2 on usage errors and 0 for --help/--version.
+    let cli = Cli::parse();
+    let specs = match &cli.command {
+        Command::Generate { specs, .. } | Command::Validate { specs } => specs.clone(),
+        Command::Explain { spec } => vec![spec.clone()],
+    };
+    let services = match lakewatch_rulegen::load_files(&specs) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(1);
+        }
+    };
+    let result = match cli.command {
+        Command::Generate {
+            out,
+            format,
+            emit_tests,
+            ..
+        } => generate(&services, &out, format.into(), emit_tests),
+        Command::Validate { .. } => {
+            for s in &services {
+                println!(
+                    "ok: {} (service {}: {} SLOs, {} alerts)",
+                    s.file,
+                    s.name,
+                    s.slos.len(),
+                    s.alerts.len()
+                );
+            }
+            Ok(())
+        }
+        Command::Explain { .. } => {
+            print!("{}", explain(&services));
+            Ok(())
+        }
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn generate(
+    services: &[Service],
+    out: &Path,
+    flavor: Flavor,
+    emit_tests: bool,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
+    for s in services {
+        let set = rules::generate(s, SliSource::Spec).map_err(anyhow::Error::msg)?;
+        let source = lakewatch_rulegen::source_name(s);
+        write(
+            &out.join(flavor.file_name(&s.name)),
+            &output::render(flavor, &s.name, &source, &set),
+        )?;
+        if emit_tests && !s.slos.is_empty() {
+            let dir = out.join("tests");
+            std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+            for (name, text) in unittest::emit(s, &source).map_err(anyhow::Error::msg)? {
+                write(&dir.join(name), &text)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+fn write(path: &Path, text: &str) -> anyhow::Result<()> {
+    std::fs::write(path, text).with_context(|| format!("writing {}", path.display()))
+}
+
+fn explain(services: &[Service]) -> String {
+    let mut out = String::new();
+    for s in services {
+        for slo in &s.slos {
+            out.push_str(&format!(
+                "{}/{}: {} SLI, objective {}%, period {}, error budget {}\n",
+                s.name,
+                slo.name,
+                slo.sli.kind(),
+                slo.objective,
+                lakewatch_rulegen::duration::format(slo.period_secs),
+                slo.error_budget_str(),
+            ));
+            out.push_str(&window::explain_table(slo.objective, slo.period_secs));
+            let alerting = &slo.alerting;
+            let on = |a: &Option<model::BurnAlert>| match a {
+                Some(a) => format!("on (severity {})", a.severity),
+                None => "off".to_string(),
+            };
+            out.push_str(&format!(
+                "alert {}: page {}, ticket {}, low-traffic guard {}\n\n",
+                alerting.name,
+                on(&alerting.page),
+                on(&alerting.ticket),
+                alerting
+                    .min_events
+                    .map(|m| format!("{m} events per long window"))
+                    .unwrap_or_else(|| "off".into()),
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,50 @@
+//! Exporter hot paths off the request path: encoding a snapshot (once per collection)
+//! and parsing the config. Serving is measured by the load scripts, not here.
+
+use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
+use lakewatch_benches::synthetic_fragments;
+use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
+use lakewatch_exporter::snapshot::{Snapshot, encode_openmetrics, openmetrics_to_text};
+use std::hint::black_box;
+use std::io::Write;
+
+fn snapshot(c: &mut Criterion) {
+    let mut g = c.benchmark_group("snapshot");
+    g.sample_size(10);
+    for series in [1_000, 10_000, 100_000] {
+        let fragments = synthetic_fragments(series);
+        let om = encode_openmetrics(&fragments);
+        g.throughput(Throughput::Elements(series as u64));
+        g.bench_with_input(
+            BenchmarkId::new("encode_openmetrics", series),
+            &fragments,
+            |b, f| b.iter(|| encode_openmetrics(black_box(f))),
+        );
+        g.bench_with_input(
+            BenchmarkId::new("openmetrics_to_text", series),
+            &om,
+            |b, om| b.iter(|| openmetrics_to_text(black_box(om))),
+        );
+        g.bench_with_input(BenchmarkId::new("gzip", series), &om, |b, om| {
+            b.iter(|| {
+                let mut gz =
+                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+                gz.write_all(black_box(om.as_bytes())).unwrap();
+                gz.finish().unwrap()
+            })
+        });
+        g.bench_with_input(BenchmarkId::new("build_all", series), &fragments, |b, f| {
+            b.iter(|| Snapshot::build(black_box(f)))
+        });
+    }
+    g.finish();
+}
+
+fn config(c: &mut Criterion) {
+    c.bench_function("config/parse_default", |b| {
+        b.iter(|| Config::parse(black_box(DEFAULT_CONFIG), "bench.yml").unwrap())
+    });
+}
+
+criterion_group!(benches, snapshot, config);
+criterion_main!(benches);

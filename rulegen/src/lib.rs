@@ -1,0 +1,59 @@
+//! `lakewatch-rulegen` turns typed SLO and alert definitions (native `lakewatch/v1`,
+//! Sloth `prometheus/v1`, OpenSLO `openslo/v1`) into Prometheus recording and alerting
+//! rules, as plain rule files, Prometheus Operator `PrometheusRule` CRDs or Mimir/Cortex
+//! ruler files, plus `promtool test rules` files that prove the alerts fire.
+//!
+//! The pipeline is spec → parse (errors at `file:line:column`) → validated [`model`] →
+//! generators ([`rules`]) → [`output`]. It is not a rule evaluator, does not talk to
+//! Prometheus or Alertmanager, and does not discover metrics: it checks metric names only
+//! against `lakewatch-catalog`, and accepts names it does not know (the user's own apps).
+
+pub mod duration;
+pub mod error;
+pub mod model;
+mod num;
+pub mod output;
+pub mod promql;
+pub mod rules;
+pub mod spec;
+pub mod unittest;
+pub mod window;
+
+pub use error::{Error, SpecError};
+pub use model::Service;
+
+use std::collections::BTreeMap;
+
+/// Reads and validates spec files, failing on the first invalid one. Service names must be
+/// unique across all files, since outputs are written per service.
+pub fn load_files(paths: &[std::path::PathBuf]) -> Result<Vec<Service>, Error> {
+    let mut services: Vec<Service> = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for path in paths {
+        let display = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
+            path: display.clone(),
+            source,
+        })?;
+        for s in spec::load(&display, &text)? {
+            if let Some(first) = seen.insert(s.name.clone(), display.clone()) {
+                return Err(Error::DuplicateService {
+                    service: s.name,
+                    first,
+                    second: display,
+                });
+            }
+            services.push(s);
+        }
+    }
+    Ok(services)
+}
+
+/// The spec's file name without directories, as recorded in generated headers (so output
+/// does not depend on where rulegen was run from).
+pub fn source_name(service: &Service) -> String {
+    std::path::Path::new(&service.file)
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| service.file.clone())
+}

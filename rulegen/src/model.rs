@@ -1,0 +1,483 @@
+//! The validated SLO and alert model: what every generator (rules today; Alertmanager
+//! routes and dashboards later) trusts. Each input format converts its raw, span-carrying
+//! types into this model through the checks below, so nothing here is optional that
+//! validation already resolved, and no generator needs to re-check user input.
+
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use regex::Regex;
+
+use crate::error::{Pos, Problem};
+use crate::{duration, promql, window};
+
+/// The placeholder a ratio query uses for its range (Sloth's spelling, so Sloth queries
+/// work unchanged).
+pub const WINDOW_PLACEHOLDER: &str = "{{.window}}";
+
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{\{\s*\.window\s*\}\}").expect("static regex is valid"));
+
+/// Which input format a service was read from; Sloth inputs keep Sloth's labels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Native,
+    Sloth,
+    OpenSlo,
+}
+
+/// A service: its SLOs and plain threshold alerts. One rule file (or CRD, or Mimir
+/// namespace) is generated per service.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Service {
+    pub name: String,
+    /// Team/ownership labels; they go on every alert so Alertmanager can route on them.
+    pub labels: BTreeMap<String, String>,
+    pub slos: Vec<Slo>,
+    pub alerts: Vec<ThresholdAlert>,
+    pub format: Format,
+    /// The spec file it came from (for messages).
+    pub file: String,
+}
+
+/// One service level objective.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Slo {
+    pub name: String,
+    pub description: String,
+    /// Target in percent, in (0, 100).
+    pub objective: f64,
+    pub period_secs: u64,
+    pub sli: Sli,
+    /// Extra labels on every rule of this SLO (recording and alerting).
+    pub labels: BTreeMap<String, String>,
+    pub alerting: Alerting,
+}
+
+impl Slo {
+    /// The error budget as a ratio (`0.001` for 99.9%).
+    pub fn error_budget(&self) -> f64 {
+        1.0 - self.objective / 100.0
+    }
+
+    /// The budget as written into PromQL, free of float noise.
+    pub fn error_budget_str(&self) -> String {
+        crate::num::format(self.error_budget(), 12)
+    }
+
+    /// The objective as a ratio string (`0.999`).
+    pub fn objective_ratio_str(&self) -> String {
+        crate::num::format(self.objective / 100.0, 12)
+    }
+
+    /// The multi-window burn-rate pairs for this SLO's period.
+    pub fn burn_windows(&self) -> Vec<window::BurnWindow> {
+        window::burn_windows(self.period_secs)
+    }
+}
+
+/// How good and bad events are counted. Every kind is reduced by the rule generator to two
+/// per-second rates over 5m (errors and total); all longer windows derive from those.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Sli {
+    /// Event counts from two queries, each containing [`WINDOW_PLACEHOLDER`].
+    Ratio { errors: EventQuery, total: String },
+    /// Share of histogram observations at or under a bucket boundary.
+    Latency {
+        /// Histogram base name (without `_bucket`).
+        metric: String,
+        /// Label matchers without braces (`job="api"`), possibly empty.
+        matchers: String,
+        /// The bucket boundary as Prometheus formats `le`.
+        le: String,
+    },
+    /// A 0/1 gauge (`up`, `probe_success`): each sample is one event, 0 is bad.
+    Availability { metric: String, matchers: String },
+    /// Samples of a query, bad when they meet a comparison (OpenSLO `thresholdMetric`).
+    Threshold {
+        query: String,
+        /// PromQL comparison that selects bad samples, e.g. `> 0.3`.
+        bad_when: String,
+    },
+    /// A query that already yields an error ratio (Sloth `raw`); averaged over time, the
+    /// best that can be done without counts.
+    ErrorRatio { query: String },
+}
+
+impl Sli {
+    /// The kind's name as used in `slo:info` and `explain`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Sli::Ratio { .. } => "ratio",
+            Sli::Latency { .. } => "latency",
+            Sli::Availability { .. } => "availability",
+            Sli::Threshold { .. } => "threshold",
+            Sli::ErrorRatio { .. } => "error_ratio",
+        }
+    }
+}
+
+/// The "bad" side of a ratio SLI: counted directly, or as total minus good.
+#[derive(Debug, Clone, PartialEq)]
+pub enum EventQuery {
+    Errors(String),
+    Good(String),
+}
+
+/// Burn-rate alerting for one SLO.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Alerting {
+    /// Alert name shared by the page and ticket alerts (as Sloth does); `urgency` and
+    /// `severity` labels tell them apart.
+    pub name: String,
+    pub page: Option<BurnAlert>,
+    pub ticket: Option<BurnAlert>,
+    /// Low-traffic guard: alerts need at least this many events in their long window.
+    pub min_events: Option<u64>,
+}
+
+/// One of the page/ticket alerts, with labels and annotations already merged from the
+/// common and specific parts of the spec.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BurnAlert {
+    pub severity: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// A plain threshold alert (disk full, connections near the limit, …).
+#[derive(Debug, Clone, PartialEq)]
+pub struct ThresholdAlert {
+    pub name: String,
+    pub expr: String,
+    pub for_secs: u64,
+    pub severity: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+// ---- checks shared by the spec readers -------------------------------------------------
+
+/// SLO and service names become label values, group names and file names: keep them to
+/// a portable alphabet.
+pub fn check_name(what: &str, name: &str, pos: Pos) -> Result<String, Problem> {
+    static NAME: LazyLock<Regex> = LazyLock::new(|| {
+        Regex::new(r"^[a-z0-9]([a-z0-9_.-]{0,126}[a-z0-9])?$").expect("static regex is valid")
+    });
+    if NAME.is_match(name) {
+        Ok(name.to_string())
+    } else {
+        Err(Problem::new(
+            pos,
+            format!(
+                "{what} `{name}` is not a valid name: use 1-128 lowercase letters, digits, `-`, `_` or `.`, starting and ending with a letter or digit"
+            ),
+        ))
+    }
+}
+
+/// Alert names follow Prometheus metric-name rules so they are valid everywhere.
+pub fn check_alert_name(name: &str, pos: Pos) -> Result<String, Problem> {
+    static ALERT: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex is valid"));
+    if ALERT.is_match(name) {
+        Ok(name.to_string())
+    } else {
+        Err(Problem::new(
+            pos,
+            format!("alert name `{name}` must match [A-Za-z_][A-Za-z0-9_]*"),
+        ))
+    }
+}
+
+/// Label names must be valid Prometheus label names and not reserved.
+pub fn check_labels(
+    labels: &BTreeMap<String, String>,
+    pos: Pos,
+) -> Result<BTreeMap<String, String>, Problem> {
+    static LABEL: LazyLock<Regex> =
+        LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex is valid"));
+    for k in labels.keys() {
+        if !LABEL.is_match(k) || k.starts_with("__") {
+            return Err(Problem::new(
+                pos,
+                format!(
+                    "`{k}` is not a valid label name (letters, digits and `_`, not starting with `__`)"
+                ),
+            ));
+        }
+    }
+    Ok(labels.clone())
+}
+
+/// The objective must leave a budget and ask for something.
+pub fn check_objective(percent: f64, pos: Pos) -> Result<f64, Problem> {
+    if percent.is_finite() && percent > 0.0 && percent < 100.0 {
+        Ok(percent)
+    } else {
+        Err(Problem::new(
+            pos,
+            format!(
+                "objective must be in (0, 100), got {}",
+                crate::num::format(percent, 6)
+            ),
+        ))
+    }
+}
+
+/// The period must be at least an hour and longer than every alert window it implies.
+pub fn check_period(text: &str, pos: Pos) -> Result<u64, Problem> {
+    let secs = duration::parse(text).map_err(|e| Problem::new(pos, format!("period: {e}")))?;
+    if secs < 3600 {
+        return Err(Problem::new(
+            pos,
+            format!("period must be at least 1h, got {text}"),
+        ));
+    }
+    let longest = window::burn_windows(secs)
+        .iter()
+        .map(|w| w.long_secs)
+        .max()
+        .unwrap_or(0);
+    if longest >= secs {
+        return Err(Problem::new(
+            pos,
+            format!(
+                "period {text} is not longer than its longest alert window ({})",
+                duration::format(longest)
+            ),
+        ));
+    }
+    Ok(secs)
+}
+
+/// A ratio query: has the window placeholder, parses as PromQL once the placeholder is
+/// filled in, and fits the catalog. Returns the query with the placeholder normalised.
+pub fn check_window_query(what: &str, query: &str, pos: Pos) -> Result<String, Problem> {
+    if !PLACEHOLDER.is_match(query) {
+        return Err(Problem::new(
+            pos,
+            format!(
+                "{what} has no {WINDOW_PLACEHOLDER} placeholder: write the range as [{WINDOW_PLACEHOLDER}] so every alert window can be computed"
+            ),
+        ));
+    }
+    let normalised = PLACEHOLDER
+        .replace_all(query.trim(), WINDOW_PLACEHOLDER)
+        .into_owned();
+    check_query(what, &fill_window(&normalised, "5m"), pos)?;
+    Ok(normalised)
+}
+
+/// A query without a window: parses as PromQL and fits the catalog.
+pub fn check_query(what: &str, query: &str, pos: Pos) -> Result<String, Problem> {
+    if PLACEHOLDER.is_match(query) {
+        return Err(Problem::new(
+            pos,
+            format!("{what} must not use {WINDOW_PLACEHOLDER} here"),
+        ));
+    }
+    let expr = promql::parse(query)
+        .map_err(|e| Problem::new(pos, format!("{what} is not valid PromQL: {e}")))?;
+    promql::check_catalog(&expr).map_err(|e| Problem::new(pos, format!("{what}: {e}")))?;
+    Ok(query.trim().to_string())
+}
+
+/// Replaces the window placeholder with a concrete range.
+pub fn fill_window(template: &str, range: &str) -> String {
+    template.replace(WINDOW_PLACEHOLDER, range)
+}
+
+/// A metric name plus an optional `{...}` selector, as used by latency and availability
+/// SLIs. Returns the matchers without braces.
+pub fn check_selector(metric: &str, selector: Option<&str>, pos: Pos) -> Result<String, Problem> {
+    let inner = match selector.map(str::trim) {
+        None | Some("") => String::new(),
+        Some(s) => {
+            let Some(inner) = s.strip_prefix('{').and_then(|s| s.strip_suffix('}')) else {
+                return Err(Problem::new(
+                    pos,
+                    format!(
+                        "selector `{s}` must be label matchers in braces, like {{job=\"api\"}}"
+                    ),
+                ));
+            };
+            inner.trim().trim_end_matches(',').trim().to_string()
+        }
+    };
+    let probe = format!("{metric}{{{inner}}}");
+    match promql::parse(&probe) {
+        Ok(promql_parser::parser::Expr::VectorSelector(_)) => Ok(inner),
+        Ok(_) => Err(Problem::new(
+            pos,
+            format!("`{probe}` is not a plain metric selector"),
+        )),
+        Err(e) => Err(Problem::new(
+            pos,
+            format!("`{probe}` is not a valid selector: {e}"),
+        )),
+    }
+}
+
+/// Latency thresholds: a number of seconds (`0.3`) or a duration in `ms`/`s` (`300ms`).
+/// Returns the value as Prometheus writes the `le` label.
+pub fn check_latency_threshold(text: &str, pos: Pos) -> Result<String, Problem> {
+    let t = text.trim();
+    let secs = if let Some(ms) = t.strip_suffix("ms") {
+        ms.parse::<f64>().map(|v| v / 1000.0)
+    } else if let Some(s) = t.strip_suffix('s') {
+        s.parse::<f64>()
+    } else {
+        t.parse::<f64>()
+    };
+    match secs {
+        Ok(v) if v.is_finite() && v > 0.0 => Ok(crate::num::format(v, 9)),
+        _ => Err(Problem::new(
+            pos,
+            format!(
+                "latency threshold `{text}` must be a positive bucket boundary in seconds (0.3) or a duration (300ms, 1.5s)"
+            ),
+        )),
+    }
+}
+
+/// Turns `requests-availability` into `RequestsAvailability` for default alert names.
+pub fn camel_case(parts: &[&str]) -> String {
+    parts
+        .iter()
+        .flat_map(|p| p.split(|c: char| !c.is_ascii_alphanumeric()))
+        .filter(|w| !w.is_empty())
+        .map(|w| {
+            let mut c = w.chars();
+            match c.next() {
+                Some(f) => f.to_ascii_uppercase().to_string() + c.as_str(),
+                None => String::new(),
+            }
+        })
+        .collect()
+}
+
+/// Fails on the second SLO with a name already used in the service.
+pub fn check_unique<'a>(
+    what: &str,
+    items: impl IntoIterator<Item = (&'a str, Pos)>,
+) -> Result<(), Problem> {
+    let mut seen = BTreeMap::new();
+    for (name, pos) in items {
+        if let Some(first) = seen.insert(name, pos) {
+            return Err(Problem::new(
+                pos,
+                format!(
+                    "{what} `{name}` is defined twice (first at line {})",
+                    first.line
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// A query that must be a plain vector selector (OpenSLO counters, to which rulegen
+/// applies `rate()` itself). Returns it trimmed.
+pub fn check_selector_expr(query: &str, pos: Pos) -> Result<String, Problem> {
+    match promql::parse(query) {
+        Ok(promql_parser::parser::Expr::VectorSelector(_)) => Ok(query.trim().to_string()),
+        Ok(_) => Err(Problem::new(
+            pos,
+            format!(
+                "with `counter: true` the query must be a counter selector like `http_requests_total{{job=\"web\"}}`, got `{query}`"
+            ),
+        )),
+        Err(e) => Err(Problem::new(
+            pos,
+            format!("`{query}` is not valid PromQL: {e}"),
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const P: Pos = Pos { line: 3, column: 5 };
+
+    #[test]
+    fn objective_bounds() {
+        assert_eq!(check_objective(99.9, P), Ok(99.9));
+        for bad in [0.0, 100.0, -1.0, 120.0, f64::NAN] {
+            let e = check_objective(bad, P).unwrap_err();
+            assert!(e.message.starts_with("objective must be in (0, 100)"));
+            assert_eq!(e.pos, P);
+        }
+        assert_eq!(
+            check_objective(100.0, P).unwrap_err().message,
+            "objective must be in (0, 100), got 100"
+        );
+    }
+
+    #[test]
+    fn period_bounds() {
+        assert_eq!(check_period("30d", P), Ok(30 * 86400));
+        assert_eq!(check_period("1h", P), Ok(3600));
+        assert!(
+            check_period("59m", P)
+                .unwrap_err()
+                .message
+                .contains("at least 1h")
+        );
+        assert!(check_period("thirty", P).is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert!(check_name("slo", "requests-availability", P).is_ok());
+        assert!(check_name("slo", "a", P).is_ok());
+        for bad in ["", "Upper", "-x", "x-", "a b", "é"] {
+            assert!(check_name("slo", bad, P).is_err(), "{bad:?}");
+        }
+        assert!(check_alert_name("HighErrorRate", P).is_ok());
+        assert!(check_alert_name("high-error", P).is_err());
+        assert_eq!(
+            camel_case(&["checkout", "requests-availability"]),
+            "CheckoutRequestsAvailability"
+        );
+    }
+
+    #[test]
+    fn window_queries_need_the_placeholder_and_valid_promql() {
+        let q = "sum(rate(http_requests_total{code=~\"5..\"}[{{ .window }}]))";
+        assert_eq!(
+            check_window_query("errors query", q, P).unwrap(),
+            "sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))"
+        );
+        let e = check_window_query("errors query", "sum(rate(x[5m]))", P).unwrap_err();
+        assert!(e.message.contains("placeholder"), "{}", e.message);
+        let e = check_window_query("errors query", "sum(rate(x[{{.window}}])", P).unwrap_err();
+        assert!(e.message.contains("not valid PromQL"), "{}", e.message);
+    }
+
+    #[test]
+    fn selectors_and_thresholds() {
+        assert_eq!(
+            check_selector("m", Some("{job=\"a\",}"), P).unwrap(),
+            "job=\"a\""
+        );
+        assert_eq!(check_selector("m", None, P).unwrap(), "");
+        assert!(check_selector("m", Some("job=\"a\""), P).is_err());
+        assert!(check_selector("m", Some("{job=}"), P).is_err());
+        assert_eq!(check_latency_threshold("0.3", P).unwrap(), "0.3");
+        assert_eq!(check_latency_threshold("300ms", P).unwrap(), "0.3");
+        assert_eq!(check_latency_threshold("1s", P).unwrap(), "1");
+        for bad in ["0", "-1", "fast", "1m", "NaN", "inf"] {
+            assert!(check_latency_threshold(bad, P).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn duplicates_point_at_the_second() {
+        let p2 = Pos { line: 9, column: 5 };
+        let e = check_unique("SLO", [("a", P), ("b", P), ("a", p2)]).unwrap_err();
+        assert_eq!(e.pos, p2);
+        assert!(e.message.contains("first at line 3"));
+    }
+}

@@ -1,0 +1,508 @@
+//! Model → Prometheus rule groups (recording and alerting).
+//!
+//! Recorded series, all labelled `slo` and `service` (plus the SLO's own labels):
+//!
+//! | name | meaning |
+//! |---|---|
+//! | `slo:sli_errors:rate5m` | bad events per second over the last 5m |
+//! | `slo:sli_total:rate5m` | all events per second over the last 5m |
+//! | `slo:sli_error:ratio_rate<W>` | error ratio over window W (5m … 3d for a 30d SLO) |
+//! | `slo:sli_error:ratio_rate<period>` | error ratio over the whole period (`…_rate30d`) |
+//! | `slo:objective:ratio` | the objective (0.999) |
+//! | `slo:error_budget:ratio` | 1 − objective |
+//! | `slo:time_period:days` | the period in days |
+//! | `slo:current_burn_rate:ratio` | 5m error ratio ÷ budget |
+//! | `slo:period_burn_rate:ratio` | period error ratio ÷ budget |
+//! | `slo:period_error_budget_remaining:ratio` | 1 − period burn rate (negative when spent) |
+//! | `slo:info` | 1, with `objective`, `period` and `sli` labels |
+//!
+//! Every window is computed from the two 5m *count rates*: `sum_over_time(errors[W]) /
+//! sum_over_time(total[W])` is a ratio of (smoothed) event counts, so a busy minute weighs
+//! as much as its traffic, unlike the mean of 5m ratios other tools use. The period's
+//! window reads the 5m rates through a subquery with a 5m step (each step one
+//! non-overlapping 5m tile), which keeps a 30d window at 8,640 points: cheap for
+//! Prometheus and under promtool's 10,000-sample limit. The names follow Sloth's where the
+//! meaning is the same so existing Sloth dashboards keep working.
+
+use std::collections::BTreeMap;
+
+use crate::duration;
+use crate::model::{self, EventQuery, Format, Service, Sli, Slo};
+use crate::num;
+use crate::window::{BASE_WINDOW_SECS, BurnWindow, Urgency, ratio_windows};
+
+/// A set of rule groups: the content of one Prometheus rule file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RuleSet {
+    pub groups: Vec<Group>,
+}
+
+/// One rule group; rules in a group are evaluated in order, so alerts placed after the
+/// recording rules they read always see fresh values.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Group {
+    pub name: String,
+    pub rules: Vec<Rule>,
+}
+
+/// A recording or alerting rule.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rule {
+    pub kind: RuleKind,
+    pub expr: String,
+    pub for_secs: u64,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+}
+
+/// What a rule produces.
+#[derive(Debug, Clone, PartialEq)]
+pub enum RuleKind {
+    Record(String),
+    Alert(String),
+}
+
+/// Where the SLI's event rates come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SliSource {
+    /// The user's queries (normal output).
+    Spec,
+    /// Synthetic counters `lakewatch_test_sli_{errors,events}_total{service,slo}`, used by
+    /// emitted promtool tests so they can drive any SLI kind with known inputs.
+    Synthetic,
+}
+
+/// Name of the synthetic error counter used by emitted tests.
+pub const TEST_ERRORS_METRIC: &str = "lakewatch_test_sli_errors_total";
+/// Name of the synthetic event counter used by emitted tests.
+pub const TEST_EVENTS_METRIC: &str = "lakewatch_test_sli_events_total";
+
+/// The period window reads at most this many points (promtool's limit is 10,000).
+const MAX_PERIOD_POINTS: u64 = 8640;
+
+/// Generates the rule groups for one service. Every expression is parsed before it is
+/// returned; a failure there is a rulegen bug and is reported as such.
+pub fn generate(service: &Service, source: SliSource) -> Result<RuleSet, String> {
+    let mut groups = Vec::new();
+    for slo in &service.slos {
+        groups.push(slo_group(service, slo, source));
+    }
+    if !service.alerts.is_empty() {
+        groups.push(threshold_group(service));
+    }
+    for g in &groups {
+        for r in &g.rules {
+            crate::promql::check_generated(&r.expr)?;
+        }
+    }
+    Ok(RuleSet { groups })
+}
+
+/// The group name for an SLO.
+pub fn slo_group_name(service: &str, slo: &str) -> String {
+    format!("slo-{service}-{slo}")
+}
+
+/// Errors and total, each as events per second over the last 5m.
+pub fn sli_rates(sli: &Sli) -> (String, String) {
+    let w = duration::format(BASE_WINDOW_SECS);
+    let secs = BASE_WINDOW_SECS;
+    match sli {
+        Sli::Ratio { errors, total } => {
+            let total = format!("sum({})", model::fill_window(total, &w));
+            let errors = match errors {
+                // `or vector(0)`: an error counter that has never been incremented often
+                // does not exist yet; without this the ratio would be empty, not 0.
+                EventQuery::Errors(q) => {
+                    format!("(sum({}) or vector(0))", model::fill_window(q, &w))
+                }
+                EventQuery::Good(q) => format!(
+                    "{total} - (sum({}) or vector(0))",
+                    model::fill_window(q, &w)
+                ),
+            };
+            (errors, total)
+        }
+        Sli::Latency {
+            metric,
+            matchers,
+            le,
+        } => {
+            let sep = if matchers.is_empty() { "" } else { "," };
+            // Prometheus 2 keeps `le` as exposed ("1"), OpenMetrics and Prometheus 3 write
+            // "1.0": match both for whole numbers.
+            let le_matcher = if le.contains('.') {
+                format!("le=\"{le}\"")
+            } else {
+                format!("le=~\"{le}(\\\\.0)?\"")
+            };
+            let total = format!("sum(rate({metric}_count{{{matchers}}}[{w}]))");
+            let good = format!("sum(rate({metric}_bucket{{{matchers}{sep}{le_matcher}}}[{w}]))");
+            (format!("{total} - ({good} or vector(0))"), total)
+        }
+        Sli::Availability { metric, matchers } => {
+            let sel = format!("{metric}{{{matchers}}}");
+            let total = format!("sum(count_over_time({sel}[{w}])) / {secs}");
+            let errors = format!(
+                "(sum(count_over_time({sel}[{w}])) - sum(sum_over_time({sel}[{w}]))) / {secs}"
+            );
+            (errors, total)
+        }
+        Sli::Threshold { query, bad_when } => {
+            let total = format!("sum(count_over_time(({query})[{w}:1m])) / {secs}");
+            let errors = format!(
+                "(sum(count_over_time(({query} {bad_when})[{w}:1m])) or vector(0)) / {secs}"
+            );
+            (errors, total)
+        }
+        Sli::ErrorRatio { query } => (
+            format!("sum({})", model::fill_window(query, &w)),
+            "vector(1)".to_string(),
+        ),
+    }
+}
+
+fn synthetic_rates(service: &str, slo: &str) -> (String, String) {
+    let sel = format!("{{service=\"{service}\",slo=\"{slo}\"}}");
+    (
+        format!("(sum(rate({TEST_ERRORS_METRIC}{sel}[5m])) or vector(0))"),
+        format!("sum(rate({TEST_EVENTS_METRIC}{sel}[5m]))"),
+    )
+}
+
+/// Labels on every recording rule of an SLO.
+fn record_labels(service: &Service, slo: &Slo) -> BTreeMap<String, String> {
+    let mut l = slo.labels.clone();
+    l.insert("service".into(), service.name.clone());
+    l.insert("slo".into(), slo.name.clone());
+    l
+}
+
+/// The window name used in rule names (`5m`, `1h24m`).
+pub fn ratio_name(secs: u64) -> String {
+    format!("slo:sli_error:ratio_rate{}", duration::format(secs))
+}
+
+fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Group {
+    let labels = record_labels(service, slo);
+    let sel = format!("{{service=\"{}\",slo=\"{}\"}}", service.name, slo.name);
+    let (errors, total) = match source {
+        SliSource::Spec => sli_rates(&slo.sli),
+        SliSource::Synthetic => synthetic_rates(&service.name, &slo.name),
+    };
+    let record = |name: &str, expr: String| Rule {
+        kind: RuleKind::Record(name.to_string()),
+        expr,
+        for_secs: 0,
+        labels: labels.clone(),
+        annotations: BTreeMap::new(),
+    };
+    let mut rules = vec![
+        record("slo:sli_errors:rate5m", errors),
+        record("slo:sli_total:rate5m", total),
+    ];
+    let pairs = slo.burn_windows();
+    for w in ratio_windows(&pairs) {
+        let expr = if w == BASE_WINDOW_SECS {
+            format!("slo:sli_errors:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}")
+        } else {
+            let r = duration::format(w);
+            format!(
+                "sum_over_time(slo:sli_errors:rate5m{sel}[{r}])\n/\nsum_over_time(slo:sli_total:rate5m{sel}[{r}])"
+            )
+        };
+        rules.push(record(&ratio_name(w), expr));
+    }
+    let period = duration::format(slo.period_secs);
+    let step = period_step(slo.period_secs);
+    rules.push(record(
+        &ratio_name(slo.period_secs),
+        format!(
+            "sum_over_time(slo:sli_errors:rate5m{sel}[{period}:{step}])\n/\nsum_over_time(slo:sli_total:rate5m{sel}[{period}:{step}])"
+        ),
+    ));
+    let budget = slo.error_budget_str();
+    rules.push(record(
+        "slo:objective:ratio",
+        format!("vector({})", slo.objective_ratio_str()),
+    ));
+    rules.push(record(
+        "slo:error_budget:ratio",
+        format!("vector({budget})"),
+    ));
+    rules.push(record(
+        "slo:time_period:days",
+        format!(
+            "vector({})",
+            num::format(slo.period_secs as f64 / 86400.0, 6)
+        ),
+    ));
+    rules.push(record(
+        "slo:current_burn_rate:ratio",
+        format!("{}{sel} / {budget}", ratio_name(BASE_WINDOW_SECS)),
+    ));
+    rules.push(record(
+        "slo:period_burn_rate:ratio",
+        format!("{}{sel} / {budget}", ratio_name(slo.period_secs)),
+    ));
+    rules.push(record(
+        "slo:period_error_budget_remaining:ratio",
+        format!("1 - slo:period_burn_rate:ratio{sel}"),
+    ));
+    let mut info = record("slo:info", "vector(1)".into());
+    info.labels
+        .insert("objective".into(), num::format(slo.objective, 6));
+    info.labels.insert("period".into(), period);
+    info.labels.insert("sli".into(), slo.sli.kind().into());
+    rules.push(info);
+
+    for (urgency, alert) in [
+        (Urgency::Page, &slo.alerting.page),
+        (Urgency::Ticket, &slo.alerting.ticket),
+    ] {
+        if let Some(alert) = alert {
+            let mine: Vec<BurnWindow> = pairs
+                .iter()
+                .copied()
+                .filter(|p| p.urgency == urgency)
+                .collect();
+            rules.push(burn_alert(service, slo, urgency, alert, &mine, &sel));
+        }
+    }
+    Group {
+        name: slo_group_name(&service.name, &slo.name),
+        rules,
+    }
+}
+
+/// Subquery step for the period window: 5m (one tile per 5m rate) unless that would
+/// exceed [`MAX_PERIOD_POINTS`], then the next whole minute that fits.
+pub fn period_step(period_secs: u64) -> String {
+    let min_step = period_secs.div_ceil(MAX_PERIOD_POINTS).div_ceil(60) * 60;
+    duration::format(min_step.max(BASE_WINDOW_SECS))
+}
+
+fn burn_alert(
+    service: &Service,
+    slo: &Slo,
+    urgency: Urgency,
+    alert: &model::BurnAlert,
+    pairs: &[BurnWindow],
+    sel: &str,
+) -> Rule {
+    let budget = slo.error_budget_str();
+    let terms: Vec<String> = pairs
+        .iter()
+        .map(|p| {
+            let f = p.factor_str();
+            let mut t = format!(
+                "(\n  {long}{sel} > ({f} * {budget})\n  and\n  {short}{sel} > ({f} * {budget})",
+                long = ratio_name(p.long_secs),
+                short = ratio_name(p.short_secs),
+            );
+            if let Some(min) = slo.alerting.min_events {
+                let l = duration::format(p.long_secs);
+                t.push_str(&format!(
+                    "\n  and\n  avg_over_time(slo:sli_total:rate5m{sel}[{l}]) * {} >= {min}",
+                    p.long_secs
+                ));
+            }
+            t.push_str("\n)");
+            t
+        })
+        .collect();
+    let mut labels = service.labels.clone();
+    labels.extend(slo.labels.clone());
+    labels.extend(alert.labels.clone());
+    labels.insert("severity".into(), alert.severity.clone());
+    labels.insert("urgency".into(), urgency.as_str().into());
+    labels.insert("service".into(), service.name.clone());
+    labels.insert("slo".into(), slo.name.clone());
+    if service.format == Format::Sloth {
+        labels.insert("sloth_severity".into(), urgency.as_str().into());
+    }
+    let mut annotations = BTreeMap::new();
+    annotations.insert(
+        "summary".into(),
+        format!(
+            "{}/{} is burning its error budget too fast ({})",
+            service.name,
+            slo.name,
+            urgency.as_str()
+        ),
+    );
+    let pair_text: Vec<String> = pairs
+        .iter()
+        .map(|p| {
+            format!(
+                "{}x over {} and {}",
+                p.factor_str(),
+                duration::format(p.long_secs),
+                duration::format(p.short_secs)
+            )
+        })
+        .collect();
+    annotations.insert(
+        "description".into(),
+        format!(
+            "The error ratio of {}/{} is above its burn-rate threshold ({}) for an objective of {}% over {}.",
+            service.name,
+            slo.name,
+            pair_text.join(", or "),
+            num::format(slo.objective, 6),
+            duration::format(slo.period_secs)
+        ),
+    );
+    annotations.extend(alert.annotations.clone());
+    Rule {
+        kind: RuleKind::Alert(slo.alerting.name.clone()),
+        expr: terms.join("\nor\n"),
+        for_secs: 0,
+        labels,
+        annotations,
+    }
+}
+
+fn threshold_group(service: &Service) -> Group {
+    let rules = service
+        .alerts
+        .iter()
+        .map(|a| {
+            let mut labels = service.labels.clone();
+            labels.extend(a.labels.clone());
+            labels.insert("severity".into(), a.severity.clone());
+            labels.insert("service".into(), service.name.clone());
+            Rule {
+                kind: RuleKind::Alert(a.name.clone()),
+                expr: a.expr.clone(),
+                for_secs: a.for_secs,
+                labels,
+                annotations: a.annotations.clone(),
+            }
+        })
+        .collect();
+    Group {
+        name: format!("alerts-{}", service.name),
+        rules,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn service() -> Service {
+        crate::spec::native::load(
+            "s.yml",
+            r#"version: lakewatch/v1
+service: api
+slos:
+  - name: avail
+    objective: 99.9
+    sli:
+      ratio:
+        errors: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total: sum(rate(http_requests_total[{{.window}}]))
+    alerting:
+      min_events: 100
+"#,
+        )
+        .unwrap()
+    }
+
+    fn names(g: &Group) -> Vec<String> {
+        g.rules
+            .iter()
+            .map(|r| match &r.kind {
+                RuleKind::Record(n) | RuleKind::Alert(n) => n.clone(),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn records_every_window_then_meta_then_alerts() {
+        let rs = generate(&service(), SliSource::Spec).unwrap();
+        assert_eq!(rs.groups.len(), 1);
+        let n = names(&rs.groups[0]);
+        assert_eq!(
+            n[..10],
+            [
+                "slo:sli_errors:rate5m",
+                "slo:sli_total:rate5m",
+                "slo:sli_error:ratio_rate5m",
+                "slo:sli_error:ratio_rate30m",
+                "slo:sli_error:ratio_rate1h",
+                "slo:sli_error:ratio_rate2h",
+                "slo:sli_error:ratio_rate6h",
+                "slo:sli_error:ratio_rate1d",
+                "slo:sli_error:ratio_rate3d",
+                "slo:sli_error:ratio_rate30d",
+            ]
+        );
+        assert_eq!(
+            n.iter()
+                .filter(|n| n.as_str() == "ApiAvailErrorBudgetBurn")
+                .count(),
+            2
+        );
+    }
+
+    #[test]
+    fn long_windows_come_from_counts_not_ratios() {
+        let rs = generate(&service(), SliSource::Spec).unwrap();
+        let r3d = &rs.groups[0].rules[8];
+        assert!(
+            r3d.expr.contains("sum_over_time(slo:sli_errors:rate5m"),
+            "{}",
+            r3d.expr
+        );
+        assert!(!r3d.expr.contains("ratio_rate5m"), "{}", r3d.expr);
+        let period = &rs.groups[0].rules[9];
+        assert!(period.expr.contains("[30d:5m]"), "{}", period.expr);
+    }
+
+    #[test]
+    fn page_alert_uses_the_workbook_pairs_and_the_guard() {
+        let rs = generate(&service(), SliSource::Spec).unwrap();
+        let page = rs.groups[0]
+            .rules
+            .iter()
+            .find(|r| r.labels.get("urgency").map(String::as_str) == Some("page"))
+            .unwrap();
+        assert!(
+            page.expr.contains(
+                "slo:sli_error:ratio_rate1h{service=\"api\",slo=\"avail\"} > (14.4 * 0.001)"
+            ),
+            "{}",
+            page.expr
+        );
+        assert!(
+            page.expr
+                .contains("ratio_rate30m{service=\"api\",slo=\"avail\"} > (6 * 0.001)")
+        );
+        assert!(page.expr.contains("[1h]) * 3600 >= 100"));
+        assert_eq!(page.labels["severity"], "critical");
+    }
+
+    #[test]
+    fn period_step_keeps_points_under_promtools_limit() {
+        assert_eq!(period_step(30 * 86400), "5m");
+        assert_eq!(period_step(7 * 86400), "5m");
+        assert_eq!(period_step(90 * 86400), "15m");
+    }
+
+    #[test]
+    fn latency_matches_both_le_spellings() {
+        let (errors, total) = sli_rates(&Sli::Latency {
+            metric: "h".into(),
+            matchers: "job=\"a\"".into(),
+            le: "1".into(),
+        });
+        assert!(
+            errors.contains("h_bucket{job=\"a\",le=~\"1(\\\\.0)?\"}"),
+            "{errors}"
+        );
+        assert_eq!(total, "sum(rate(h_count{job=\"a\"}[5m]))");
+        crate::promql::check_generated(&errors).unwrap();
+    }
+}

@@ -1,0 +1,494 @@
+//! The native `lakewatch/v1` format: a service, its SLOs (ratio, latency or availability
+//! SLIs) with burn-rate alerting, and plain threshold alerts.
+//!
+//! ```yaml
+//! version: lakewatch/v1
+//! service: checkout
+//! labels: { team: payments }
+//! slos:
+//!   - name: requests-availability
+//!     objective: 99.9
+//!     period: 30d
+//!     sli:
+//!       ratio:
+//!         errors: sum(rate(http_requests_total{job="checkout",code=~"5.."}[{{.window}}]))
+//!         total: sum(rate(http_requests_total{job="checkout"}[{{.window}}]))
+//!     alerting:
+//!       runbook_url: https://runbooks.example/checkout
+//!       min_events: 100
+//! alerts:
+//!   - name: CheckoutDiskFull
+//!     expr: node_filesystem_avail_bytes{mountpoint="/data"} < 1e9
+//!     for: 10m
+//!     severity: warning
+//! ```
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use super::{Labels, labels, merged};
+use crate::error::{Pos, Problem};
+use crate::model::{
+    self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, Slo, ThresholdAlert,
+};
+
+/// The `version` value of this format.
+pub const VERSION: &str = "lakewatch/v1";
+
+const DEFAULT_PERIOD: &str = "30d";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    #[allow(dead_code)]
+    version: Spanned<String>,
+    service: Spanned<String>,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    slos: Vec<Spanned<RawSlo>>,
+    #[serde(default)]
+    alerts: Vec<Spanned<RawAlert>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlo {
+    name: Spanned<String>,
+    #[serde(default)]
+    description: String,
+    objective: Spanned<f64>,
+    period: Option<Spanned<String>>,
+    sli: Spanned<RawSli>,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    alerting: Option<RawAlerting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "snake_case", deny_unknown_fields)]
+enum RawSli {
+    Ratio {
+        errors: Option<Spanned<String>>,
+        good: Option<Spanned<String>>,
+        total: Spanned<String>,
+    },
+    Latency {
+        metric: Spanned<String>,
+        selector: Option<Spanned<String>>,
+        threshold: Spanned<Scalar>,
+    },
+    Availability {
+        metric: Spanned<String>,
+        selector: Option<Spanned<String>>,
+    },
+}
+
+/// A YAML scalar that may be written as a number or a string (`0.3` or `300ms`).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+pub(crate) enum Scalar {
+    Num(f64),
+    Text(String),
+}
+
+impl Scalar {
+    pub(crate) fn text(&self) -> String {
+        match self {
+            Scalar::Num(n) => format!("{n}"),
+            Scalar::Text(t) => t.clone(),
+        }
+    }
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerting {
+    name: Option<Spanned<String>>,
+    page: Option<RawBurnAlert>,
+    ticket: Option<RawBurnAlert>,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+    runbook_url: Option<String>,
+    dashboard_url: Option<String>,
+    min_events: Option<Spanned<u64>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBurnAlert {
+    #[serde(default = "yes")]
+    enabled: bool,
+    severity: Option<String>,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+fn yes() -> bool {
+    true
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    name: Spanned<String>,
+    expr: Spanned<String>,
+    #[serde(rename = "for")]
+    for_: Option<Spanned<String>>,
+    severity: Option<String>,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+    runbook_url: Option<String>,
+}
+
+/// Parses and validates a native spec.
+pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
+    let spec: Spec = super::single_document(text)?;
+    let service = model::check_name("service", &spec.service.value, Pos::at(&spec.service))?;
+    let service_labels = labels(&spec.labels)?;
+    model::check_unique(
+        "SLO",
+        spec.slos
+            .iter()
+            .map(|s| (s.value.name.value.as_str(), Pos::at(&s.value.name))),
+    )?;
+    model::check_unique(
+        "alert",
+        spec.alerts
+            .iter()
+            .map(|a| (a.value.name.value.as_str(), Pos::at(&a.value.name))),
+    )?;
+    if spec.slos.is_empty() && spec.alerts.is_empty() {
+        return Err(Problem::new(
+            Pos::at(&spec.service),
+            "the service has neither `slos` nor `alerts`; nothing to generate",
+        ));
+    }
+    let slos = spec
+        .slos
+        .iter()
+        .map(|s| slo(&service, &s.value))
+        .collect::<Result<Vec<_>, _>>()?;
+    let alerts = spec
+        .alerts
+        .iter()
+        .map(|a| alert(&a.value))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Service {
+        name: service,
+        labels: service_labels,
+        slos,
+        alerts,
+        format: Format::Native,
+        file: file.to_string(),
+    })
+}
+
+fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
+    let name = model::check_name("SLO", &raw.name.value, Pos::at(&raw.name))?;
+    let objective = model::check_objective(raw.objective.value, Pos::at(&raw.objective))?;
+    let period_secs = match &raw.period {
+        Some(p) => model::check_period(&p.value, Pos::at(p))?,
+        None => model::check_period(DEFAULT_PERIOD, Pos::at(&raw.name))?,
+    };
+    let sli = sli(&raw.sli)?;
+    let alerting = alerting(service, &name, raw.alerting.as_ref())?;
+    Ok(Slo {
+        name,
+        description: raw.description.trim().to_string(),
+        objective,
+        period_secs,
+        sli,
+        labels: labels(&raw.labels)?,
+        alerting,
+    })
+}
+
+fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
+    match &raw.value {
+        RawSli::Ratio {
+            errors,
+            good,
+            total,
+        } => {
+            let errors = match (errors, good) {
+                (Some(e), None) => EventQuery::Errors(model::check_window_query(
+                    "errors query",
+                    &e.value,
+                    Pos::at(e),
+                )?),
+                (None, Some(g)) => EventQuery::Good(model::check_window_query(
+                    "good query",
+                    &g.value,
+                    Pos::at(g),
+                )?),
+                (Some(_), Some(g)) => {
+                    return Err(Problem::new(
+                        Pos::at(g),
+                        "a ratio SLI takes `errors` or `good`, not both",
+                    ));
+                }
+                (None, None) => {
+                    return Err(Problem::new(
+                        Pos::at(raw),
+                        "a ratio SLI needs an `errors` or a `good` query next to `total`",
+                    ));
+                }
+            };
+            let total = model::check_window_query("total query", &total.value, Pos::at(total))?;
+            Ok(Sli::Ratio { errors, total })
+        }
+        RawSli::Latency {
+            metric,
+            selector,
+            threshold,
+        } => {
+            let base = metric
+                .value
+                .strip_suffix("_bucket")
+                .unwrap_or(&metric.value);
+            check_catalog_kind(base, lakewatch_catalog::Kind::Histogram, Pos::at(metric))?;
+            let matchers = model::check_selector(
+                &format!("{base}_bucket"),
+                selector.as_ref().map(|s| s.value.as_str()),
+                selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
+            )?;
+            let le = model::check_latency_threshold(&threshold.value.text(), Pos::at(threshold))?;
+            let sli = Sli::Latency {
+                metric: base.to_string(),
+                matchers,
+                le,
+            };
+            check_generated_sli(
+                &sli,
+                selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
+            )?;
+            Ok(sli)
+        }
+        RawSli::Availability { metric, selector } => {
+            check_catalog_kind(
+                &metric.value,
+                lakewatch_catalog::Kind::Gauge,
+                Pos::at(metric),
+            )?;
+            let matchers = model::check_selector(
+                &metric.value,
+                selector.as_ref().map(|s| s.value.as_str()),
+                selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
+            )?;
+            let sli = Sli::Availability {
+                metric: metric.value.clone(),
+                matchers,
+            };
+            check_generated_sli(
+                &sli,
+                selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
+            )?;
+            Ok(sli)
+        }
+    }
+}
+
+/// A catalog metric named by a latency or availability SLI must be of the kind the SLI
+/// reads; unknown metrics are the user's own and pass.
+pub(crate) fn check_catalog_kind(
+    metric: &str,
+    want: lakewatch_catalog::Kind,
+    pos: Pos,
+) -> Result<(), Problem> {
+    match lakewatch_catalog::lookup(metric) {
+        Some(m) if m.kind != want || m.name != metric => Err(Problem::new(
+            pos,
+            format!(
+                "`{metric}` is a {} in the Lakewatch catalog, but this SLI needs a {}",
+                m.kind.as_str(),
+                want.as_str()
+            ),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Runs the catalog label check on the queries the SLI will generate.
+fn check_generated_sli(sli: &Sli, pos: Pos) -> Result<(), Problem> {
+    let (errors, total) = crate::rules::sli_rates(sli);
+    for q in [errors, total] {
+        model::check_query("SLI", &q, pos)?;
+    }
+    Ok(())
+}
+
+fn alerting(service: &str, slo: &str, raw: Option<&RawAlerting>) -> Result<Alerting, Problem> {
+    let default = RawAlerting::default();
+    let raw = raw.unwrap_or(&default);
+    let name = match &raw.name {
+        Some(n) => model::check_alert_name(&n.value, Pos::at(n))?,
+        None => model::camel_case(&[service, slo, "error-budget-burn"]),
+    };
+    let common_labels = labels(&raw.labels)?;
+    let mut common_annotations = raw.annotations.clone().unwrap_or_default();
+    if let Some(u) = &raw.runbook_url {
+        common_annotations.insert("runbook_url".into(), u.clone());
+    }
+    if let Some(u) = &raw.dashboard_url {
+        common_annotations.insert("dashboard_url".into(), u.clone());
+    }
+    let burn =
+        |b: Option<&RawBurnAlert>, default_severity: &str| -> Result<Option<BurnAlert>, Problem> {
+            match b {
+                Some(b) if !b.enabled => Ok(None),
+                _ => Ok(Some(BurnAlert {
+                    severity: b
+                        .and_then(|b| b.severity.clone())
+                        .unwrap_or_else(|| default_severity.to_string()),
+                    labels: merged(
+                        &common_labels,
+                        &b.map(|b| labels(&b.labels))
+                            .transpose()?
+                            .unwrap_or_default(),
+                    ),
+                    annotations: merged(
+                        &common_annotations,
+                        &b.and_then(|b| b.annotations.clone()).unwrap_or_default(),
+                    ),
+                })),
+            }
+        };
+    let min_events = match &raw.min_events {
+        Some(m) if m.value == 0 => {
+            return Err(Problem::new(
+                Pos::at(m),
+                "min_events must be at least 1 (leave it out to disable the low-traffic guard)",
+            ));
+        }
+        Some(m) => Some(m.value),
+        None => None,
+    };
+    Ok(Alerting {
+        name,
+        page: burn(raw.page.as_ref(), "critical")?,
+        ticket: burn(raw.ticket.as_ref(), "warning")?,
+        min_events,
+    })
+}
+
+fn alert(raw: &RawAlert) -> Result<ThresholdAlert, Problem> {
+    let name = model::check_alert_name(&raw.name.value, Pos::at(&raw.name))?;
+    let expr = model::check_query("alert expr", &raw.expr.value, Pos::at(&raw.expr))?;
+    let for_secs = match &raw.for_ {
+        Some(f) => crate::duration::parse(&f.value)
+            .map_err(|e| Problem::new(Pos::at(f), format!("for: {e}")))?,
+        None => 0,
+    };
+    let mut annotations = raw.annotations.clone().unwrap_or_default();
+    if let Some(u) = &raw.runbook_url {
+        annotations.insert("runbook_url".into(), u.clone());
+    }
+    Ok(ThresholdAlert {
+        name,
+        expr,
+        for_secs,
+        severity: raw.severity.clone().unwrap_or_else(|| "warning".into()),
+        labels: labels(&raw.labels)?,
+        annotations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = r#"version: lakewatch/v1
+service: checkout
+labels: { team: payments }
+slos:
+  - name: requests-availability
+    objective: 99.9
+    sli:
+      ratio:
+        errors: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+        total: sum(rate(http_requests_total[{{.window}}]))
+  - name: latency
+    objective: 99
+    period: 7d
+    sli:
+      latency:
+        metric: http_request_duration_seconds
+        selector: '{job="checkout"}'
+        threshold: 300ms
+    alerting:
+      ticket: { enabled: false }
+      min_events: 50
+alerts:
+  - name: DiskFull
+    expr: node_filesystem_avail_bytes{mountpoint="/"} < 1e9
+    for: 10m
+"#;
+
+    #[test]
+    fn parses_a_full_spec() {
+        let s = load("s.yml", GOOD).unwrap();
+        assert_eq!(s.name, "checkout");
+        assert_eq!(s.labels.get("team").map(String::as_str), Some("payments"));
+        assert_eq!(s.slos.len(), 2);
+        assert_eq!(s.slos[0].period_secs, 30 * 86400);
+        assert_eq!(
+            s.slos[0].alerting.name,
+            "CheckoutRequestsAvailabilityErrorBudgetBurn"
+        );
+        assert_eq!(
+            s.slos[0].alerting.page.as_ref().unwrap().severity,
+            "critical"
+        );
+        assert_eq!(s.slos[1].period_secs, 7 * 86400);
+        assert!(s.slos[1].alerting.ticket.is_none());
+        assert_eq!(s.slos[1].alerting.min_events, Some(50));
+        match &s.slos[1].sli {
+            Sli::Latency { le, matchers, .. } => {
+                assert_eq!(le, "0.3");
+                assert_eq!(matchers, "job=\"checkout\"");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert_eq!(s.alerts[0].for_secs, 600);
+    }
+
+    fn err(text: &str) -> Problem {
+        load("s.yml", text).unwrap_err()
+    }
+
+    #[test]
+    fn errors_point_at_the_value() {
+        let e = err(&GOOD.replace("objective: 99.9", "objective: 100"));
+        assert_eq!(e.message, "objective must be in (0, 100), got 100");
+        assert_eq!((e.pos.line, e.pos.column), (6, 16));
+        let e = err(&GOOD.replace("period: 7d", "period: 30m"));
+        assert_eq!((e.pos.line, e.pos.column), (13, 13));
+        let e = err(&GOOD.replace("[{{.window}}]))\n        total", "[5m]))\n        total"));
+        assert!(e.message.contains("placeholder"), "{}", e.message);
+        assert_eq!(e.pos.line, 9);
+    }
+
+    #[test]
+    fn catalog_mismatches_are_rejected() {
+        let e = err(&GOOD.replace(
+            "node_filesystem_avail_bytes{mountpoint=\"/\"}",
+            "node_filesystem_avail_bytes{mount=\"/\"}",
+        ));
+        assert!(e.message.contains("no label `mount`"), "{}", e.message);
+        let e = err(&GOOD.replace(
+            "http_request_duration_seconds",
+            "node_filesystem_avail_bytes",
+        ));
+        assert!(e.message.contains("is a gauge"), "{}", e.message);
+    }
+}

@@ -1,0 +1,288 @@
+//! Sloth's `prometheus/v1` spec, so Sloth users can switch without rewriting their SLOs.
+//!
+//! Kept from Sloth: `events` queries with `{{.window}}`, `raw` error-ratio queries, the
+//! alert name shared by page and ticket alerts, their labels and annotations, and the
+//! `sloth_id`/`sloth_service`/`sloth_slo`/`sloth_severity` labels existing Alertmanager
+//! routes and dashboards select on. Sloth has no period in the spec (it is a CLI flag,
+//! 30d by default); we use 30d. SLI plugins run Go code inside Sloth and are rejected.
+
+use std::collections::BTreeMap;
+
+use serde::Deserialize;
+use serde::de::IgnoredAny;
+use serde_saphyr::Spanned;
+
+use super::{Labels, labels, merged};
+use crate::error::{Pos, Problem};
+use crate::model::{self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, Slo};
+
+/// The `version` value of this format.
+pub const VERSION: &str = "prometheus/v1";
+
+const PERIOD: &str = "30d";
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Spec {
+    #[allow(dead_code)]
+    version: Spanned<String>,
+    service: Spanned<String>,
+    #[serde(default)]
+    labels: Labels,
+    slos: Vec<Spanned<RawSlo>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSlo {
+    name: Spanned<String>,
+    objective: Spanned<f64>,
+    #[serde(default)]
+    description: String,
+    #[serde(default)]
+    labels: Labels,
+    sli: Spanned<RawSli>,
+    alerting: Spanned<RawAlerting>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSli {
+    events: Option<Events>,
+    raw: Option<Raw>,
+    plugin: Option<Spanned<IgnoredAny>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Events {
+    error_query: Spanned<String>,
+    total_query: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Raw {
+    error_ratio_query: Spanned<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlerting {
+    name: Option<Spanned<String>>,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+    page_alert: Option<RawAlert>,
+    ticket_alert: Option<RawAlert>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawAlert {
+    #[serde(default)]
+    disable: bool,
+    #[serde(default)]
+    labels: Labels,
+    #[serde(default)]
+    annotations: Option<BTreeMap<String, String>>,
+}
+
+/// Parses and validates a Sloth spec.
+pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
+    let spec: Spec = super::single_document(text)?;
+    let service = model::check_name("service", &spec.service.value, Pos::at(&spec.service))?;
+    model::check_unique(
+        "SLO",
+        spec.slos
+            .iter()
+            .map(|s| (s.value.name.value.as_str(), Pos::at(&s.value.name))),
+    )?;
+    if spec.slos.is_empty() {
+        return Err(Problem::new(
+            Pos::at(&spec.service),
+            "`slos` is empty; nothing to generate",
+        ));
+    }
+    let service_labels = labels(&spec.labels)?;
+    let slos = spec
+        .slos
+        .iter()
+        .map(|s| slo(&service, &s.value))
+        .collect::<Result<Vec<_>, _>>()?;
+    Ok(Service {
+        name: service,
+        labels: service_labels,
+        slos,
+        alerts: Vec::new(),
+        format: Format::Sloth,
+        file: file.to_string(),
+    })
+}
+
+fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
+    let name = model::check_name("SLO", &raw.name.value, Pos::at(&raw.name))?;
+    let objective = model::check_objective(raw.objective.value, Pos::at(&raw.objective))?;
+    let sli = sli(&raw.sli)?;
+    let mut slo_labels = labels(&raw.labels)?;
+    slo_labels.insert("sloth_id".into(), format!("{service}-{name}"));
+    slo_labels.insert("sloth_service".into(), service.to_string());
+    slo_labels.insert("sloth_slo".into(), name.clone());
+    let alerting = alerting(&raw.alerting)?;
+    Ok(Slo {
+        name,
+        description: raw.description.trim().to_string(),
+        objective,
+        period_secs: model::check_period(PERIOD, Pos::at(&raw.name))?,
+        sli,
+        labels: slo_labels,
+        alerting,
+    })
+}
+
+fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
+    let s = &raw.value;
+    if let Some(p) = &s.plugin {
+        return Err(Problem::new(
+            Pos::at(p),
+            "Sloth SLI plugins are not supported: rewrite the SLI as `events` (error_query and total_query) or `raw`",
+        ));
+    }
+    match (&s.events, &s.raw) {
+        (Some(e), None) => Ok(Sli::Ratio {
+            errors: EventQuery::Errors(model::check_window_query(
+                "error_query",
+                &e.error_query.value,
+                Pos::at(&e.error_query),
+            )?),
+            total: model::check_window_query(
+                "total_query",
+                &e.total_query.value,
+                Pos::at(&e.total_query),
+            )?,
+        }),
+        (None, Some(r)) => Ok(Sli::ErrorRatio {
+            query: model::check_window_query(
+                "error_ratio_query",
+                &r.error_ratio_query.value,
+                Pos::at(&r.error_ratio_query),
+            )?,
+        }),
+        _ => Err(Problem::new(
+            Pos::at(raw),
+            "a Sloth SLI needs exactly one of `events` or `raw`",
+        )),
+    }
+}
+
+fn alerting(raw: &Spanned<RawAlerting>) -> Result<Alerting, Problem> {
+    let a = &raw.value;
+    let default = RawAlert::default();
+    let page = a.page_alert.as_ref().unwrap_or(&default);
+    let ticket = a.ticket_alert.as_ref().unwrap_or(&default);
+    let name = match &a.name {
+        Some(n) => model::check_alert_name(&n.value, Pos::at(n))?,
+        None if page.disable && ticket.disable => "SloBurnRate".to_string(),
+        None => {
+            return Err(Problem::new(
+                Pos::at(raw),
+                "alerting.name is required unless both page_alert and ticket_alert are disabled",
+            ));
+        }
+    };
+    let common_labels = labels(&a.labels)?;
+    let common_annotations = a.annotations.clone().unwrap_or_default();
+    let burn = |b: &RawAlert, default_severity: &str| -> Result<Option<BurnAlert>, Problem> {
+        if b.disable {
+            return Ok(None);
+        }
+        let l = merged(&common_labels, &labels(&b.labels)?);
+        Ok(Some(BurnAlert {
+            // Sloth users route on their own `severity` label when they set one.
+            severity: l
+                .get("severity")
+                .cloned()
+                .unwrap_or_else(|| default_severity.into()),
+            labels: l,
+            annotations: merged(
+                &common_annotations,
+                &b.annotations.clone().unwrap_or_default(),
+            ),
+        }))
+    };
+    Ok(Alerting {
+        name,
+        page: burn(page, "critical")?,
+        ticket: burn(ticket, "warning")?,
+        min_events: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SPEC: &str = r##"version: "prometheus/v1"
+service: "myservice"
+labels:
+  owner: "myteam"
+slos:
+  - name: "requests-availability"
+    objective: 99.9
+    description: "Common SLO based on availability for HTTP request responses."
+    sli:
+      events:
+        error_query: sum(rate(http_request_duration_seconds_count{job="myservice",code=~"(5..|429)"}[{{.window}}]))
+        total_query: sum(rate(http_request_duration_seconds_count{job="myservice"}[{{.window}}]))
+    alerting:
+      name: MyServiceHighErrorRate
+      labels:
+        category: "availability"
+      annotations:
+        summary: "High error rate on 'myservice' requests responses"
+      page_alert:
+        labels:
+          severity: pageteam
+          routing_key: myteam
+      ticket_alert:
+        labels:
+          severity: "slack"
+          slack_channel: "#alerts-myteam"
+"##;
+
+    #[test]
+    fn keeps_sloth_names_and_labels() {
+        let s = load("s.yml", SPEC).unwrap();
+        let slo = &s.slos[0];
+        assert_eq!(slo.period_secs, 30 * 86400);
+        assert_eq!(slo.labels["sloth_id"], "myservice-requests-availability");
+        assert_eq!(slo.alerting.name, "MyServiceHighErrorRate");
+        let page = slo.alerting.page.as_ref().unwrap();
+        assert_eq!(page.severity, "pageteam");
+        assert_eq!(page.labels["category"], "availability");
+        assert_eq!(
+            page.annotations["summary"],
+            "High error rate on 'myservice' requests responses"
+        );
+        assert_eq!(
+            slo.alerting.ticket.as_ref().unwrap().labels["slack_channel"],
+            "#alerts-myteam"
+        );
+    }
+
+    #[test]
+    fn plugins_are_rejected_with_their_position() {
+        let text = SPEC.replace(
+            "      events:\n        error_query",
+            "      plugin:\n        id: x\n      events:\n        error_query",
+        );
+        let e = load("s.yml", &text).unwrap_err();
+        assert!(
+            e.message.contains("plugins are not supported"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pos.line, 11);
+    }
+}

@@ -1,0 +1,8 @@
+//! The one integration test binary of lakewatch-rulegen (one binary keeps link time down).
+
+mod bad_spec;
+mod cli;
+mod golden;
+mod parser_props;
+mod promtool;
+mod support;
