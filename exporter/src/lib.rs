@@ -11,6 +11,7 @@ pub mod config;
 pub mod scheduler;
 pub mod server;
 pub mod snapshot;
+pub mod web;
 
 use config::Config;
 use scheduler::Job;

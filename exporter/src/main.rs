@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
+use lakewatch_exporter::web::WebConfig;
 use lakewatch_exporter::{jobs, scheduler, server};
 
 /// Prometheus exporter for data platforms: disks, containers, Postgres, S3, Trino.
@@ -30,9 +31,13 @@ struct Args {
     )]
     listen_address: String,
 
-    /// exporter-toolkit web config (TLS, basic auth). Not supported yet: the exporter
-    /// refuses to start rather than serve without the protection you asked for.
-    #[arg(long = "web.config.file", value_name = "FILE")]
+    /// TLS and basic auth, in the Prometheus exporter-toolkit web config format
+    /// (tls_server_config, basic_auth_users). See the README.
+    #[arg(
+        long = "web.config.file",
+        value_name = "FILE",
+        env = "LAKEWATCH_WEB_CONFIG_FILE"
+    )]
     web_config_file: Option<PathBuf>,
 
     /// Log line format.
@@ -98,13 +103,11 @@ fn parse_listen_address(addr: &str) -> anyhow::Result<SocketAddr> {
 fn run(args: Args) -> anyhow::Result<()> {
     let config = load_config(&args)?;
     let listen = parse_listen_address(&args.listen_address)?;
-    if let Some(file) = &args.web_config_file {
-        anyhow::bail!(
-            "--web.config.file {} given, but TLS and authentication are not supported by this version; \
-             refusing to serve without them (run behind a TLS-terminating proxy, or omit the flag)",
-            file.display()
-        );
-    }
+    let web = args
+        .web_config_file
+        .as_deref()
+        .map(WebConfig::load)
+        .transpose()?;
     let jobs = jobs(&config);
     if args.check_config {
         let source = args
@@ -112,6 +115,14 @@ fn run(args: Args) -> anyhow::Result<()> {
             .as_ref()
             .map_or("embedded default".to_string(), |p| p.display().to_string());
         println!("{source}: OK, {} collector target(s) enabled", jobs.len());
+        if let (Some(file), Some(web)) = (&args.web_config_file, &web) {
+            println!(
+                "  web config {}: TLS {}, basic auth {}",
+                file.display(),
+                if web.tls.is_some() { "on" } else { "off" },
+                if web.auth.is_some() { "on" } else { "off" }
+            );
+        }
         for job in &jobs {
             println!(
                 "  {} {} every {:?} (timeout {:?})",
@@ -144,13 +155,23 @@ fn run(args: Args) -> anyhow::Result<()> {
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
         let (hub, mut tasks) = scheduler::start(jobs);
+        let mut security = server::Security::default();
+        if let Some(web) = web {
+            security.auth = web.auth;
+            security.tls = web.tls.map(tokio_rustls::TlsAcceptor::from);
+            if let Some(reloader) = web.reloader {
+                tasks.spawn(reloader.watch());
+            }
+        }
+        let scheme = if security.tls.is_some() { "https" } else { "http" };
         tracing::info!(
             address = %local,
+            scheme,
             version = env!("CARGO_PKG_VERSION"),
             config = %args.config.as_ref().map_or("embedded default".into(), |p| p.display().to_string()),
             "listening"
         );
-        server::serve(listener, hub, shutdown_signal()).await;
+        server::serve(listener, hub, security, shutdown_signal()).await;
         tasks.abort_all();
         tracing::info!("shut down");
         Ok(())

@@ -9,7 +9,6 @@ use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::Full;
-use hyper::body::Incoming;
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
@@ -20,14 +19,27 @@ use tokio::net::TcpListener;
 use crate::config::format_duration;
 use crate::scheduler::Hub;
 use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use crate::web::BasicAuth;
 
 /// How long a client may take to send its request headers (slowloris guard).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
+/// Optional TLS and authentication from `--web.config.file`.
+#[derive(Clone, Default)]
+pub struct Security {
+    pub tls: Option<tokio_rustls::TlsAcceptor>,
+    pub auth: Option<Arc<BasicAuth>>,
+}
+
 /// Serves until `shutdown` completes, then lets in-flight requests finish (bounded).
-pub async fn serve(listener: TcpListener, hub: Arc<Hub>, shutdown: impl Future<Output = ()>) {
+pub async fn serve(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    security: Security,
+    shutdown: impl Future<Output = ()>,
+) {
     let graceful = GracefulShutdown::new();
     let mut http = hyper::server::conn::http1::Builder::new();
     http.timer(TokioTimer::new())
@@ -47,17 +59,42 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>, shutdown: impl Future<O
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let hub = hub.clone();
-        let conn = http.serve_connection(
-            TokioIo::new(stream),
-            service_fn(move |req| {
-                let hub = hub.clone();
-                async move { Ok::<_, Infallible>(route(&hub, &req)) }
-            }),
-        );
-        let conn = graceful.watch(conn);
+        let (hub, auth) = (hub.clone(), security.auth.clone());
+        let service = service_fn(move |req| {
+            let (hub, auth) = (hub.clone(), auth.clone());
+            async move { Ok::<_, Infallible>(handle(&hub, auth.as_ref(), &req).await) }
+        });
+        let watcher = graceful.watcher();
+        let http = http.clone();
+        let tls = security.tls.clone();
         tokio::spawn(async move {
-            if let Err(e) = conn.await {
+            let result = match tls {
+                None => {
+                    watcher
+                        .watch(http.serve_connection(TokioIo::new(stream), service))
+                        .await
+                }
+                Some(acceptor) => {
+                    // The handshake shares the header timeout: a client that opens a
+                    // socket and says nothing must not hold it forever.
+                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
+                        Ok(Ok(tls)) => {
+                            watcher
+                                .watch(http.serve_connection(TokioIo::new(tls), service))
+                                .await
+                        }
+                        Ok(Err(e)) => {
+                            tracing::debug!("TLS handshake failed: {e}");
+                            return;
+                        }
+                        Err(_) => {
+                            tracing::debug!("TLS handshake timed out");
+                            return;
+                        }
+                    }
+                }
+            };
+            if let Err(e) = result {
                 tracing::debug!("connection ended with error: {e}");
             }
         });
@@ -69,6 +106,21 @@ pub async fn serve(listener: TcpListener, hub: Arc<Hub>, shutdown: impl Future<O
     {
         tracing::warn!("some connections did not finish within {SHUTDOWN_GRACE:?}; closing them");
     }
+}
+
+/// Authenticates (when configured), then routes.
+async fn handle<B>(hub: &Hub, auth: Option<&Arc<BasicAuth>>, req: &Request<B>) -> Resp {
+    if let Some(auth) = auth
+        && !auth.check(req.headers().get(header::AUTHORIZATION)).await
+    {
+        let mut r = plain(StatusCode::UNAUTHORIZED, "401 unauthorized\n");
+        r.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            HeaderValue::from_static("Basic realm=\"lakewatch\", charset=\"UTF-8\""),
+        );
+        return r;
+    }
+    route(hub, req)
 }
 
 type Resp = Response<Full<Bytes>>;
@@ -84,7 +136,7 @@ fn plain(status: StatusCode, text: &'static str) -> Resp {
 }
 
 /// Routes one request. HEAD is answered like GET; hyper omits the body.
-pub fn route(hub: &Hub, req: &Request<Incoming>) -> Resp {
+pub fn route<B>(hub: &Hub, req: &Request<B>) -> Resp {
     if req.method() != Method::GET && req.method() != Method::HEAD {
         let mut r = plain(
             StatusCode::METHOD_NOT_ALLOWED,

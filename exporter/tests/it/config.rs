@@ -120,15 +120,3 @@ fn bad_flag_is_a_usage_error() {
         "suggests the right flag: {err}"
     );
 }
-
-#[test]
-fn web_config_file_is_refused_not_ignored() {
-    let (code, _, err) = check(&[
-        "--web.config.file",
-        "/etc/web.yml",
-        "--web.listen-address",
-        "127.0.0.1:0",
-    ]);
-    assert_eq!(code, 1);
-    assert!(err.contains("refusing to serve without them"), "{err}");
-}

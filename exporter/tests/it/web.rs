@@ -1,0 +1,260 @@
+//! `--web.config.file`: TLS, client certificates, certificate rotation and basic auth,
+//! checked with real clients (curl, openssl s_client) against the real binary.
+
+use std::path::Path;
+use std::process::{Command, Output};
+use std::time::{Duration, Instant};
+
+use crate::support::{Exporter, TempDir, http, tool};
+
+/// Runs `openssl` with whitespace-separated arguments in `dir`.
+fn openssl(dir: &Path, args: &str) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args.split_whitespace())
+        .output()
+        .expect("running openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const NEW_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+
+/// A CA, a server certificate for 127.0.0.1/localhost signed by it (`server1`), and a
+/// client certificate (`client`).
+fn pki(dir: &Path) {
+    openssl(
+        dir,
+        &format!(
+            "req -x509 {NEW_KEY} -keyout ca.key -out ca.crt -days 2 -subj /CN=lakewatch-test-ca"
+        ),
+    );
+    server_cert(dir, "server1");
+    // webpki accepts only X.509 v3 certificates: give the client an extension.
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    openssl(
+        dir,
+        &format!("req {NEW_KEY} -keyout client.key -out client.csr -subj /CN=prometheus"),
+    );
+    openssl(
+        dir,
+        "x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 -extfile client.ext",
+    );
+}
+
+fn server_cert(dir: &Path, name: &str) {
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &format!("req {NEW_KEY} -keyout {name}.key -out {name}.csr -subj /CN={name}"),
+    );
+    openssl(
+        dir,
+        &format!(
+            "x509 -req -in {name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out {name}.crt -days 2 -extfile san.ext"
+        ),
+    );
+}
+
+fn curl(args: &[&str]) -> Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("running curl")
+}
+
+fn tools() -> bool {
+    tool("openssl", &["/usr/bin/openssl"]).is_some() && tool("curl", &["/usr/bin/curl"]).is_some()
+}
+
+#[test]
+fn tls_serves_metrics_and_refuses_plain_http() {
+    if !tools() {
+        return;
+    }
+    let dir = TempDir::new("tls");
+    pki(&dir.0);
+    std::fs::copy(dir.0.join("server1.crt"), dir.0.join("tls.crt")).unwrap();
+    std::fs::copy(dir.0.join("server1.key"), dir.0.join("tls.key")).unwrap();
+    let web = dir.write(
+        "web.yml",
+        "tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n",
+    );
+    let exp = Exporter::start(&["--web.config.file", web.to_str().unwrap()]);
+    let url = format!("https://127.0.0.1:{}/metrics", exp.addr.port());
+    let ca = dir.0.join("ca.crt");
+    let ok = curl(&["--cacert", ca.to_str().unwrap(), &url]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    assert!(String::from_utf8_lossy(&ok.stdout).contains("lakewatch_build_info"));
+
+    let untrusted = curl(&[&url]);
+    assert!(
+        !untrusted.status.success(),
+        "a client that does not trust the CA must fail"
+    );
+    let plain = curl(&[&format!("http://127.0.0.1:{}/metrics", exp.addr.port())]);
+    assert!(
+        !plain.status.success()
+            || !String::from_utf8_lossy(&plain.stdout).contains("lakewatch_build_info"),
+        "plain HTTP on the TLS port must not get metrics"
+    );
+
+    // Rotation: new files on disk are served without a restart.
+    let serial = |dir: &Path| {
+        let out = Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "openssl s_client -connect 127.0.0.1:{} -servername localhost </dev/null 2>/dev/null | openssl x509 -noout -subject",
+                exp.addr.port()
+            ))
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert!(serial(&dir.0).contains("server1"), "{}", serial(&dir.0));
+    server_cert(&dir.0, "server2");
+    // Write the key first: until both are replaced, the pair does not match and the old
+    // certificate is kept.
+    std::fs::copy(dir.0.join("server2.key"), dir.0.join("tls.key")).unwrap();
+    std::fs::copy(dir.0.join("server2.crt"), dir.0.join("tls.crt")).unwrap();
+    let start = Instant::now();
+    while !serial(&dir.0).contains("server2") {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "rotated certificate not served; log:\n{}",
+            exp.log_text()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    let ok = curl(&["--cacert", ca.to_str().unwrap(), &url]);
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+}
+
+#[test]
+fn mtls_requires_a_client_certificate() {
+    if !tools() {
+        return;
+    }
+    let dir = TempDir::new("mtls");
+    pki(&dir.0);
+    let web = dir.write(
+        "web.yml",
+        "tls_server_config:\n  cert_file: server1.crt\n  key_file: server1.key\n  client_auth_type: RequireAndVerifyClientCert\n  client_ca_file: ca.crt\n",
+    );
+    let exp = Exporter::start(&["--web.config.file", web.to_str().unwrap()]);
+    let url = format!("https://127.0.0.1:{}/metrics", exp.addr.port());
+    let ca = dir.0.join("ca.crt");
+    let without = curl(&["--cacert", ca.to_str().unwrap(), &url]);
+    assert!(
+        !without.status.success(),
+        "no client certificate must be refused"
+    );
+    let (cert, key) = (dir.0.join("client.crt"), dir.0.join("client.key"));
+    let with = curl(&[
+        "--cacert",
+        ca.to_str().unwrap(),
+        "--cert",
+        cert.to_str().unwrap(),
+        "--key",
+        key.to_str().unwrap(),
+        &url,
+    ]);
+    assert!(
+        with.status.success(),
+        "{}",
+        String::from_utf8_lossy(&with.stderr)
+    );
+    assert!(String::from_utf8_lossy(&with.stdout).contains("lakewatch_build_info"));
+}
+
+#[test]
+fn basic_auth() {
+    let dir = TempDir::new("auth");
+    let hash = bcrypt::hash("correct horse", 6).unwrap();
+    let web = dir.write(
+        "web.yml",
+        &format!("basic_auth_users:\n  prometheus: '{hash}'\n"),
+    );
+    let exp = Exporter::start(&["--web.config.file", web.to_str().unwrap()]);
+    use base64::Engine as _;
+    let b64 = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    let right = format!("Basic {}", b64("prometheus:correct horse"));
+    let wrong = format!("Basic {}", b64("prometheus:battery staple"));
+    let r = http(exp.addr, "GET", "/metrics", &[("Authorization", &right)]);
+    assert_eq!(r.status, 200);
+    assert!(r.text().contains("lakewatch_build_info"));
+    for attempt in [Some(wrong.as_str()), None, Some("Bearer xyz")] {
+        let headers: Vec<(&str, &str)> =
+            attempt.map(|a| ("Authorization", a)).into_iter().collect();
+        let r = http(exp.addr, "GET", "/metrics", &headers);
+        assert_eq!(r.status, 401, "{attempt:?}");
+        assert_eq!(
+            r.header("www-authenticate"),
+            Some("Basic realm=\"lakewatch\", charset=\"UTF-8\"")
+        );
+        assert!(!r.text().contains("lakewatch_"), "nothing but the refusal");
+    }
+    // Repeated tries hit the cache: still the same answers.
+    for _ in 0..20 {
+        assert_eq!(
+            http(exp.addr, "GET", "/metrics", &[("Authorization", &wrong)]).status,
+            401
+        );
+        assert_eq!(
+            http(exp.addr, "GET", "/healthz", &[("Authorization", &right)]).status,
+            200
+        );
+    }
+    assert!(
+        !exp.log_text().contains("correct horse"),
+        "password never logged"
+    );
+}
+
+#[test]
+fn bad_web_config_is_located() {
+    let dir = TempDir::new("badweb");
+    let web = dir.write("web.yml", "basic_auth_users:\n  prometheus: plaintext\n");
+    let out = Command::new(crate::support::exporter_bin())
+        .args(["--check-config", "--web.config.file", web.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "{}:2:15: basic_auth_users.prometheus: not a bcrypt hash",
+            web.display()
+        )),
+        "{err}"
+    );
+    assert!(
+        !err.contains("plaintext"),
+        "the secret is not echoed: {err}"
+    );
+    let web = dir.write("web2.yml", "tls_server_config:\n  cert_file: nope.crt\n  key_file: nope.key\n  client_auth_type: RequireAnyClientCert\n");
+    let out = Command::new(crate::support::exporter_bin())
+        .args(["--check-config", "--web.config.file", web.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("web2.yml:2:14: cannot read"), "{err}");
+}
