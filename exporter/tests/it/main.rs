@@ -6,3 +6,4 @@ mod http;
 mod node_exporter;
 mod promtool;
 mod support;
+mod trino;
