@@ -8,6 +8,7 @@
 
 pub mod collector;
 pub mod config;
+pub mod http_client;
 pub mod scheduler;
 pub mod server;
 pub mod snapshot;
@@ -24,6 +25,17 @@ pub fn jobs(config: &Config) -> Vec<Job> {
             schedule: disk.schedule,
             collector: Box::new(collector::disk::DiskCollector::new(disk.clone())),
         });
+    }
+    if let Some(trino) = &config.trino {
+        for target in &trino.targets {
+            jobs.push(Job {
+                schedule: trino.schedule,
+                collector: Box::new(collector::trino::TrinoCollector::new(
+                    target.clone(),
+                    trino.schedule,
+                )),
+            });
+        }
     }
     jobs
 }

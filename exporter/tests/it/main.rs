@@ -6,4 +6,5 @@ mod http;
 mod node_exporter;
 mod promtool;
 mod support;
+mod trino;
 mod web;

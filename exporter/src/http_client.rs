@@ -1,0 +1,191 @@
+//! A minimal HTTP/1.1 client on hyper's connection API: one connection per request,
+//! a cap on the body size, no redirects, no pooling.
+//!
+//! The exporter talks to a handful of endpoints every few seconds, so a connection pool
+//! would save little and cost a background task per target; one connection per request
+//! also means a cancelled cycle leaves nothing behind (the connection is driven inside
+//! the request's own future, never spawned, so dropping the future closes it).
+
+use std::pin::pin;
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full, Limited};
+use hyper::header::{HOST, HeaderMap, HeaderName, HeaderValue};
+use hyper::{Method, Request, StatusCode};
+use hyper_util::rt::TokioIo;
+use tokio::net::TcpStream;
+
+/// Where requests go: `http://host:port/prefix`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Endpoint {
+    pub host: String,
+    pub port: u16,
+    /// Path prefix without a trailing slash (empty for none), for servers behind a
+    /// reverse proxy that mounts them under a path.
+    pub base_path: String,
+}
+
+impl Endpoint {
+    /// The `Host` header value.
+    fn authority(&self) -> String {
+        if self.host.contains(':') {
+            format!("[{}]:{}", self.host, self.port)
+        } else {
+            format!("{}:{}", self.host, self.port)
+        }
+    }
+}
+
+/// A response, fully read.
+#[derive(Debug)]
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub body: Bytes,
+}
+
+/// Why a request failed. Variants map to the `kind` label of collector errors.
+#[derive(Debug, thiserror::Error)]
+pub enum HttpError {
+    #[error("cannot connect to {addr}: {source}")]
+    Connect {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("HTTP error talking to {addr}: {source}")]
+    Protocol { addr: String, source: hyper::Error },
+    #[error("response body from {addr} is larger than {limit} bytes")]
+    TooLarge { addr: String, limit: usize },
+    #[error("invalid request: {0}")]
+    Request(#[from] hyper::http::Error),
+}
+
+impl HttpError {
+    /// The `kind` label for `lakewatch_collector_errors_total`.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            HttpError::Connect { .. } => "connect",
+            _ => "http",
+        }
+    }
+}
+
+/// Sends one request and reads the whole response body (at most `limit` bytes).
+pub async fn request(
+    endpoint: &Endpoint,
+    method: Method,
+    path: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Option<Bytes>,
+    limit: usize,
+) -> Result<Response, HttpError> {
+    let addr = endpoint.authority();
+    let stream = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
+        .await
+        .map_err(|source| HttpError::Connect {
+            addr: addr.clone(),
+            source,
+        })?;
+    // Small request/response exchanges: do not wait for Nagle.
+    let _ = stream.set_nodelay(true);
+    let protocol = |source| HttpError::Protocol {
+        addr: addr.clone(),
+        source,
+    };
+    let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(protocol)?;
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(format!("{}{path}", endpoint.base_path))
+        .header(HOST, addr.as_str());
+    for (k, v) in headers {
+        builder = builder.header(k, v);
+    }
+    let req = builder.body(Full::new(body.unwrap_or_default()))?;
+    let exchange = async {
+        let resp = sender.send_request(req).await.map_err(protocol)?;
+        let (parts, body) = resp.into_parts();
+        let body = Limited::new(body, limit)
+            .collect()
+            .await
+            .map_err(|e| match e.downcast::<hyper::Error>() {
+                Ok(e) => protocol(*e),
+                Err(_) => HttpError::TooLarge {
+                    addr: addr.clone(),
+                    limit,
+                },
+            })?
+            .to_bytes();
+        Ok(Response {
+            status: parts.status,
+            headers: parts.headers,
+            body,
+        })
+    };
+    let mut exchange = pin!(exchange);
+    let mut conn = pin!(conn);
+    tokio::select! {
+        result = &mut exchange => result,
+        done = &mut conn => {
+            // The connection ended first (the server closed it after answering); the
+            // response is then already buffered, or the error is in `done`.
+            done.map_err(protocol)?;
+            exchange.await
+        }
+    }
+}
+
+/// `key=value&...` with form encoding (for the Trino UI login form).
+pub fn form_encode(pairs: &[(&str, &str)]) -> String {
+    let mut out = String::new();
+    for (i, (k, v)) in pairs.iter().enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        encode_into(&mut out, k);
+        out.push('=');
+        encode_into(&mut out, v);
+    }
+    out
+}
+
+fn encode_into(out: &mut String, s: &str) {
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'*' => {
+                out.push(char::from(b))
+            }
+            b' ' => out.push('+'),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+}
+
+/// Basic auth header value for `user:password`.
+pub fn basic_auth(user: &str, password: &str) -> String {
+    use base64::Engine as _;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    format!("Basic {encoded}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basic_auth_header() {
+        assert_eq!(
+            basic_auth("Aladdin", "open sesame"),
+            "Basic QWxhZGRpbjpvcGVuIHNlc2FtZQ=="
+        );
+    }
+
+    #[test]
+    fn form_encoding() {
+        assert_eq!(
+            form_encode(&[("username", "lake watch"), ("password", "p&s=ü")]),
+            "username=lake+watch&password=p%26s%3D%C3%BC"
+        );
+    }
+}

@@ -1,0 +1,776 @@
+//! The Trino collector against a replay server: a tokio + hyper server in this process
+//! that answers Trino's endpoints with scripted bodies built from
+//! `tests/fixtures/trino/` (shapes follow Trino's source; see the README there). Each
+//! path serves its scripted replies in order, one per request, repeating the last one,
+//! so polls of the real exporter binary walk through a scenario.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::convert::Infallible;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::{Request, Response, StatusCode};
+use hyper_util::rt::TokioIo;
+use lakewatch_catalog as cat;
+use serde_json::{Value, json};
+
+use crate::support::{Exporter, Sample, TempDir, config_file, free_port, parse_exposition};
+
+const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trino");
+
+fn fixture(name: &str) -> String {
+    std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture exists")
+}
+
+/// One scripted answer.
+#[derive(Debug, Clone)]
+enum Reply {
+    Body(u16, String),
+    /// Never answers (until the server stops).
+    Hang,
+    /// The web UI login: 303 with the session cookie.
+    Login(&'static str),
+    /// 200 with the body only when the request carries the cookie, else 401.
+    NeedsCookie(&'static str, String),
+}
+
+fn ok(body: impl Into<String>) -> Reply {
+    Reply::Body(200, body.into())
+}
+
+#[derive(Debug, Clone)]
+struct Seen {
+    method: String,
+    path: String,
+    headers: BTreeMap<String, String>,
+}
+
+#[derive(Default)]
+struct Script {
+    routes: HashMap<String, (Vec<Reply>, usize)>,
+    log: Vec<Seen>,
+}
+
+/// The replay server; stops when dropped.
+struct Replay {
+    addr: SocketAddr,
+    script: Arc<Mutex<Script>>,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl Replay {
+    fn start() -> Replay {
+        let script = Arc::new(Mutex::new(Script::default()));
+        let std_listener =
+            std::net::TcpListener::bind("127.0.0.1:0").expect("binding the replay server");
+        std_listener.set_nonblocking(true).unwrap();
+        let addr = std_listener.local_addr().unwrap();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let shared = script.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the replay server");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(std_listener).unwrap();
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => break,
+                        accepted = listener.accept() => {
+                            let Ok((stream, _)) = accepted else { continue };
+                            let script = shared.clone();
+                            tokio::spawn(async move {
+                                let service = hyper::service::service_fn(move |req| {
+                                    answer(script.clone(), req)
+                                });
+                                let _ = hyper::server::conn::http1::Builder::new()
+                                    .serve_connection(TokioIo::new(stream), service)
+                                    .await;
+                            });
+                        }
+                    }
+                }
+            });
+            // Dropping the runtime cancels hanging replies.
+        });
+        Replay {
+            addr,
+            script,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+
+    fn url(&self, prefix: &str) -> String {
+        format!("http://{}{prefix}", self.addr)
+    }
+
+    /// Scripts `path`: one reply per request, the last one repeating.
+    fn route(&self, path: &str, replies: Vec<Reply>) {
+        self.script
+            .lock()
+            .unwrap()
+            .routes
+            .insert(path.to_string(), (replies, 0));
+    }
+
+    fn served(&self, path: &str) -> usize {
+        self.script
+            .lock()
+            .unwrap()
+            .routes
+            .get(path)
+            .map_or(0, |r| r.1)
+    }
+
+    fn requests(&self, path: &str) -> Vec<Seen> {
+        let s = self.script.lock().unwrap();
+        s.log.iter().filter(|r| r.path == path).cloned().collect()
+    }
+
+    /// Waits until `path` was requested at least `n` times.
+    fn wait_served(&self, path: &str, n: usize, within: Duration) {
+        let start = Instant::now();
+        while self.served(path) < n {
+            assert!(
+                start.elapsed() < within,
+                "{path} served {} of {n} times within {within:?}",
+                self.served(path)
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for Replay {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn answer(
+    script: Arc<Mutex<Script>>,
+    req: Request<Incoming>,
+) -> Result<Response<Full<Bytes>>, Infallible> {
+    let path = req.uri().path().to_string();
+    let headers: BTreeMap<String, String> = req
+        .headers()
+        .iter()
+        .map(|(k, v)| (k.as_str().to_string(), v.to_str().unwrap_or("").to_string()))
+        .collect();
+    let reply = {
+        let mut s = script.lock().unwrap();
+        s.log.push(Seen {
+            method: req.method().to_string(),
+            path: path.clone(),
+            headers: headers.clone(),
+        });
+        s.routes.get_mut(&path).map(|(replies, served)| {
+            let r = replies[(*served).min(replies.len() - 1)].clone();
+            *served += 1;
+            r
+        })
+    };
+    let respond = |status: u16, body: String| {
+        Response::builder()
+            .status(status)
+            .header("content-type", "application/json")
+            .body(Full::new(Bytes::from(body)))
+            .unwrap()
+    };
+    Ok(match reply {
+        None => respond(404, String::new()),
+        Some(Reply::Body(status, body)) => respond(status, body),
+        Some(Reply::Hang) => {
+            tokio::time::sleep(Duration::from_secs(3600)).await;
+            respond(500, String::new())
+        }
+        Some(Reply::Login(cookie)) => Response::builder()
+            .status(StatusCode::SEE_OTHER)
+            .header("location", "/ui/")
+            .header(
+                "set-cookie",
+                format!("Trino-UI-Token={cookie}; Path=/ui; HttpOnly"),
+            )
+            .body(Full::new(Bytes::new()))
+            .unwrap(),
+        Some(Reply::NeedsCookie(cookie, body)) => {
+            let has = headers
+                .get("cookie")
+                .is_some_and(|c| c.contains(&format!("Trino-UI-Token={cookie}")));
+            if has {
+                respond(200, body)
+            } else {
+                respond(401, String::new())
+            }
+        }
+    })
+}
+
+/// A `/v1/query` entry built from the fixture, as `BasicQueryInfo` would write it.
+struct Q {
+    id: &'static str,
+    state: &'static str,
+    execution: &'static str,
+    queued: &'static str,
+    cpu: &'static str,
+    input: &'static str,
+    error_type: Option<&'static str>,
+    blocked: bool,
+}
+
+fn q(id: &'static str, state: &'static str) -> Q {
+    Q {
+        id,
+        state,
+        execution: "2.30s",
+        queued: "1.20ms",
+        cpu: "1.85s",
+        input: "8650480B",
+        error_type: None,
+        blocked: false,
+    }
+}
+
+fn entry(q: &Q, id: &str) -> Value {
+    let mut v: Value = serde_json::from_str(&fixture("query.json")).expect("query.json is JSON");
+    v["queryId"] = json!(id);
+    v["session"]["queryId"] = json!(id);
+    v["state"] = json!(q.state);
+    let stats = &mut v["queryStats"];
+    stats["executionTime"] = json!(q.execution);
+    stats["queuedTime"] = json!(q.queued);
+    stats["totalCpuTime"] = json!(q.cpu);
+    stats["rawInputDataSize"] = json!(q.input);
+    stats["fullyBlocked"] = json!(q.blocked);
+    if !matches!(q.state, "FINISHED" | "FAILED")
+        && let Some(s) = stats.as_object_mut()
+    {
+        // Optional fields of queries still running are omitted, not null.
+        s.remove("endTime");
+        s.remove("progressPercentage");
+        s.insert("userMemoryReservation".into(), json!("1.50kB"));
+    }
+    if let Some(kind) = q.error_type {
+        v["errorType"] = json!(kind);
+        v["errorCode"] =
+            json!({"code": 1, "name": "GENERIC_ERROR", "type": kind, "retriable": false});
+    }
+    v
+}
+
+fn list(queries: &[Q]) -> Reply {
+    ok(Value::Array(queries.iter().map(|q| entry(q, q.id)).collect()).to_string())
+}
+
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+}
+
+fn metrics(exp: &Exporter) -> (String, Vec<Sample>) {
+    let text = exp.metrics();
+    let (samples, _) = parse_exposition(&text);
+    (text, samples)
+}
+
+/// Every Trino series is a catalog metric with exactly its labels.
+fn assert_catalog_labels(samples: &[Sample]) {
+    for s in samples.iter().filter(|s| s.name.contains("trino")) {
+        let m = cat::lookup(&s.name).unwrap_or_else(|| panic!("{} not in the catalog", s.name));
+        let mut labels: BTreeSet<&str> = s.labels.keys().map(String::as_str).collect();
+        if s.name.ends_with("_bucket") {
+            assert!(labels.remove("le"));
+        }
+        assert_eq!(
+            labels,
+            m.labels.iter().copied().collect(),
+            "labels of {}",
+            s.name
+        );
+    }
+}
+
+fn start(dir: &TempDir, yaml: &str) -> Exporter {
+    let cfg = config_file(dir, yaml);
+    Exporter::start(&["--config", &cfg])
+}
+
+#[test]
+fn lifecycle_counts_each_query_once_with_exact_histograms() {
+    let replay = Replay::start();
+    replay.route("/v1/info", vec![ok(fixture("info.json"))]);
+    let blocked = || Q {
+        blocked: true,
+        ..q("c", "RUNNING")
+    };
+    let a_done = || Q {
+        execution: "1.50s",
+        queued: "200.00ms",
+        cpu: "3.20m",
+        input: "12.30MB",
+        ..q("a", "FINISHED")
+    };
+    // Failed at once: zero durations, still counted.
+    let b_failed = || Q {
+        execution: "0.00ns",
+        queued: "0.00ms",
+        cpu: "0.00s",
+        input: "0B",
+        error_type: Some("USER_ERROR"),
+        ..q("b", "FAILED")
+    };
+    let c_failed = || Q {
+        execution: "999.90ms",
+        queued: "0.00ms",
+        cpu: "1.00s",
+        input: "8650480B",
+        error_type: Some("INSUFFICIENT_RESOURCES"),
+        ..q("c", "FAILED")
+    };
+    // Appeared and finished between two polls.
+    let d_done = || Q {
+        execution: "2.00h",
+        queued: "3.20m",
+        cpu: "34.72d",
+        input: "5GB",
+        ..q("d", "FINISHED")
+    };
+    replay.route(
+        "/v1/query",
+        vec![
+            list(&[q("old", "FINISHED"), q("a", "QUEUED")]),
+            list(&[
+                q("old", "FINISHED"),
+                q("a", "RUNNING"),
+                q("b", "QUEUED"),
+                blocked(),
+            ]),
+            list(&[q("old", "FINISHED"), a_done(), b_failed(), blocked()]),
+            list(&[a_done(), b_failed(), c_failed(), d_done()]),
+            list(&[c_failed(), d_done()]),
+        ],
+    );
+    replay.route("/ui/login", vec![Reply::Login("tok-1")]);
+    replay.route(
+        "/ui/api/stats",
+        vec![Reply::NeedsCookie("tok-1", fixture("ui-stats.json"))],
+    );
+
+    let dir = TempDir::new("trino-life");
+    let exp = start(
+        &dir,
+        &format!(
+            "collectors:\n  trino:\n    interval: 200ms\n    timeout: 200ms\n    targets:\n      - name: main\n        url: {}\n        password: pw\n        ui_stats: true\n",
+            replay.url("")
+        ),
+    );
+    // Five scripted polls, then two repeats of the last list.
+    replay.wait_served("/v1/query", 7, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let (text, s) = metrics(&exp);
+    let t = ("target", "main");
+    let v = |name: &str, extra: &[(&str, &str)]| {
+        let mut labels = vec![t];
+        labels.extend_from_slice(extra);
+        value(&s, name, &labels).unwrap_or_else(|| panic!("{name}{extra:?} missing:\n{text}"))
+    };
+    assert_eq!(v("trino_up", &[]), 1.0);
+    assert_eq!(
+        v("trino_queries_total", &[("state", "FINISHED")]),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        v("trino_queries_total", &[("state", "FAILED")]),
+        2.0,
+        "{text}"
+    );
+    assert_eq!(
+        v(
+            "trino_failed_queries_total",
+            &[("error_type", "USER_ERROR")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        v(
+            "trino_failed_queries_total",
+            &[("error_type", "INSUFFICIENT_RESOURCES")]
+        ),
+        1.0
+    );
+    assert_eq!(
+        v(
+            "trino_failed_queries_total",
+            &[("error_type", "INTERNAL_ERROR")]
+        ),
+        0.0
+    );
+    assert_eq!(
+        v("trino_failed_queries_total", &[("error_type", "EXTERNAL")]),
+        0.0
+    );
+    // Execution times observed: 1.5, 0, 0.9999, 7200.
+    let exec = "trino_query_execution_time_seconds";
+    assert_eq!(v(&format!("{exec}_count"), &[]), 4.0);
+    assert_eq!(v(&format!("{exec}_sum"), &[]), 1.5 + 0.0 + 0.9999 + 7200.0);
+    for (le, n) in [
+        ("0.1", 1.0),
+        ("0.5", 1.0),
+        ("1.0", 2.0),
+        ("2.5", 3.0),
+        ("3600.0", 3.0),
+        ("+Inf", 4.0),
+    ] {
+        assert_eq!(
+            v(&format!("{exec}_bucket"), &[("le", le)]),
+            n,
+            "le={le}\n{text}"
+        );
+    }
+    assert_eq!(v("trino_query_queued_time_seconds_sum", &[]), 0.2 + 192.0);
+    assert_eq!(v("trino_query_queued_time_seconds_count", &[]), 4.0);
+    assert_eq!(
+        v("trino_query_cpu_time_seconds_sum", &[]),
+        192.0 + 0.0 + 1.0 + 2_999_808.0
+    );
+    assert_eq!(
+        v("trino_query_input_bytes_total", &[]),
+        (12_897_484u64 + 8_650_480 + 5 * (1 << 30)) as f64
+    );
+    for g in [
+        "trino_running_queries",
+        "trino_queued_queries",
+        "trino_blocked_queries",
+        "trino_reserved_memory_bytes",
+    ] {
+        assert_eq!(v(g, &[]), 0.0, "{g}");
+    }
+    assert_eq!(v("lakewatch_trino_malformed_queries_total", &[]), 0.0);
+    assert_eq!(
+        v(
+            "trino_info",
+            &[
+                ("version", "476"),
+                ("environment", "production"),
+                ("coordinator", "true")
+            ]
+        ),
+        1.0
+    );
+    assert_eq!(v("trino_uptime_seconds", &[]), 300.0);
+    assert_eq!(v("trino_starting", &[]), 0.0);
+    assert_eq!(v("trino_node_state", &[("state", "ACTIVE")]), 1.0);
+    assert_eq!(v("trino_node_state", &[("state", "DRAINING")]), 0.0);
+    assert_eq!(v("trino_active_workers", &[]), 3.0);
+    assert_eq!(v("trino_total_available_processors", &[]), 48.0);
+    assert_eq!(
+        value(&s, "lakewatch_collector_up", &[("collector", "trino"), t]),
+        Some(1.0)
+    );
+    assert_catalog_labels(&s);
+
+    // The API gets the user and Basic auth; the public /v1/info gets no credentials;
+    // the UI was logged in to once and its cookie reused.
+    let q = &replay.requests("/v1/query")[0];
+    assert_eq!(
+        q.headers.get("x-trino-user").map(String::as_str),
+        Some("lakewatch")
+    );
+    assert_eq!(
+        q.headers.get("authorization").map(String::as_str),
+        Some("Basic bGFrZXdhdGNoOnB3")
+    );
+    assert!(
+        replay
+            .requests("/v1/info")
+            .iter()
+            .all(|r| !r.headers.contains_key("authorization"))
+    );
+    let logins = replay.requests("/ui/login");
+    assert_eq!(logins.len(), 1, "one login, then the cookie is reused");
+    assert_eq!(logins[0].method, "POST");
+    assert!(replay.served("/ui/api/stats") >= 7);
+}
+
+#[test]
+fn thousands_of_queries_and_malformed_entries() {
+    let replay = Replay::start();
+    replay.route("/v1/info", vec![ok(fixture("info.json"))]);
+    let ids: Vec<String> = (0..3000)
+        .map(|i| format!("20250301_101500_{i:05}_x7k2p"))
+        .collect();
+    let mut malformed_missing_state = entry(&q("bad1", "RUNNING"), "bad1");
+    malformed_missing_state
+        .as_object_mut()
+        .unwrap()
+        .remove("state");
+    let bad_duration = entry(
+        &Q {
+            execution: "1.5 seconds",
+            ..q("bad2", "FINISHED")
+        },
+        "bad2",
+    );
+    let running: Vec<Value> = ids
+        .iter()
+        .map(|id| entry(&q("x", "RUNNING"), id))
+        .chain([malformed_missing_state.clone()])
+        .collect();
+    let finished: Vec<Value> = ids
+        .iter()
+        .map(|id| {
+            entry(
+                &Q {
+                    execution: "1.00s",
+                    ..q("x", "FINISHED")
+                },
+                id,
+            )
+        })
+        .chain([malformed_missing_state, bad_duration])
+        .collect();
+    replay.route(
+        "/v1/query",
+        vec![
+            ok(Value::Array(running).to_string()),
+            ok(Value::Array(finished).to_string()),
+        ],
+    );
+    let dir = TempDir::new("trino-many");
+    let exp = start(
+        &dir,
+        &format!(
+            "collectors:\n  trino:\n    interval: 300ms\n    timeout: 300ms\n    targets:\n      - name: big\n        url: {}\n",
+            replay.url("")
+        ),
+    );
+    replay.wait_served("/v1/query", 4, Duration::from_secs(30));
+    std::thread::sleep(Duration::from_millis(400));
+    let (text, s) = metrics(&exp);
+    let t = ("target", "big");
+    assert_eq!(
+        value(&s, "trino_queries_total", &[t, ("state", "FINISHED")]),
+        Some(3000.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(&s, "trino_query_execution_time_seconds_count", &[t]),
+        Some(3000.0)
+    );
+    assert_eq!(
+        value(&s, "trino_query_execution_time_seconds_sum", &[t]),
+        Some(3000.0)
+    );
+    // bad1 (no state) and bad2 (bad duration), each once across all polls.
+    assert_eq!(
+        value(&s, "lakewatch_trino_malformed_queries_total", &[t]),
+        Some(2.0),
+        "{text}"
+    );
+    assert_eq!(value(&s, "trino_up", &[t]), Some(1.0));
+}
+
+#[test]
+fn restart_takes_the_new_list_as_it_comes() {
+    let replay = Replay::start();
+    let info = |uptime: &str| {
+        let mut v: Value = serde_json::from_str(&fixture("info-351.json")).unwrap();
+        v["uptime"] = json!(uptime);
+        ok(v.to_string())
+    };
+    replay.route(
+        "/v1/info",
+        vec![
+            info("10.00m"),
+            info("10.10m"),
+            info("10.20m"),
+            info("3.00s"),
+            info("4.00s"),
+        ],
+    );
+    replay.route("/v1/info/state", vec![ok(fixture("state.json"))]);
+    let d_failed = || Q {
+        error_type: Some("EXTERNAL"),
+        ..q("d", "FAILED")
+    };
+    replay.route(
+        "/v1/query",
+        vec![
+            list(&[q("a", "FINISHED"), q("b", "RUNNING")]),
+            list(&[q("a", "FINISHED"), q("b", "FINISHED")]),
+            list(&[q("a", "FINISHED"), q("b", "FINISHED")]),
+            // After the restart: finished on the new coordinator before our next poll.
+            list(&[q("c", "FINISHED"), d_failed()]),
+        ],
+    );
+    let dir = TempDir::new("trino-restart");
+    let exp = start(
+        &dir,
+        &format!(
+            "collectors:\n  trino:\n    interval: 200ms\n    timeout: 200ms\n    targets:\n      - name: old\n        url: {}\n",
+            replay.url("")
+        ),
+    );
+    replay.wait_served("/v1/query", 6, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let (text, s) = metrics(&exp);
+    let t = ("target", "old");
+    assert_eq!(
+        value(&s, "trino_queries_total", &[t, ("state", "FINISHED")]),
+        Some(2.0),
+        "b and c:\n{text}"
+    );
+    assert_eq!(
+        value(&s, "trino_queries_total", &[t, ("state", "FAILED")]),
+        Some(1.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &s,
+            "trino_failed_queries_total",
+            &[t, ("error_type", "EXTERNAL")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(value(&s, "trino_uptime_seconds", &[t]), Some(4.0));
+    assert_eq!(
+        value(&s, "trino_node_state", &[t, ("state", "ACTIVE")]),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "trino_info",
+            &[t, ("version", "351"), ("environment", "legacy")]
+        ),
+        Some(1.0)
+    );
+    assert!(exp.log_text().contains("restarted"), "{}", exp.log_text());
+}
+
+/// 401, 503, garbage and a hang each fail only their own target, with the documented
+/// `trino_up` and error kind; the disk collector and the healthy target are untouched.
+#[test]
+fn errors_mark_only_their_target() {
+    let replay = Replay::start();
+    let info = || ok(fixture("info.json"));
+    let good = || list(&[q("a", "FINISHED")]);
+    replay.route("/ok/v1/info", vec![info()]);
+    replay.route("/ok/v1/query", vec![good()]);
+    replay.route("/unauth/v1/info", vec![info()]);
+    replay.route("/unauth/v1/query", vec![Reply::Body(401, String::new())]);
+    replay.route(
+        "/down/v1/info",
+        vec![Reply::Body(503, "Service Unavailable".into())],
+    );
+    replay.route(
+        "/garbage/v1/info",
+        vec![ok("<html><body>proxy error</body></html>")],
+    );
+    replay.route("/badlist/v1/info", vec![info()]);
+    replay.route("/badlist/v1/query", vec![ok(r#"{"queries": ["#)]);
+    replay.route("/hang/v1/info", vec![Reply::Hang]);
+    let refused = format!("http://127.0.0.1:{}", free_port());
+    let mut targets = String::new();
+    for name in ["ok", "unauth", "down", "garbage", "badlist", "hang"] {
+        targets.push_str(&format!(
+            "      - name: {name}\n        url: {}\n",
+            replay.url(&format!("/{name}"))
+        ));
+    }
+    targets.push_str(&format!("      - name: refused\n        url: {refused}\n"));
+    let dir = TempDir::new("trino-errors");
+    let exp = start(
+        &dir,
+        &format!(
+            "collectors:\n  trino:\n    interval: 1s\n    timeout: 500ms\n    targets:\n{targets}"
+        ),
+    );
+    exp.wait_ready(Duration::from_secs(20));
+    let (text, s) = metrics(&exp);
+    let up = |target: &str| value(&s, "trino_up", &[("target", target)]);
+    let collector_up = |target: &str| {
+        value(
+            &s,
+            "lakewatch_collector_up",
+            &[("collector", "trino"), ("target", target)],
+        )
+    };
+    let errors = |target: &str, kind: &str| {
+        value(
+            &s,
+            "lakewatch_collector_errors_total",
+            &[("collector", "trino"), ("target", target), ("kind", kind)],
+        )
+    };
+    // (target, trino_up, error kind)
+    for (target, trino_up, kind) in [
+        ("unauth", 1.0, "auth"),
+        ("down", 0.0, "http"),
+        ("garbage", 0.0, "parse"),
+        ("badlist", 1.0, "parse"),
+        ("hang", 0.0, "timeout"),
+        ("refused", 0.0, "connect"),
+    ] {
+        assert_eq!(up(target), Some(trino_up), "trino_up of {target}:\n{text}");
+        assert_eq!(collector_up(target), Some(0.0), "{target}");
+        assert!(
+            errors(target, kind).is_some_and(|n| n >= 1.0),
+            "{target} counts a {kind} error:\n{text}"
+        );
+        assert_eq!(
+            value(
+                &s,
+                "trino_queries_total",
+                &[("target", target), ("state", "FINISHED")]
+            ),
+            None,
+            "no query series from failed {target}"
+        );
+    }
+    assert_eq!(up("ok"), Some(1.0));
+    assert_eq!(collector_up("ok"), Some(1.0));
+    assert_eq!(
+        value(
+            &s,
+            "trino_queries_total",
+            &[("target", "ok"), ("state", "FINISHED")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_collector_up",
+            &[("collector", "disk"), ("target", "localhost")]
+        ),
+        Some(1.0)
+    );
+    assert!(text.contains("node_filesystem_size_bytes{"), "{text}");
+    assert_catalog_labels(&s);
+    // The hung target costs only its own cycle: /metrics answers at once meanwhile.
+    let start = Instant::now();
+    let _ = exp.metrics();
+    assert!(start.elapsed() < Duration::from_millis(500));
+}
