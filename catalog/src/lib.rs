@@ -10,9 +10,11 @@
 
 mod disk;
 mod exporter;
+mod postgres;
 
 pub use disk::*;
 pub use exporter::*;
+pub use postgres::*;
 
 /// The OpenMetrics type of a metric family.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -51,6 +53,8 @@ pub enum Source {
     Exporter,
     /// Host filesystems and block devices (node_exporter-compatible).
     Disk,
+    /// Postgres servers (postgres_exporter-compatible).
+    Postgres,
 }
 
 impl Source {
@@ -59,6 +63,7 @@ impl Source {
         match self {
             Source::Exporter => "Exporter self-metrics",
             Source::Disk => "Disks (node_exporter-compatible)",
+            Source::Postgres => "Postgres (postgres_exporter-compatible)",
         }
     }
 }
@@ -140,7 +145,11 @@ impl Metric {
 
 /// Every metric the exporter can emit, grouped by source, in reference order.
 pub fn all() -> impl Iterator<Item = &'static Metric> {
-    EXPORTER.iter().chain(DISK.iter()).copied()
+    EXPORTER
+        .iter()
+        .chain(DISK.iter())
+        .chain(POSTGRES.iter())
+        .copied()
 }
 
 /// Finds a metric by a series name as written in PromQL: the family name, or for a
