@@ -475,15 +475,13 @@ pub static LAKEWATCH_PG_CONNECTIONS_USED: Metric = m(
     "lakewatch_pg_connections_used_ratio",
     "Client backends connected divided by max_connections.",
     SERVER,
-)
-.unit("ratio");
+);
 pub static LAKEWATCH_PG_CACHE_HIT: Metric = m(
     Kind::Gauge,
     "lakewatch_pg_cache_hit_ratio",
     "blks_hit / (blks_hit + blks_read) since the statistics were reset (absent before any block access).",
     &["server", "datname"],
-)
-.unit("ratio");
+);
 pub static LAKEWATCH_PG_LONGEST_TRANSACTION: Metric = m(
     Kind::Gauge,
     "lakewatch_pg_longest_transaction_seconds",
