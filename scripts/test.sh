@@ -12,6 +12,8 @@ cd "$(dirname "$0")/.."
 declare -A PACKAGES=(
   [prometheus]=/usr/bin/promtool
   [prometheus-node-exporter]=/usr/bin/prometheus-node-exporter
+  [prometheus-postgres-exporter]=/usr/bin/prometheus-postgres-exporter
+  [postgresql]=/usr/bin/psql
 )
 
 missing=()

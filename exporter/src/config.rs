@@ -966,6 +966,72 @@ mod tests {
     }
 
     #[test]
+    fn postgres_targets_dsn_and_host() {
+        let c = Config::parse(
+            "collectors:\n  postgres:\n    interval: 10s\n    targets:\n      - name: a\n        dsn: postgresql://mon:inline-pw@db:6543/app?sslmode=disable\n      - name: b\n        host: /run/postgresql\n        user: mon\n",
+            "c.yml",
+        )
+        .unwrap();
+        let pg = c.postgres.expect("postgres on");
+        assert_eq!(pg.schedule.interval, Duration::from_secs(10));
+        assert_eq!(pg.statement_timeout, Duration::from_secs(5));
+        assert_eq!(pg.lock_timeout, Duration::from_secs(1));
+        assert_eq!(pg.stat_statements_limit, None);
+        let a = &pg.targets[0];
+        assert_eq!(a.server, "db:6543");
+        assert_eq!(a.password.as_ref().map(Secret::expose), Some("inline-pw"));
+        assert_eq!(
+            a.connect.get_password(),
+            None,
+            "kept out of the stored settings"
+        );
+        assert_eq!(a.connect.get_application_name(), Some("lakewatch"));
+        assert!(!format!("{a:?}").contains("inline-pw"));
+        assert_eq!(pg.targets[1].server, "/run/postgresql:5432");
+    }
+
+    #[test]
+    fn postgres_errors_are_located() {
+        let base = "collectors:\n  postgres:\n    targets:\n      - name: a\n";
+        let e = invalid(&format!(
+            "{base}        dsn: postgresql://u@h/db?sslmode=require\n"
+        ));
+        assert!(
+            e.starts_with("c.yml:5:14: TLS to Postgres is not supported yet"),
+            "{e}"
+        );
+        let e = invalid(&format!(
+            "{base}        host: h\n        user: u\n        sslmode: verify-full\n"
+        ));
+        assert!(e.starts_with("c.yml:7:18: TLS to Postgres"), "{e}");
+        let e = invalid(&format!("{base}        host: h\n"));
+        assert!(e.contains("needs a user"), "{e}");
+        let e = invalid(
+            "collectors:\n  postgres:\n    targets:\n      - name: a\n        dsn: 'postgresql://u:sekrit@h/db?port=x'\n",
+        );
+        assert!(e.starts_with("c.yml:5:14: invalid dsn"), "{e}");
+        assert!(!e.contains("sekrit"), "{e}");
+        let e = invalid(&format!("{base}        user: u\n"));
+        assert!(
+            e.starts_with("c.yml:4:15: target \"a\" needs a dsn or a host"),
+            "{e}"
+        );
+        let e = invalid(
+            "collectors:\n  postgres:\n    stat_statements: true\n    stat_statements_limit: 100000\n",
+        );
+        assert!(
+            e.starts_with("c.yml:4:28: stat_statements_limit must be between 1 and 500"),
+            "{e}"
+        );
+        let e = invalid("collectors:\n  postgres:\n    timeout: 2s\n    statement_timeout: 5s\n");
+        assert!(e.starts_with("c.yml:4:24: statement_timeout"), "{e}");
+        let e = invalid(&format!(
+            "{base}        host: h\n        user: u\n      - name: a\n        host: h\n        user: u\n"
+        ));
+        assert!(e.starts_with("c.yml:7:15: duplicate target name"), "{e}");
+    }
+
+    #[test]
     fn missing_file() {
         let e = Config::load(Path::new("/nonexistent/lakewatch.yml")).unwrap_err();
         assert!(

@@ -194,13 +194,13 @@ impl PostgresCollector {
             // messages ("password authentication failed for user ...") do not either.
             (
                 kind,
-                format!("cannot connect to {}: {e}", self.target.server),
+                format!("cannot connect to {}: {}", self.target.server, describe(&e)),
             )
         })?;
         let server = self.target.server.clone();
         let task = tokio::spawn(async move {
             if let Err(e) = connection.await {
-                tracing::debug!(server = %server, "Postgres connection ended: {e}");
+                tracing::debug!(server = %server, "Postgres connection ended: {}", describe(&e));
             }
         });
         let setup = format!(
@@ -222,7 +222,11 @@ impl PostgresCollector {
                 let _ = task.await;
                 return Err((
                     "connect",
-                    format!("session setup on {} failed: {e}", self.target.server),
+                    format!(
+                        "session setup on {} failed: {}",
+                        self.target.server,
+                        describe(&e)
+                    ),
                 ));
             }
         };
@@ -268,8 +272,9 @@ impl PostgresCollector {
                 }
                 Err(e) if conn.client.is_closed() || e.as_db_error().is_none() => {
                     lost = Some(format!(
-                        "{server}: connection lost during {}: {e}",
-                        section.name()
+                        "{server}: connection lost during {}: {}",
+                        section.name(),
+                        describe(&e)
                     ));
                     break;
                 }
@@ -278,15 +283,14 @@ impl PostgresCollector {
                         target_name = %self.target.name,
                         server = %server,
                         query = section.name(),
-                        "skipping this query until the next reconnect: {e}"
+                        "skipping this query until the next reconnect: {}",
+                        describe(&e)
                     );
                     conn.skipped.insert(section);
                 }
                 Err(e) => {
                     // A timeout or a lock wait cut this query; the others still report.
-                    let e = e
-                        .as_db_error()
-                        .map_or_else(|| e.to_string(), |d| d.message().to_string());
+                    let e = describe(&e);
                     query_error.get_or_insert_with(|| format!("{server}: {}: {e}", section.name()));
                 }
             }
@@ -325,6 +329,18 @@ impl Collector for PostgresCollector {
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
         Box::pin(self.cycle())
     }
+}
+
+/// An error with its causes: tokio-postgres' own `Display` stops at "db error".
+fn describe(e: &tokio_postgres::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = std::error::Error::source(e);
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
 }
 
 /// Errors meaning "this server cannot answer this query", not "try again".
