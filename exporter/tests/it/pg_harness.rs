@@ -127,6 +127,8 @@ impl PgServer {
             .arg("-c")
             .arg(format!("unix_socket_directories={}", self.dir.0.display()))
             .args(["-c", "fsync=off", "-c", "max_connections=40"])
+            // Loaded (not created) so tests can opt in with CREATE EXTENSION.
+            .args(["-c", "shared_preload_libraries=pg_stat_statements"])
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()

@@ -457,3 +457,53 @@ fn prometheus_stores_postgres_exporter_names() {
         std::thread::sleep(Duration::from_millis(500));
     }
 }
+
+/// Top-N statements with a hard cap; without the extension, one log line and a
+/// healthy collector.
+#[test]
+fn stat_statements_top_n_is_capped_and_optional() {
+    let Some(pg) = PgServer::start() else { return };
+    let dir = TempDir::new("pg-statements");
+    let extra = format!("{FAST}    stat_statements: true\n    stat_statements_limit: 3\n");
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, &extra, PASSWORD)]);
+    wait_for(
+        &exp,
+        "a healthy cycle without the extension",
+        Duration::from_secs(30),
+        |s| value(s, "lakewatch_collector_up", &[("collector", "postgres")]) == Some(1.0),
+    );
+    assert_eq!(
+        exp.log_text().matches("skipping this query").count(),
+        1,
+        "one log line for the missing view: {}",
+        exp.log_text()
+    );
+    drop(exp);
+    pg.psql("postgres", "CREATE EXTENSION pg_stat_statements");
+    for i in 0..10 {
+        pg.psql(
+            "postgres",
+            &format!("SELECT {i} + count(*) FROM pg_class WHERE relpages > {i}"),
+        );
+    }
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, &extra, PASSWORD)]);
+    wait_for(
+        &exp,
+        "pg_stat_statements series",
+        Duration::from_secs(30),
+        |s| find(s, "pg_stat_statements_calls_total", &[]).is_some(),
+    );
+    let (samples, _) = parse_exposition(&exp.metrics());
+    let ids: BTreeSet<&str> = samples
+        .iter()
+        .filter(|s| s.name == "pg_stat_statements_calls_total")
+        .map(|s| s.labels["queryid"].as_str())
+        .collect();
+    assert!(!ids.is_empty() && ids.len() <= 3, "capped at 3: {ids:?}");
+    assert!(
+        samples
+            .iter()
+            .all(|s| s.labels.values().all(|v| !v.contains("SELECT"))),
+        "query text never becomes a label"
+    );
+}
