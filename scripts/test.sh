@@ -14,6 +14,8 @@ declare -A PACKAGES=(
   [prometheus-node-exporter]=/usr/bin/prometheus-node-exporter
   [openssl]=/usr/bin/openssl
   [curl]=/usr/bin/curl
+  [prometheus-postgres-exporter]=/usr/bin/prometheus-postgres-exporter
+  [postgresql]=/usr/bin/psql
 )
 
 missing=()

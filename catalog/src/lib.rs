@@ -10,10 +10,12 @@
 
 mod disk;
 mod exporter;
+mod postgres;
 mod trino;
 
 pub use disk::*;
 pub use exporter::*;
+pub use postgres::*;
 pub use trino::*;
 
 /// The OpenMetrics type of a metric family.
@@ -53,6 +55,8 @@ pub enum Source {
     Exporter,
     /// Host filesystems and block devices (node_exporter-compatible).
     Disk,
+    /// Postgres servers (postgres_exporter-compatible).
+    Postgres,
     /// Trino coordinators, from the REST API.
     Trino,
 }
@@ -63,6 +67,7 @@ impl Source {
         match self {
             Source::Exporter => "Exporter self-metrics",
             Source::Disk => "Disks (node_exporter-compatible)",
+            Source::Postgres => "Postgres (postgres_exporter-compatible)",
             Source::Trino => "Trino",
         }
     }
@@ -148,6 +153,7 @@ pub fn all() -> impl Iterator<Item = &'static Metric> {
     EXPORTER
         .iter()
         .chain(DISK.iter())
+        .chain(POSTGRES.iter())
         .chain(TRINO.iter())
         .copied()
 }

@@ -26,6 +26,19 @@ pub fn jobs(config: &Config) -> Vec<Job> {
             collector: Box::new(collector::disk::DiskCollector::new(disk.clone())),
         });
     }
+    if let Some(pg) = &config.postgres {
+        // One job (and so one connection) per target: a slow or locked server delays
+        // only its own series.
+        for target in &pg.targets {
+            jobs.push(Job {
+                schedule: pg.schedule,
+                collector: Box::new(collector::postgres::PostgresCollector::new(
+                    pg,
+                    target.clone(),
+                )),
+            });
+        }
+    }
     if let Some(trino) = &config.trino {
         for target in &trino.targets {
             jobs.push(Job {

@@ -103,7 +103,8 @@ impl prometheus_client::collector::Collector for Families {
             let unit = metric.unit.map(|u| match u {
                 "bytes" => Unit::Bytes,
                 "seconds" => Unit::Seconds,
-                "ratio" => Unit::Ratios,
+                // Not Unit::Ratios: that writes `_ratios`, and OpenMetrics' unit is
+                // `ratio` (names end in `_ratio`).
                 other => Unit::Other(other.to_string()),
             });
             let kind = match metric.kind {

@@ -2,6 +2,7 @@
 //! [`Fragment`] of catalog samples; the scheduler runs it on its own interval and timeout.
 
 pub mod disk;
+pub mod postgres;
 pub mod trino;
 
 use std::fmt;

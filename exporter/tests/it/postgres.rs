@@ -1,0 +1,509 @@
+//! The Postgres collector against a real PostgreSQL server (Debian's `postgresql`),
+//! side by side with Debian's prometheus-postgres-exporter and scraped by a real
+//! Prometheus.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::time::{Duration, Instant};
+
+use lakewatch_catalog::{self as cat, Kind};
+
+use crate::pg_harness::{PASSWORD, PgServer};
+use crate::support::{
+    Exporter, Proc, Sample, TempDir, config_file, free_port, http, parse_exposition, tool,
+};
+
+/// A config with one target on `pg` over TCP, its password in a file.
+fn config(dir: &TempDir, pg: &PgServer, extra: &str, password: &str) -> String {
+    let pw = dir.write("pgpass", &format!("{password}\n"));
+    config_file(
+        dir,
+        &format!(
+            "collectors:\n  disk:\n    enabled: false\n  postgres:\n{extra}    targets:\n      - name: main\n        dsn: {}\n        password_file: {}\n",
+            pg.dsn(),
+            pw.display()
+        ),
+    )
+}
+
+const FAST: &str =
+    "    interval: 1s\n    timeout: 1s\n    statement_timeout: 800ms\n    lock_timeout: 200ms\n";
+
+fn find<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Option<&'a Sample> {
+    samples.iter().find(|s| {
+        s.name == name
+            && labels
+                .iter()
+                .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+    })
+}
+
+/// Polls `/metrics` until `pred` holds; panics with the body and log otherwise.
+fn wait_for(exp: &Exporter, what: &str, within: Duration, pred: impl Fn(&[Sample]) -> bool) {
+    let start = Instant::now();
+    let mut last = String::new();
+    while start.elapsed() < within {
+        last = exp.metrics();
+        if pred(&parse_exposition(&last).0) {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    panic!(
+        "{what} not seen within {within:?}\n--- metrics ---\n{last}\n--- log ---\n{}",
+        exp.log_text()
+    );
+}
+
+fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    find(samples, name, labels).map(|s| s.value)
+}
+
+fn up_is(v: f64) -> impl Fn(&[Sample]) -> bool {
+    move |s| value(s, "pg_up", &[]) == Some(v)
+}
+
+fn fetch_until(addr: std::net::SocketAddr, within: Duration, ok: impl Fn(&str) -> bool) -> String {
+    let start = Instant::now();
+    loop {
+        if let Ok(r) = std::panic::catch_unwind(|| http(addr, "GET", "/metrics", &[]))
+            && ok(&r.text())
+        {
+            return r.text();
+        }
+        assert!(start.elapsed() < within, "{addr} did not answer in time");
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn matches_postgres_exporter() {
+    let Some(pg) = PgServer::start() else { return };
+    let Some(pe) = tool(
+        "prometheus-postgres-exporter",
+        &["/usr/bin/prometheus-postgres-exporter"],
+    ) else {
+        return;
+    };
+    pg.psql("postgres", "CREATE DATABASE lake");
+    pg.psql(
+        "lake",
+        "CREATE TABLE t AS SELECT g AS i, md5(g::text) AS s FROM generate_series(1, 20000) g",
+    );
+    let dir = TempDir::new("pg-compat");
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, PASSWORD)]);
+    wait_for(
+        &exp,
+        "pg_up 1 and the lake database",
+        Duration::from_secs(30),
+        |s| up_is(1.0)(s) && find(s, "pg_database_size_bytes", &[("datname", "lake")]).is_some(),
+    );
+
+    let port = free_port();
+    let _theirs = Proc(
+        Command::new(pe)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .env(
+                "DATA_SOURCE_NAME",
+                format!(
+                    "postgresql://postgres:{PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
+                    pg.port
+                ),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting postgres_exporter"),
+    );
+    let theirs = fetch_until(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        Duration::from_secs(30),
+        |t| t.contains("\npg_up 1") && t.contains("datname=\"lake\""),
+    );
+    let ours = exp.metrics();
+    let (their_samples, their_types) = parse_exposition(&theirs);
+    let (our_samples, our_types) = parse_exposition(&ours);
+
+    // Every series we emit is a catalog metric with its declared labels.
+    for s in &our_samples {
+        let m = cat::lookup(&s.name).unwrap_or_else(|| panic!("{} not in the catalog", s.name));
+        let labels: BTreeSet<&str> = s.labels.keys().map(String::as_str).collect();
+        assert_eq!(labels, m.labels.iter().copied().collect(), "{}", s.name);
+    }
+
+    let mut compared = BTreeSet::new();
+    for m in cat::POSTGRES.iter() {
+        let (Some(ours_t), Some(theirs_t)) = (our_types.get(m.name), their_types.get(m.name))
+        else {
+            continue;
+        };
+        compared.insert(m.name);
+        // postgres_exporter types pg_stat_database_xact_commit & co. as counters
+        // without `_total`; we keep the name and say `untyped` (OpenMetrics `unknown`),
+        // which is why Prometheus stores the same series name (see the test below).
+        let same_type = ours_t == theirs_t
+            || (m.kind == Kind::Unknown && ours_t == "untyped" && theirs_t == "counter");
+        assert!(same_type, "{}: ours {ours_t}, theirs {theirs_t}", m.name);
+        let label_set = |samples: &[Sample]| -> BTreeSet<String> {
+            samples
+                .iter()
+                .filter(|s| s.name == m.name)
+                .flat_map(|s| s.labels.keys().cloned())
+                .collect()
+        };
+        let mut mine = label_set(&our_samples);
+        // postgres_exporter 0.11 has one pg_up per process; we serve many targets from
+        // one endpoint, so ours carries `server` to say which (documented in the README).
+        if m.name == "pg_up" {
+            mine.remove("server");
+        }
+        assert_eq!(mine, label_set(&their_samples), "label names of {}", m.name);
+    }
+    for required in [
+        "pg_up",
+        "pg_static",
+        "pg_stat_activity_count",
+        "pg_stat_activity_max_tx_duration",
+        "pg_stat_database_xact_commit",
+        "pg_stat_database_blks_hit",
+        "pg_stat_database_numbackends",
+        "pg_database_size_bytes",
+        "pg_locks_count",
+        "pg_settings_max_connections",
+        "pg_settings_shared_buffers_bytes",
+        "pg_stat_bgwriter_buffers_alloc_total",
+    ] {
+        assert!(
+            compared.contains(required),
+            "{required} not compared: {compared:?}"
+        );
+    }
+
+    let both = |name: &str, labels: &[(&str, &str)]| {
+        (
+            value(&our_samples, name, labels).unwrap_or_else(|| panic!("ours lacks {name}")),
+            value(&their_samples, name, labels).unwrap_or_else(|| panic!("theirs lacks {name}")),
+        )
+    };
+    let (o, t) = both("pg_settings_max_connections", &[]);
+    assert_eq!(o, t, "pg_settings_max_connections");
+    let (o, t) = both("pg_database_size_bytes", &[("datname", "lake")]);
+    assert!(
+        (o - t).abs() <= t * 0.01,
+        "pg_database_size_bytes ours {o} theirs {t}"
+    );
+    // Neither exporter runs transactions in `lake`, so its commit count is stable.
+    let (o, t) = both("pg_stat_database_xact_commit", &[("datname", "lake")]);
+    assert!(
+        o > 0.0 && (o - t).abs() <= 5.0,
+        "xact_commit ours {o} theirs {t}"
+    );
+    let ours_static = find(&our_samples, "pg_static", &[]).expect("our pg_static");
+    let theirs_static = find(&their_samples, "pg_static", &[]).expect("their pg_static");
+    assert_eq!(ours_static.labels, theirs_static.labels, "pg_static labels");
+}
+
+#[test]
+fn at_most_one_connection_per_target_under_scrape_load() {
+    let Some(pg) = PgServer::start() else { return };
+    let dir = TempDir::new("pg-load");
+    let pw = dir.write("pgpass", PASSWORD);
+    // Two targets on the same server: over TCP and over the unix socket.
+    let cfg = config_file(
+        &dir,
+        &format!(
+            "collectors:\n  disk:\n    enabled: false\n  postgres:\n{FAST}    targets:\n      - name: tcp\n        dsn: {}\n        password_file: {}\n      - name: socket\n        host: {}\n        port: {}\n        user: postgres\n        dbname: postgres\n",
+            pg.dsn(),
+            pw.display(),
+            pg.socket_dir().display(),
+            pg.port
+        ),
+    );
+    let exp = Arc::new(Exporter::start(&["--config", &cfg]));
+    exp.wait_ready(Duration::from_secs(30));
+
+    let stop = Arc::new(AtomicBool::new(false));
+    let scrapes = Arc::new(AtomicUsize::new(0));
+    let load = Duration::from_secs(15);
+    let workers: Vec<_> = (0..5)
+        .map(|_| {
+            let (exp, stop, scrapes) = (exp.clone(), stop.clone(), scrapes.clone());
+            std::thread::spawn(move || {
+                let start = Instant::now();
+                // 5 threads x 10/s = 50 scrapes/s, bounded in time.
+                while !stop.load(Ordering::Relaxed) && start.elapsed() < load {
+                    let t = Instant::now();
+                    assert_eq!(exp.get("/metrics").status, 200);
+                    scrapes.fetch_add(1, Ordering::Relaxed);
+                    std::thread::sleep(Duration::from_millis(100).saturating_sub(t.elapsed()));
+                }
+            })
+        })
+        .collect();
+    let start = Instant::now();
+    let mut max_seen: BTreeMap<String, usize> = BTreeMap::new();
+    while start.elapsed() < load {
+        let rows = pg.psql(
+            "postgres",
+            "SELECT COALESCE(host(client_addr), 'socket') FROM pg_stat_activity WHERE application_name = 'lakewatch'",
+        );
+        let mut now: BTreeMap<String, usize> = BTreeMap::new();
+        for r in rows.lines().filter(|l| !l.is_empty()) {
+            *now.entry(r.to_string()).or_default() += 1;
+        }
+        for (k, n) in now {
+            assert!(n <= 1, "{n} lakewatch connections from {k} at once");
+            let e = max_seen.entry(k).or_default();
+            *e = (*e).max(n);
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    stop.store(true, Ordering::Relaxed);
+    for w in workers {
+        w.join().expect("scrape worker");
+    }
+    assert_eq!(
+        max_seen.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["127.0.0.1", "socket"],
+        "both targets were connected"
+    );
+    assert!(scrapes.load(Ordering::Relaxed) > 100, "load actually ran");
+    let text = exp.metrics();
+    for target in ["tcp", "socket"] {
+        assert!(
+            text.contains(&format!(
+                "lakewatch_collector_up{{collector=\"postgres\",target=\"{target}\"}} 1"
+            )),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn blocked_query_is_cut_and_the_next_cycle_recovers() {
+    let Some(pg) = PgServer::start() else { return };
+    let dir = TempDir::new("pg-lock");
+    let exp = Exporter::start(&[
+        "--config",
+        &config(
+            &dir,
+            &pg,
+            "    interval: 2s\n    timeout: 2s\n    statement_timeout: 1s\n    lock_timeout: 100ms\n",
+            PASSWORD,
+        ),
+    ]);
+    let collector_up = |v: f64| {
+        move |s: &[Sample]| {
+            value(s, "lakewatch_collector_up", &[("collector", "postgres")]) == Some(v)
+        }
+    };
+    wait_for(
+        &exp,
+        "a good first cycle",
+        Duration::from_secs(30),
+        collector_up(1.0),
+    );
+    // An exclusive lock on pg_database, as a long DDL would take: every query that
+    // reads pg_database (pg_stat_activity, pg_stat_database, pg_locks' join) queues
+    // behind it. lock_timeout must cut them; the rest of the cycle still reports.
+    let _holder = pg.psql_background(
+        "postgres",
+        "BEGIN; LOCK TABLE pg_catalog.pg_database IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(6); COMMIT;",
+    );
+    wait_for(
+        &exp,
+        "the cut query reported",
+        Duration::from_secs(20),
+        |s| {
+            value(s, "lakewatch_collector_errors_total", &[("kind", "query")])
+                .is_some_and(|v| v >= 1.0)
+        },
+    );
+    let during = exp.metrics();
+    let (samples, _) = parse_exposition(&during);
+    assert_eq!(
+        value(&samples, "pg_up", &[]),
+        Some(1.0),
+        "the server is up: {during}"
+    );
+    assert!(
+        find(&samples, "pg_settings_max_connections", &[]).is_some(),
+        "queries not behind the lock still report: {during}"
+    );
+    assert!(
+        exp.log_text().contains("lock timeout"),
+        "the log says why: {}",
+        exp.log_text()
+    );
+    wait_for(
+        &exp,
+        "recovery after the lock",
+        Duration::from_secs(30),
+        collector_up(1.0),
+    );
+}
+
+#[test]
+fn server_restart_flips_pg_up_without_exporter_restart() {
+    let Some(mut pg) = PgServer::start() else {
+        return;
+    };
+    let dir = TempDir::new("pg-restart");
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, PASSWORD)]);
+    wait_for(&exp, "pg_up 1", Duration::from_secs(30), up_is(1.0));
+    pg.stop();
+    // Generous bound (no speed assertion): a cycle is 1s.
+    wait_for(
+        &exp,
+        "pg_up 0 after stop",
+        Duration::from_secs(15),
+        up_is(0.0),
+    );
+    let down = exp.metrics();
+    assert!(
+        !down.contains("pg_stat_database_xact_commit"),
+        "no stale series: {down}"
+    );
+    pg.start_again();
+    wait_for(
+        &exp,
+        "pg_up 1 after restart",
+        Duration::from_secs(60),
+        up_is(1.0),
+    );
+}
+
+#[test]
+fn wrong_password_is_reported_without_the_password() {
+    let Some(pg) = PgServer::start() else { return };
+    let dir = TempDir::new("pg-auth");
+    let wrong = "Wr0ng-Zebra-Pa55";
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, wrong)]);
+    wait_for(
+        &exp,
+        "pg_up 0 with an auth error",
+        Duration::from_secs(30),
+        |s| {
+            up_is(0.0)(s)
+                && value(s, "lakewatch_collector_errors_total", &[("kind", "auth")]).is_some()
+        },
+    );
+    let log = exp.log_text();
+    assert!(log.contains("password authentication failed"), "{log}");
+    assert!(!log.contains(wrong), "the log leaks the password: {log}");
+    assert!(!exp.metrics().contains(wrong));
+    assert!(
+        !exp.get("/").text().contains(wrong),
+        "landing page leaks it"
+    );
+}
+
+/// A real Prometheus scrapes us (OpenMetrics) and stores postgres_exporter's exact
+/// series names, `_total`-less counters included.
+#[test]
+fn prometheus_stores_postgres_exporter_names() {
+    let Some(prom) = tool("prometheus", &["/usr/bin/prometheus"]) else {
+        return;
+    };
+    let Some(pg) = PgServer::start() else { return };
+    let dir = TempDir::new("pg-prom");
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, PASSWORD)]);
+    exp.wait_ready(Duration::from_secs(30));
+    let prom_cfg = dir.write(
+        "prometheus.yml",
+        &format!(
+            "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: lakewatch\n    static_configs:\n      - targets: ['{}']\n",
+            exp.addr
+        ),
+    );
+    let port = free_port();
+    let _prom = Proc(
+        Command::new(prom)
+            .arg(format!("--config.file={}", prom_cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                dir.0.join("tsdb").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting prometheus"),
+    );
+    let addr = format!("127.0.0.1:{port}").parse().unwrap();
+    let start = Instant::now();
+    loop {
+        let body = std::panic::catch_unwind(|| {
+            http(
+                addr,
+                "GET",
+                "/api/v1/query?query=pg_stat_database_xact_commit",
+                &[],
+            )
+            .text()
+        })
+        .unwrap_or_default();
+        if body.contains("\"__name__\":\"pg_stat_database_xact_commit\"")
+            && body.contains("\"datname\":\"postgres\"")
+        {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "Prometheus has no pg_stat_database_xact_commit: {body}"
+        );
+        std::thread::sleep(Duration::from_millis(500));
+    }
+}
+
+/// Top-N statements with a hard cap; without the extension, one log line and a
+/// healthy collector.
+#[test]
+fn stat_statements_top_n_is_capped_and_optional() {
+    let Some(pg) = PgServer::start() else { return };
+    let dir = TempDir::new("pg-statements");
+    let extra = format!("{FAST}    stat_statements: true\n    stat_statements_limit: 3\n");
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, &extra, PASSWORD)]);
+    wait_for(
+        &exp,
+        "a healthy cycle without the extension",
+        Duration::from_secs(30),
+        |s| value(s, "lakewatch_collector_up", &[("collector", "postgres")]) == Some(1.0),
+    );
+    assert_eq!(
+        exp.log_text().matches("skipping this query").count(),
+        1,
+        "one log line for the missing view: {}",
+        exp.log_text()
+    );
+    drop(exp);
+    pg.psql("postgres", "CREATE EXTENSION pg_stat_statements");
+    for i in 0..10 {
+        pg.psql(
+            "postgres",
+            &format!("SELECT {i} + count(*) FROM pg_class WHERE relpages > {i}"),
+        );
+    }
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, &extra, PASSWORD)]);
+    wait_for(
+        &exp,
+        "pg_stat_statements series",
+        Duration::from_secs(30),
+        |s| find(s, "pg_stat_statements_calls_total", &[]).is_some(),
+    );
+    let (samples, _) = parse_exposition(&exp.metrics());
+    let ids: BTreeSet<&str> = samples
+        .iter()
+        .filter(|s| s.name == "pg_stat_statements_calls_total")
+        .map(|s| s.labels["queryid"].as_str())
+        .collect();
+    assert!(!ids.is_empty() && ids.len() <= 3, "capped at 3: {ids:?}");
+    assert!(
+        samples
+            .iter()
+            .all(|s| s.labels.values().all(|v| !v.contains("SELECT"))),
+        "query text never becomes a label"
+    );
+}
