@@ -8,9 +8,11 @@
 //!
 //! It is not a registry: it holds descriptions, never values.
 
+mod container;
 mod disk;
 mod exporter;
 
+pub use container::*;
 pub use disk::*;
 pub use exporter::*;
 
@@ -51,6 +53,8 @@ pub enum Source {
     Exporter,
     /// Host filesystems and block devices (node_exporter-compatible).
     Disk,
+    /// Docker containers (cAdvisor-compatible, plus Docker facts).
+    Container,
 }
 
 impl Source {
@@ -59,6 +63,7 @@ impl Source {
         match self {
             Source::Exporter => "Exporter self-metrics",
             Source::Disk => "Disks (node_exporter-compatible)",
+            Source::Container => "Containers (cAdvisor-compatible)",
         }
     }
 }
@@ -140,7 +145,11 @@ impl Metric {
 
 /// Every metric the exporter can emit, grouped by source, in reference order.
 pub fn all() -> impl Iterator<Item = &'static Metric> {
-    EXPORTER.iter().chain(DISK.iter()).copied()
+    EXPORTER
+        .iter()
+        .chain(DISK.iter())
+        .chain(CONTAINER.iter())
+        .copied()
 }
 
 /// Finds a metric by a series name as written in PromQL: the family name, or for a
@@ -176,6 +185,7 @@ pub fn markdown_reference() -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+
         out.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             m.name,

@@ -45,6 +45,9 @@ pub enum ConfigError {
 pub struct Config {
     /// Disk collector settings; `None` when disabled.
     pub disk: Option<DiskConfig>,
+    /// Container collector settings; `None` when disabled. With `enabled: auto` it is
+    /// `Some` and [`ContainerConfig::enabled`] says to probe the daemon at start-up.
+    pub container: Option<ContainerConfig>,
 }
 
 /// When and how long a collector runs.
@@ -89,6 +92,59 @@ pub struct DiskConfig {
     pub rootfs: PathBuf,
 }
 
+/// Where container stats come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StatsSource {
+    /// The cgroup files when this process can see the container's cgroup, else the API.
+    Auto,
+    Cgroup,
+    Api,
+}
+
+/// A Docker label condition: the key is present, or has exactly this value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LabelMatch {
+    pub key: String,
+    pub value: Option<String>,
+}
+
+impl LabelMatch {
+    pub fn matches(&self, labels: &std::collections::HashMap<String, String>) -> bool {
+        match (labels.get(&self.key), &self.value) {
+            (Some(v), Some(want)) => v == want,
+            (Some(_), None) => true,
+            (None, _) => false,
+        }
+    }
+}
+
+/// Validated container collector settings.
+#[derive(Debug, Clone)]
+pub struct ContainerConfig {
+    pub schedule: Schedule,
+    /// `Yes` or `Auto` (`No` means the whole section is `None`).
+    pub enabled: Enabled,
+    /// `unix://...`, `tcp://...` or `http://...`; `None` means `$DOCKER_HOST`, else the
+    /// local socket.
+    pub docker_host: Option<String>,
+    /// Docker labels copied onto `lakewatch_container_info`, by exact key.
+    pub label_allowlist: Vec<String>,
+    /// Matched against the container name without Docker's leading slash.
+    pub names: Filter,
+    /// A container must carry at least one of these labels (when any are given).
+    pub labels_include: Vec<LabelMatch>,
+    /// A container carrying any of these labels is skipped.
+    pub labels_exclude: Vec<LabelMatch>,
+    pub max_containers: usize,
+    pub stats_source: StatsSource,
+    /// How many stats API calls run at once.
+    pub stats_concurrency: usize,
+    /// Where the host's cgroup hierarchy is visible.
+    pub cgroupfs: PathBuf,
+    /// Where the host's `/proc` is visible (container main processes' cgroup and netns).
+    pub procfs: PathBuf,
+}
+
 // ---------------------------------------------------------------------------------
 // Raw file types: one-to-one with the YAML, locations kept where validation needs them.
 
@@ -103,6 +159,28 @@ struct RawConfig {
 #[serde(deny_unknown_fields)]
 struct RawCollectors {
     disk: Option<RawDisk>,
+    container: Option<RawContainer>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawContainer {
+    enabled: Option<Enabled>,
+    interval: Option<Spanned<PromDuration>>,
+    timeout: Option<Spanned<PromDuration>>,
+    docker_host: Option<Spanned<String>>,
+    label_allowlist: Option<Vec<Spanned<String>>>,
+    names_include: Option<Spanned<String>>,
+    names_exclude: Option<Spanned<String>>,
+    #[serde(default)]
+    labels_include: Vec<Spanned<String>>,
+    #[serde(default)]
+    labels_exclude: Vec<Spanned<String>>,
+    max_containers: Option<Spanned<u64>>,
+    stats_source: Option<Spanned<String>>,
+    stats_concurrency: Option<Spanned<u64>>,
+    cgroupfs: Option<String>,
+    procfs: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -357,8 +435,10 @@ impl Validator<'_> {
 
     fn config(&self, raw: RawConfig) -> Result<Config, ConfigError> {
         let disk = raw.collectors.disk.unwrap_or_default();
+        let container = raw.collectors.container.unwrap_or_default();
         Ok(Config {
             disk: self.disk(disk)?,
+            container: self.container(container)?,
         })
     }
 
@@ -513,7 +593,113 @@ impl Validator<'_> {
             rootfs: PathBuf::from(raw.rootfs.unwrap_or_else(|| "/".into())),
         }))
     }
+
+    fn label_matches(&self, raw: Vec<Spanned<String>>) -> Result<Vec<LabelMatch>, ConfigError> {
+        raw.into_iter()
+            .map(|m| {
+                let (key, value) = match m.value.split_once('=') {
+                    Some((k, v)) => (k, Some(v.to_string())),
+                    None => (m.value.as_str(), None),
+                };
+                if key.is_empty() {
+                    return Err(self.error(&m, "expected a Docker label as key or key=value"));
+                }
+                Ok(LabelMatch {
+                    key: key.to_string(),
+                    value,
+                })
+            })
+            .collect()
+    }
+
+    fn container(&self, raw: RawContainer) -> Result<Option<ContainerConfig>, ConfigError> {
+        let enabled = raw.enabled.unwrap_or(Enabled::Auto);
+        if enabled == Enabled::No {
+            return Ok(None);
+        }
+        let schedule = self.schedule(raw.interval, raw.timeout, CONTAINER_SCHEDULE)?;
+        let docker_host = match raw.docker_host {
+            Some(h) if h.value.is_empty() => None,
+            Some(h) => {
+                let ok = ["unix:///", "tcp://", "http://"]
+                    .iter()
+                    .any(|p| h.value.starts_with(p));
+                if !ok {
+                    return Err(self.error(
+                        &h,
+                        format!(
+                            "unsupported docker_host {:?}: expected unix:///path/to/docker.sock, tcp://host:port or http://host:port (TLS is not supported yet)",
+                            h.value
+                        ),
+                    ));
+                }
+                Some(h.value)
+            }
+            None => None,
+        };
+        let label_allowlist = match raw.label_allowlist {
+            Some(list) => list.into_iter().map(|l| l.value).collect(),
+            None => CONTAINER_LABEL_ALLOWLIST
+                .iter()
+                .map(|s| s.to_string())
+                .collect(),
+        };
+        let max_containers = match raw.max_containers {
+            Some(m) if m.value == 0 => {
+                return Err(self.error(&m, "max_containers must be at least 1"));
+            }
+            Some(m) => usize::try_from(m.value).unwrap_or(usize::MAX),
+            None => 1000,
+        };
+        let stats_source = match raw.stats_source {
+            None => StatsSource::Auto,
+            Some(s) => match s.value.as_str() {
+                "auto" => StatsSource::Auto,
+                "cgroup" => StatsSource::Cgroup,
+                "api" => StatsSource::Api,
+                other => {
+                    return Err(self.error(
+                        &s,
+                        format!("invalid stats_source {other:?}: expected auto, cgroup or api"),
+                    ));
+                }
+            },
+        };
+        let stats_concurrency = match raw.stats_concurrency {
+            Some(c) if c.value == 0 || c.value > 64 => {
+                return Err(self.error(&c, "stats_concurrency must be between 1 and 64"));
+            }
+            Some(c) => c.value as usize,
+            None => 4,
+        };
+        Ok(Some(ContainerConfig {
+            schedule,
+            enabled,
+            docker_host,
+            label_allowlist,
+            names: Filter {
+                include: self.regex(raw.names_include, None)?,
+                exclude: self.regex(raw.names_exclude, None)?,
+            },
+            labels_include: self.label_matches(raw.labels_include)?,
+            labels_exclude: self.label_matches(raw.labels_exclude)?,
+            max_containers,
+            stats_source,
+            stats_concurrency,
+            cgroupfs: PathBuf::from(raw.cgroupfs.unwrap_or_else(|| "/sys/fs/cgroup".into())),
+            procfs: PathBuf::from(raw.procfs.unwrap_or_else(|| "/proc".into())),
+        }))
+    }
 }
+
+const CONTAINER_SCHEDULE: Schedule = Schedule {
+    interval: Duration::from_secs(15),
+    timeout: Duration::from_secs(10),
+};
+
+/// Docker labels put on `lakewatch_container_info` unless configured otherwise.
+pub const CONTAINER_LABEL_ALLOWLIST: &[&str] =
+    &["com.docker.compose.project", "com.docker.compose.service"];
 
 const DISK_SCHEDULE: Schedule = Schedule {
     interval: Duration::from_secs(15),
