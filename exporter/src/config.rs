@@ -897,6 +897,41 @@ mod tests {
     }
 
     #[test]
+    fn container_section() {
+        let c = Config::embedded_default();
+        let ct = c.container.expect("container section present (auto)");
+        assert_eq!(ct.enabled, Enabled::Auto);
+        assert_eq!(ct.stats_source, StatsSource::Auto);
+        assert_eq!(ct.docker_host, None);
+        assert_eq!(ct.label_allowlist, CONTAINER_LABEL_ALLOWLIST);
+        let c = Config::parse(
+            "collectors:\n  container:\n    enabled: true\n    labels_include: [a, 'b=c']\n    names_exclude: '^tmp'\n",
+            "c.yml",
+        )
+        .unwrap();
+        let ct = c.container.unwrap();
+        assert_eq!(ct.labels_include[1].value.as_deref(), Some("c"));
+        assert!(!ct.names.allows("tmp1") && ct.names.allows("db"));
+        assert!(
+            Config::parse("collectors:\n  container:\n    enabled: false\n", "c.yml")
+                .unwrap()
+                .container
+                .is_none()
+        );
+        let e = invalid("collectors:\n  container:\n    stats_source: cgroups\n");
+        assert!(
+            e.starts_with("c.yml:3:19: invalid stats_source \"cgroups\""),
+            "{e}"
+        );
+        let e = invalid("collectors:\n  container:\n    docker_host: https://d:2376\n");
+        assert!(e.starts_with("c.yml:3:18: unsupported docker_host"), "{e}");
+        let e = invalid("collectors:\n  container:\n    max_containers: 0\n");
+        assert!(e.starts_with("c.yml:3:21: max_containers"), "{e}");
+        let e = invalid("collectors:\n  container:\n    labels_exclude: ['=x']\n");
+        assert!(e.starts_with("c.yml:3:22: expected a Docker label"), "{e}");
+    }
+
+    #[test]
     fn missing_file() {
         let e = Config::load(Path::new("/nonexistent/lakewatch.yml")).unwrap_err();
         assert!(
