@@ -22,6 +22,14 @@ missing=()
 for pkg in "${!PACKAGES[@]}"; do
   [ -x "${PACKAGES[$pkg]}" ] || missing+=("$pkg")
 done
+# The container tests build their Docker image from a static busybox (the dynamic one of
+# the `busybox` package cannot run in an empty rootfs). busybox-static conflicts with
+# `busybox`; where that is installed the tests fetch the .deb with `apt-get download`
+# instead of replacing it.
+if ! dpkg-query -W -f='${Status}' busybox-static 2>/dev/null | grep -q "ok installed" \
+  && ! dpkg-query -W -f='${Status}' busybox 2>/dev/null | grep -q "ok installed"; then
+  missing+=(busybox-static)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
     echo "==> installing ${missing[*]}"

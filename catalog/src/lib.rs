@@ -8,11 +8,13 @@
 //!
 //! It is not a registry: it holds descriptions, never values.
 
+mod container;
 mod disk;
 mod exporter;
 mod postgres;
 mod trino;
 
+pub use container::*;
 pub use disk::*;
 pub use exporter::*;
 pub use postgres::*;
@@ -55,6 +57,8 @@ pub enum Source {
     Exporter,
     /// Host filesystems and block devices (node_exporter-compatible).
     Disk,
+    /// Docker containers (cAdvisor-compatible, plus Docker facts).
+    Container,
     /// Postgres servers (postgres_exporter-compatible).
     Postgres,
     /// Trino coordinators, from the REST API.
@@ -67,6 +71,7 @@ impl Source {
         match self {
             Source::Exporter => "Exporter self-metrics",
             Source::Disk => "Disks (node_exporter-compatible)",
+            Source::Container => "Containers (cAdvisor-compatible)",
             Source::Postgres => "Postgres (postgres_exporter-compatible)",
             Source::Trino => "Trino",
         }
@@ -153,6 +158,7 @@ pub fn all() -> impl Iterator<Item = &'static Metric> {
     EXPORTER
         .iter()
         .chain(DISK.iter())
+        .chain(CONTAINER.iter())
         .chain(POSTGRES.iter())
         .chain(TRINO.iter())
         .copied()
@@ -191,6 +197,7 @@ pub fn markdown_reference() -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         };
+
         out.push_str(&format!(
             "| `{}` | {} | {} | {} |\n",
             m.name,

@@ -26,6 +26,24 @@ pub fn jobs(config: &Config) -> Vec<Job> {
             collector: Box::new(collector::disk::DiskCollector::new(disk.clone())),
         });
     }
+    if let Some(container) = &config.container {
+        let host = collector::container::resolve_host(container.docker_host.as_deref());
+        let probe = std::time::Duration::from_secs(2);
+        if container.enabled == config::Enabled::Auto && !collector::container::probe(&host, probe)
+        {
+            tracing::info!(
+                host = %host,
+                "container collector not started: no Docker daemon answered (enabled: auto)"
+            );
+        } else {
+            jobs.push(Job {
+                schedule: container.schedule,
+                collector: Box::new(collector::container::ContainerCollector::new(
+                    container.clone(),
+                )),
+            });
+        }
+    }
     if let Some(pg) = &config.postgres {
         // One job (and so one connection) per target: a slow or locked server delays
         // only its own series.

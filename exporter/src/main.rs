@@ -108,6 +108,17 @@ fn run(args: Args) -> anyhow::Result<()> {
         .as_deref()
         .map(WebConfig::load)
         .transpose()?;
+    // Logging starts before the jobs are built: `enabled: auto` collectors log there
+    // whether their source answered.
+    let filter = tracing_subscriber::filter::LevelFilter::from_level(args.log_level);
+    let builder = tracing_subscriber::fmt()
+        .with_max_level(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
+    match args.log_format {
+        LogFormat::Text => builder.init(),
+        LogFormat::Json => builder.json().init(),
+    }
     let jobs = jobs(&config);
     if args.check_config {
         let source = args
@@ -133,16 +144,6 @@ fn run(args: Args) -> anyhow::Result<()> {
             );
         }
         return Ok(());
-    }
-
-    let filter = tracing_subscriber::filter::LevelFilter::from_level(args.log_level);
-    let builder = tracing_subscriber::fmt()
-        .with_max_level(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
-    match args.log_format {
-        LogFormat::Text => builder.init(),
-        LogFormat::Json => builder.json().init(),
     }
 
     let runtime = tokio::runtime::Builder::new_multi_thread()

@@ -128,6 +128,12 @@ impl prometheus_client::collector::Collector for Families {
                     .iter()
                     .copied()
                     .zip(sample.labels.iter().map(String::as_str))
+                    .chain(
+                        sample
+                            .extra_labels
+                            .iter()
+                            .map(|(k, v)| (k.as_str(), v.as_str())),
+                    )
                     .collect();
                 match (&sample.value, metric.kind) {
                     (Value::Number(_), Kind::Info) => family.encode_info(&labels)?,

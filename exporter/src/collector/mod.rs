@@ -1,6 +1,7 @@
 //! Collectors: one file per source. Each collector reads one target and returns a
 //! [`Fragment`] of catalog samples; the scheduler runs it on its own interval and timeout.
 
+pub mod container;
 pub mod disk;
 pub mod postgres;
 pub mod trino;
@@ -85,6 +86,9 @@ pub struct Sample {
     pub metric: &'static Metric,
     pub labels: Vec<String>,
     pub value: Value,
+    /// Labels beyond the catalog's, as `(name, value)`, written after them. Only info
+    /// metrics whose catalog entry says so carry any (user-allow-listed Docker labels).
+    pub extra_labels: Vec<(String, String)>,
 }
 
 /// Everything one collector cycle produced for one target.
@@ -136,6 +140,22 @@ impl Fragment {
             metric,
             labels,
             value,
+            extra_labels: Vec::new(),
         });
+    }
+
+    /// Adds an info sample with extra labels after the catalog's (names must already be
+    /// valid Prometheus label names, distinct from the catalog's).
+    pub fn push_info_with<L: Into<String>>(
+        &mut self,
+        metric: &'static Metric,
+        labels: impl IntoIterator<Item = L>,
+        extra_labels: Vec<(String, String)>,
+    ) {
+        debug_assert_eq!(metric.kind, Kind::Info, "{}", metric.name);
+        self.push_value(metric, labels, Value::Number(1.0));
+        if let Some(last) = self.samples.last_mut() {
+            last.extra_labels = extra_labels;
+        }
     }
 }

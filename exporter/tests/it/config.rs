@@ -39,8 +39,22 @@ fn default_config_round_trips() {
 fn embedded_default_checks() {
     let (code, out, _) = check(&["--check-config"]);
     assert_eq!(code, 0);
+    // The container collector is `enabled: auto`: on when a Docker daemon answers.
+    let docker = lakewatch_exporter::collector::container::probe(
+        lakewatch_exporter::collector::container::DEFAULT_DOCKER_HOST,
+        std::time::Duration::from_secs(2),
+    ) && std::env::var_os("DOCKER_HOST").is_none();
+    let expected = if docker { 2 } else { 1 };
     assert!(
-        out.starts_with("embedded default: OK, 1 collector target(s) enabled"),
+        out.starts_with(&format!(
+            "embedded default: OK, {expected} collector target(s) enabled"
+        )),
+        "{out}"
+    );
+    assert!(out.contains("disk localhost every 15s"), "{out}");
+    assert_eq!(
+        out.contains("container localhost every 15s"),
+        docker,
         "{out}"
     );
 }

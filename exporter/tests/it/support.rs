@@ -84,7 +84,13 @@ pub struct Exporter {
 impl Exporter {
     /// Starts the exporter with extra arguments and waits until it listens.
     pub fn start(args: &[&str]) -> Exporter {
+        Exporter::start_with_env(args, &[])
+    }
+
+    /// Starts the exporter with extra arguments and environment variables.
+    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Exporter {
         let mut child = Command::new(exporter_bin())
+            .envs(env.iter().copied())
             .args([
                 "--web.listen-address",
                 "127.0.0.1:0",

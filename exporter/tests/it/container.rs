@@ -1,0 +1,424 @@
+//! The container collector against real containers on the machine's Docker engine.
+
+use std::time::Duration;
+
+use crate::docker::{self, LABEL, Scene, api_stats, inspect, wait_for};
+use crate::support::{Exporter, Sample, TempDir, config_file, parse_exposition};
+
+/// A CPU-bound loop without forks (about a CPU-second here), then idle.
+const BURST: &str = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 3600";
+
+/// Waits until a container's CPU counter has stopped moving after its burst.
+fn wait_idle(id: &str) {
+    let cpu = || {
+        api_stats(id)["cpu_stats"]["cpu_usage"]["total_usage"]
+            .as_f64()
+            .unwrap_or(0.0)
+    };
+    let mut last = cpu();
+    wait_for("the burst to end", Duration::from_secs(60), || {
+        std::thread::sleep(Duration::from_millis(500));
+        let now = cpu();
+        let idle = now > 0.2e9 && now - last < 0.01e9;
+        last = now;
+        idle
+    });
+}
+
+/// A config that watches only this scene's containers, every second.
+fn scene_config(dir: &TempDir, scene: &Scene, extra: &str) -> String {
+    config_file(
+        dir,
+        &format!(
+            "collectors:\n  container:\n    enabled: true\n    interval: 1s\n    timeout: 1s\n    labels_include: ['{LABEL}={}']\n    label_allowlist: [com.docker.compose.project, {LABEL}]\n{extra}",
+            scene.id
+        ),
+    )
+}
+
+fn samples(exp: &Exporter) -> Vec<Sample> {
+    parse_exposition(&exp.metrics()).0
+}
+
+fn value(samples: &[Sample], name: &str, container: &str, extra: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
+        .find(|s| {
+            s.name == name
+                && s.labels.get("name").map(String::as_str) == Some(container)
+                && extra
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+}
+
+fn within(a: f64, b: f64, rel: f64, what: &str) {
+    let tolerance = rel * a.abs().max(b.abs());
+    assert!(
+        (a - b).abs() <= tolerance,
+        "{what}: exporter {a} vs docker {b} differ by more than {}%",
+        rel * 100.0
+    );
+}
+
+#[test]
+fn metrics_agree_with_docker() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("agree");
+    // Burns about a CPU-second, then idles: its CPU counter is stable when compared.
+    let burst = scene.run(
+        "burst",
+        &[
+            "--label",
+            "com.docker.compose.project=lake",
+            "--label",
+            "secret.token=hunter2",
+        ],
+        BURST,
+    );
+    // Burns CPU forever under a 0.5 CPU quota: throttled, and its counter moves.
+    let burner = scene.run("burner", &["--cpus", "0.5"], "while :; do :; done");
+    // Holds 32 MB in /dev/shm (page cache of a tmpfs, counted by its memory cgroup).
+    let mem = scene.run(
+        "mem",
+        &[],
+        "head -c 33554432 /dev/zero > /dev/shm/fill; exec sleep 3600",
+    );
+    let sick = scene.run(
+        "sick",
+        &[
+            "--health-cmd",
+            "false",
+            "--health-interval",
+            "1s",
+            "--health-retries",
+            "1",
+        ],
+        "exec sleep 3600",
+    );
+    let flaky = scene.run("flaky", &["--restart", "on-failure:2"], "sleep 0.3; exit 3");
+    // dd's 64 MB buffer cannot fit under a 16 MB limit without swap.
+    let oom = scene.run(
+        "oom",
+        &["--memory", "16m", "--memory-swap", "16m"],
+        "dd if=/dev/zero of=/dev/null bs=64M count=1",
+    );
+
+    wait_for("the scene to settle", Duration::from_secs(60), || {
+        inspect(&flaky, "{{.State.Status}} {{.RestartCount}}") == "exited 2"
+            && inspect(&oom, "{{.State.Status}} {{.State.OOMKilled}}") == "exited true"
+            && inspect(&sick, "{{.State.Health.Status}}") == "unhealthy"
+    });
+    wait_idle(&burst);
+
+    let dir = TempDir::new("container-agree");
+    let cfg = scene_config(&dir, &scene, "");
+    let exp = Exporter::start(&["--config", &cfg]);
+    exp.wait_ready(Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    let s = samples(&exp);
+    let text = exp.metrics();
+
+    // CPU and memory against the stats API at (nearly) the same moment.
+    let api = api_stats(&burst);
+    let docker_cpu = api["cpu_stats"]["cpu_usage"]["total_usage"]
+        .as_f64()
+        .unwrap()
+        / 1e9;
+    let cpu = value(
+        &s,
+        "container_cpu_usage_seconds_total",
+        &scene.name("burst"),
+        &[("cpu", "total")],
+    )
+    .expect("burst CPU");
+    within(cpu, docker_cpu, 0.05, "CPU seconds of the burst container");
+    let api = api_stats(&mem);
+    let docker_mem = api["memory_stats"]["usage"].as_f64().unwrap();
+    let usage =
+        value(&s, "container_memory_usage_bytes", &scene.name("mem"), &[]).expect("mem usage");
+    within(usage, docker_mem, 0.05, "memory usage of the mem container");
+    assert!(usage > 30e6, "32 MB held: {usage}");
+    let ws = value(
+        &s,
+        "container_memory_working_set_bytes",
+        &scene.name("mem"),
+        &[],
+    )
+    .unwrap();
+    assert!(ws <= usage && ws > 30e6, "working set {ws}");
+
+    // The throttled burner: quota from its spec, throttling, and a moving counter.
+    assert_eq!(
+        value(&s, "container_spec_cpu_quota", &scene.name("burner"), &[]),
+        Some(50_000.0)
+    );
+    assert_eq!(
+        value(&s, "container_spec_cpu_period", &scene.name("burner"), &[]),
+        Some(100_000.0)
+    );
+    let cpu1 = value(
+        &s,
+        "container_cpu_usage_seconds_total",
+        &scene.name("burner"),
+        &[("cpu", "total")],
+    )
+    .unwrap();
+    std::thread::sleep(Duration::from_secs(3));
+    let s2 = samples(&exp);
+    let cpu2 = value(
+        &s2,
+        "container_cpu_usage_seconds_total",
+        &scene.name("burner"),
+        &[("cpu", "total")],
+    )
+    .unwrap();
+    assert!(
+        cpu2 - cpu1 > 0.5,
+        "the burner's CPU counter moves: {cpu1} → {cpu2}"
+    );
+    assert!(
+        value(
+            &s2,
+            "container_cpu_cfs_throttled_seconds_total",
+            &scene.name("burner"),
+            &[]
+        )
+        .unwrap()
+            > 0.0
+    );
+    let api = api_stats(&burner);
+    within(
+        value(&s2, "container_processes", &scene.name("burner"), &[]).unwrap(),
+        api["pids_stats"]["current"].as_f64().unwrap(),
+        0.0,
+        "processes",
+    );
+
+    // Docker facts match docker inspect.
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_container_restarts_total",
+            &scene.name("flaky"),
+            &[]
+        ),
+        Some(2.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_container_exit_code",
+            &scene.name("flaky"),
+            &[]
+        ),
+        Some(3.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_container_state",
+            &scene.name("flaky"),
+            &[("state", "exited")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_container_state",
+            &scene.name("flaky"),
+            &[("state", "running")]
+        ),
+        Some(0.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_container_health_status",
+            &scene.name("sick"),
+            &[("status", "unhealthy")]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_container_health_status",
+            &scene.name("burst"),
+            &[("status", "none")]
+        ),
+        Some(1.0)
+    );
+    assert!(value(&s, "container_oom_events_total", &scene.name("oom"), &[]).unwrap() >= 1.0);
+    assert_eq!(
+        value(&s, "lakewatch_container_exit_code", &scene.name("oom"), &[]),
+        Some(137.0)
+    );
+    assert_eq!(
+        value(&s, "container_oom_events_total", &scene.name("mem"), &[]),
+        Some(0.0)
+    );
+    // Usage series exist only while the container runs, as in cAdvisor.
+    assert_eq!(
+        value(&s, "container_memory_usage_bytes", &scene.name("oom"), &[]),
+        None
+    );
+
+    // cAdvisor's labels.
+    let info = s
+        .iter()
+        .find(|x| x.name == "lakewatch_container_info" && x.labels["name"] == scene.name("burst"))
+        .expect("info of burst");
+    assert_eq!(info.labels["id"], format!("/docker/{burst}"));
+    assert_eq!(info.labels["image"], docker::IMAGE);
+    assert_eq!(
+        info.labels["container_label_com_docker_compose_project"],
+        "lake"
+    );
+    assert_eq!(info.labels["container_label_lakewatch_test"], scene.id);
+    assert!(
+        !text.contains("hunter2"),
+        "a label outside the allow-list leaked"
+    );
+    let up = s
+        .iter()
+        .find(|x| x.name == "lakewatch_collector_up" && x.labels["collector"] == "container")
+        .unwrap();
+    assert_eq!(up.value, 1.0);
+}
+
+#[test]
+fn cgroup_and_api_paths_agree() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("paths");
+    let burst = scene.run("burst", &[], BURST);
+    scene.run(
+        "mem",
+        &[],
+        "head -c 16777216 /dev/zero > /dev/shm/fill; exec sleep 3600",
+    );
+    wait_idle(&burst);
+    let dir_c = TempDir::new("paths-cgroup");
+    let dir_a = TempDir::new("paths-api");
+    let cg = Exporter::start(&[
+        "--config",
+        &scene_config(&dir_c, &scene, "    stats_source: cgroup\n"),
+    ]);
+    let api = Exporter::start(&[
+        "--config",
+        &scene_config(&dir_a, &scene, "    stats_source: api\n"),
+    ]);
+    cg.wait_ready(Duration::from_secs(20));
+    api.wait_ready(Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(1500));
+    let from_cg = samples(&cg);
+    let from_api = samples(&api);
+    let compared = [
+        "container_cpu_usage_seconds_total",
+        "container_cpu_user_seconds_total",
+        "container_cpu_system_seconds_total",
+        "container_memory_usage_bytes",
+        "container_memory_working_set_bytes",
+        "container_memory_rss",
+        "container_memory_cache",
+        "container_processes",
+        "container_network_receive_bytes_total",
+        "container_network_transmit_packets_total",
+        "container_spec_memory_limit_bytes",
+    ];
+    let mut n = 0;
+    for name in compared {
+        for a in from_cg.iter().filter(|s| s.name == name) {
+            let b = from_api
+                .iter()
+                .find(|b| b.name == name && b.labels == a.labels)
+                .unwrap_or_else(|| panic!("{name}{:?} missing from the API path", a.labels));
+            // Idle containers' memory moves by a few pages between two reads.
+            let slack = if name.contains("memory") {
+                256.0 * 1024.0
+            } else {
+                0.0
+            };
+            let tolerance = 0.05 * a.value.max(b.value) + slack;
+            assert!(
+                (a.value - b.value).abs() <= tolerance,
+                "{name}{:?}: cgroup {} vs api {}",
+                a.labels,
+                a.value,
+                b.value
+            );
+            n += 1;
+        }
+    }
+    assert!(n >= 2 * compared.len() - 4, "compared {n} series");
+}
+
+#[test]
+fn containers_come_and_go() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("churn");
+    let dir = TempDir::new("container-churn");
+    let exp = Exporter::start(&["--config", &scene_config(&dir, &scene, "")]);
+    exp.wait_ready(Duration::from_secs(20));
+    let name = scene.name("late");
+    assert_eq!(
+        value(&samples(&exp), "lakewatch_container_info", &name, &[]),
+        None
+    );
+    let id = scene.run("late", &[], "exec sleep 3600");
+    wait_for(
+        "the new container to appear",
+        Duration::from_secs(10),
+        || value(&samples(&exp), "container_memory_usage_bytes", &name, &[]).is_some(),
+    );
+    docker::docker(&["rm", "-f", &id]);
+    wait_for(
+        "the removed container to disappear",
+        Duration::from_secs(10),
+        || !exp.metrics().contains(&name),
+    );
+}
+
+#[test]
+fn unreachable_docker_reports_down() {
+    let dir = TempDir::new("container-dead");
+    let cfg = config_file(
+        &dir,
+        "collectors:\n  container:\n    enabled: true\n    interval: 1s\n    timeout: 1s\n",
+    );
+    let dead = format!("unix://{}/docker.sock", dir.0.display());
+    let exp = Exporter::start_with_env(&["--config", &cfg], &[("DOCKER_HOST", &dead)]);
+    exp.wait_ready(Duration::from_secs(20));
+    let s = samples(&exp);
+    let up = |c: &str| {
+        s.iter()
+            .find(|x| x.name == "lakewatch_collector_up" && x.labels["collector"] == c)
+            .map(|x| x.value)
+    };
+    assert_eq!(up("container"), Some(0.0));
+    assert_eq!(up("disk"), Some(1.0), "everything else still serves");
+    assert!(s.iter().any(|x| x.name == "node_filesystem_size_bytes"));
+    assert!(!s.iter().any(|x| x.name.starts_with("container_")));
+    assert!(
+        exp.log_text()
+            .contains("cannot reach the Docker daemon at unix://"),
+        "{}",
+        exp.log_text()
+    );
+
+    // enabled: auto with no daemon: the collector is simply not started.
+    let cfg = config_file(&dir, "collectors:\n  container:\n    enabled: auto\n");
+    let exp = Exporter::start_with_env(&["--config", &cfg], &[("DOCKER_HOST", &dead)]);
+    exp.wait_ready(Duration::from_secs(20));
+    let text = exp.metrics();
+    assert!(!text.contains("collector=\"container\""), "{text}");
+    assert!(exp.log_text().contains("container collector not started"));
+}

@@ -1,0 +1,226 @@
+//! Real Docker containers for the container collector's tests: a test image built from
+//! Debian's busybox-static (the machine has no registry), containers labelled per test
+//! and removed by that label on drop, even when the test fails, and Docker's own view
+//! (inspect, the stats API) to compare with.
+
+use std::io::{Read, Write};
+use std::os::unix::net::UnixStream;
+use std::process::Command;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use crate::support::TempDir;
+
+/// The image every container test runs.
+pub const IMAGE: &str = "lakewatch-test-busybox:latest";
+/// Label on every container the tests start (value: the scene's id).
+pub const LABEL: &str = "lakewatch.test";
+const SOCKET: &str = "/var/run/docker.sock";
+
+fn skip_or_fail(msg: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true and {msg}");
+    }
+    eprintln!("SKIPPED: {msg}");
+}
+
+/// Runs the docker CLI; panics with its stderr when it fails.
+pub fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("running the docker CLI");
+    assert!(
+        out.status.success(),
+        "docker {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// True when the docker CLI and daemon answer; otherwise prints why (or panics under
+/// CI=true) so the calling test can return early.
+pub fn available() -> bool {
+    let ok = Command::new("docker")
+        .args(["version", "--format", "{{.Server.Version}}"])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !ok {
+        skip_or_fail("no Docker daemon answers (docker version failed)");
+    }
+    ok
+}
+
+/// A statically linked busybox: the installed busybox-static package, else one
+/// downloaded (not installed) with apt when running as root.
+fn busybox(dir: &TempDir) -> Option<std::path::PathBuf> {
+    let installed = Command::new("dpkg-query")
+        .args(["-W", "-f=${Status}", "busybox-static"])
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).contains("ok installed"));
+    if installed {
+        return Some("/bin/busybox".into());
+    }
+    let root = Command::new("id")
+        .arg("-u")
+        .output()
+        .is_ok_and(|o| String::from_utf8_lossy(&o.stdout).trim() == "0");
+    if !root {
+        return None;
+    }
+    let download = || {
+        Command::new("apt-get")
+            .args(["download", "-q", "busybox-static"])
+            .current_dir(&dir.0)
+            .output()
+            .is_ok_and(|o| o.status.success())
+    };
+    if !download() {
+        let _ = Command::new("apt-get").args(["update", "-qq"]).status();
+        if !download() {
+            return None;
+        }
+    }
+    let deb = std::fs::read_dir(&dir.0)
+        .ok()?
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.extension().is_some_and(|e| e == "deb"))?;
+    let x = dir.0.join("x");
+    let ok = Command::new("dpkg-deb")
+        .arg("-x")
+        .arg(&deb)
+        .arg(&x)
+        .status()
+        .is_ok_and(|s| s.success());
+    ok.then(|| x.join("bin/busybox"))
+}
+
+/// Makes sure [`IMAGE`] exists: a rootfs of busybox and its applet symlinks, imported
+/// with `docker import`. Reused when present. Returns false (after printing why) when
+/// it cannot be built.
+pub fn image() -> bool {
+    let present = Command::new("docker")
+        .args(["image", "inspect", IMAGE])
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if present {
+        return true;
+    }
+    let dir = TempDir::new("busybox");
+    let Some(bb) = busybox(&dir) else {
+        skip_or_fail("busybox-static is not installed (apt-get install busybox-static)");
+        return false;
+    };
+    let root = dir.0.join("rootfs");
+    for d in ["bin", "tmp", "proc", "sys", "dev", "etc"] {
+        std::fs::create_dir_all(root.join(d)).expect("creating the rootfs");
+    }
+    std::fs::copy(&bb, root.join("bin/busybox")).expect("copying busybox");
+    let list = Command::new(&bb)
+        .arg("--list")
+        .output()
+        .expect("busybox --list");
+    for applet in String::from_utf8_lossy(&list.stdout).lines() {
+        if applet != "busybox" {
+            let _ = std::os::unix::fs::symlink("busybox", root.join("bin").join(applet));
+        }
+    }
+    let status = Command::new("sh")
+        .arg("-c")
+        .arg(format!(
+            "tar -C '{}' -c . | docker import - {IMAGE} >/dev/null",
+            root.display()
+        ))
+        .status()
+        .expect("running tar | docker import");
+    assert!(status.success(), "docker import of the test image failed");
+    true
+}
+
+/// Docker is usable and the test image exists.
+pub fn ready() -> bool {
+    available() && image()
+}
+
+/// Containers of one test, all labelled `lakewatch.test=<id>`; dropping the scene
+/// removes every container with that label.
+pub struct Scene {
+    pub id: String,
+}
+
+impl Scene {
+    pub fn new(tag: &str) -> Scene {
+        static N: AtomicU32 = AtomicU32::new(0);
+        let n = N.fetch_add(1, Ordering::Relaxed);
+        Scene {
+            id: format!("{tag}-{}-{n}", std::process::id()),
+        }
+    }
+
+    /// The container name for `suffix` in this scene.
+    pub fn name(&self, suffix: &str) -> String {
+        format!("lw-{}-{suffix}", self.id)
+    }
+
+    /// `docker run -d` with the scene's label; returns the full container id.
+    pub fn run(&self, suffix: &str, opts: &[&str], script: &str) -> String {
+        let name = self.name(suffix);
+        let label = format!("{LABEL}={}", self.id);
+        let mut args = vec!["run", "-d", "--name", &name, "--label", &label];
+        args.extend_from_slice(opts);
+        args.extend_from_slice(&[IMAGE, "sh", "-c", script]);
+        docker(&args)
+    }
+}
+
+impl Drop for Scene {
+    fn drop(&mut self) {
+        let ids = docker(&[
+            "ps",
+            "-aq",
+            "--filter",
+            &format!("label={LABEL}={}", self.id),
+        ]);
+        let ids: Vec<&str> = ids.split_whitespace().collect();
+        if !ids.is_empty() {
+            let mut args = vec!["rm", "-f"];
+            args.extend(ids);
+            let _ = Command::new("docker").args(&args).output();
+        }
+    }
+}
+
+/// `docker inspect --format` of one container.
+pub fn inspect(id: &str, format: &str) -> String {
+    docker(&["inspect", "--format", format, id])
+}
+
+/// Polls `check` until it is true or `within` passes.
+pub fn wait_for(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
+    let start = Instant::now();
+    while start.elapsed() < within {
+        if check() {
+            return;
+        }
+        std::thread::sleep(Duration::from_millis(200));
+    }
+    panic!("timed out after {within:?} waiting for {what}");
+}
+
+/// Docker's own stats for a container, straight from the Engine API (one-shot).
+pub fn api_stats(id: &str) -> serde_json::Value {
+    let mut s = UnixStream::connect(SOCKET).expect("connecting to the Docker socket");
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    // HTTP/1.0: the daemon answers without chunked encoding and closes.
+    write!(
+        s,
+        "GET /v1.41/containers/{id}/stats?stream=false&one-shot=true HTTP/1.0\r\nHost: docker\r\n\r\n"
+    )
+    .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw)
+        .expect("reading the stats response");
+    let (_, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
+    serde_json::from_str(body).expect("stats JSON")
+}
