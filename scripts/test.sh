@@ -12,6 +12,7 @@ cd "$(dirname "$0")/.."
 declare -A PACKAGES=(
   [prometheus]=/usr/bin/promtool
   [prometheus-node-exporter]=/usr/bin/prometheus-node-exporter
+  [prometheus-alertmanager]=/usr/bin/amtool
 )
 
 missing=()

@@ -261,6 +261,20 @@ pub fn generate(spec_text: &str) -> Result<Vec<File>, StockError> {
         path: "dashboards/provisioning/lakewatch.yml".into(),
         text: provisioning(),
     });
+    // The example Alertmanager config routes the stock alerts; a real one is generated from
+    // all of a user's specs (`generate --alertmanager`), so teams get their own receivers.
+    let opts = crate::alertmanager::Options {
+        page: vec![crate::alertmanager::Integration::PagerDuty],
+        ticket: vec![
+            crate::alertmanager::Integration::Slack,
+            crate::alertmanager::Integration::Email,
+        ],
+        ..Default::default()
+    };
+    files.push(File {
+        path: "deploy/alertmanager.yml".into(),
+        text: crate::alertmanager::render(std::slice::from_ref(&service), &opts),
+    });
     Ok(files)
 }
 
@@ -331,7 +345,9 @@ fn variables() -> Vec<serde_json::Value> {
             "name": name,
             "label": label,
             "datasource": { "type": "prometheus", "uid": "${datasource}" },
-            "query": { "query": query, "refId": "PrometheusVariableQueryEditor-VariableQuery" },
+            // A plain string query: Grafana 10–12 read it for Prometheus, and the schema
+            // only allows objects of objects for the structured form.
+            "query": query,
             "definition": query,
             "refresh": 2,
             "multi": true,
