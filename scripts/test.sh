@@ -16,6 +16,7 @@ declare -A PACKAGES=(
   [curl]=/usr/bin/curl
   [prometheus-postgres-exporter]=/usr/bin/prometheus-postgres-exporter
   [postgresql]=/usr/bin/psql
+  [prometheus-alertmanager]=/usr/bin/amtool
 )
 
 missing=()

@@ -1,13 +1,17 @@
 //! `lakewatch-rulegen` turns typed SLO and alert definitions (native `lakewatch/v1`,
 //! Sloth `prometheus/v1`, OpenSLO `openslo/v1`) into Prometheus recording and alerting
 //! rules, as plain rule files, Prometheus Operator `PrometheusRule` CRDs or Mimir/Cortex
-//! ruler files, plus `promtool test rules` files that prove the alerts fire.
+//! ruler files, plus `promtool test rules` files that prove the alerts fire, Alertmanager
+//! routing ([`alertmanager`]) and Grafana SLO dashboards ([`dashboard`]). It also owns the
+//! [`stock`] pack: alerts and dashboards for everything lakewatch-exporter collects.
 //!
 //! The pipeline is spec → parse (errors at `file:line:column`) → validated [`model`] →
-//! generators ([`rules`]) → [`output`]. It is not a rule evaluator, does not talk to
+//! generators ([`rules`], [`alertmanager`], [`dashboard`]) → [`output`]. It is not a rule evaluator, does not talk to
 //! Prometheus or Alertmanager, and does not discover metrics: it checks metric names only
 //! against `lakewatch-catalog`, and accepts names it does not know (the user's own apps).
 
+pub mod alertmanager;
+pub mod dashboard;
 pub mod duration;
 pub mod error;
 pub mod model;
@@ -16,6 +20,7 @@ pub mod output;
 pub mod promql;
 pub mod rules;
 pub mod spec;
+pub mod stock;
 pub mod unittest;
 pub mod window;
 

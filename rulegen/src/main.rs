@@ -6,9 +6,15 @@ use std::process::ExitCode;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand, ValueEnum};
+use lakewatch_rulegen::alertmanager::{self, Integration};
 use lakewatch_rulegen::output::{self, Flavor};
 use lakewatch_rulegen::rules::{self, SliSource};
-use lakewatch_rulegen::{Service, model, unittest, window};
+use lakewatch_rulegen::{Service, dashboard, model, stock, unittest, window};
+
+fn integration(s: &str) -> Result<Integration, String> {
+    Integration::parse(s)
+        .ok_or_else(|| format!("`{s}` is not one of pagerduty, slack, email, webhook"))
+}
 
 /// Typed SLO definitions to Prometheus recording and alerting rules.
 ///
@@ -37,6 +43,30 @@ enum Command {
         /// Also write a `promtool test rules` file per service under DIR/tests/.
         #[arg(long)]
         emit_tests: bool,
+        /// Also write a Grafana SLO dashboard per service with SLOs
+        /// (<service>.slo.dashboard.json).
+        #[arg(long)]
+        dashboards: bool,
+        /// Also write DIR/alertmanager.yml: routes by team and severity, inhibitions and
+        /// receiver templates for all given specs.
+        #[arg(long)]
+        alertmanager: bool,
+        /// Integrations of the paging receivers (comma-separated: pagerduty, slack, email, webhook).
+        #[arg(long, value_delimiter = ',', default_value = "pagerduty", value_parser = integration)]
+        page_via: Vec<Integration>,
+        /// Integrations of the ticket receivers (comma-separated: pagerduty, slack, email, webhook).
+        #[arg(long, value_delimiter = ',', default_value = "slack", value_parser = integration)]
+        ticket_via: Vec<Integration>,
+        /// Where Alertmanager finds the receivers' secret files.
+        #[arg(long, default_value = "/etc/alertmanager/secrets")]
+        secrets_dir: String,
+    },
+    /// Regenerate the stock pack: alerts/lakewatch.rules.yml from alerts/lakewatch.yml, and
+    /// the stock dashboards and their provisioning file under dashboards/.
+    Stock {
+        /// The repository root (holding alerts/ and dashboards/).
+        #[arg(long, default_value = ".")]
+        root: PathBuf,
     },
     /// Check spec files without writing anything.
     Validate {
@@ -73,6 +103,15 @@ fn main() -> ExitCode {
     let specs = match &cli.command {
         Command::Generate { specs, .. } | Command::Validate { specs } => specs.clone(),
         Command::Explain { spec } => vec![spec.clone()],
+        Command::Stock { root } => {
+            return match write_stock(root) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(e) => {
+                    eprintln!("error: {e:#}");
+                    ExitCode::from(1)
+                }
+            };
+        }
     };
     let services = match lakewatch_rulegen::load_files(&specs) {
         Ok(s) => s,
@@ -86,8 +125,25 @@ fn main() -> ExitCode {
             out,
             format,
             emit_tests,
+            dashboards,
+            alertmanager,
+            page_via,
+            ticket_via,
+            secrets_dir,
             ..
-        } => generate(&services, &out, format.into(), emit_tests),
+        } => generate(
+            &services,
+            &out,
+            format.into(),
+            emit_tests,
+            dashboards,
+            alertmanager.then_some(alertmanager::Options {
+                page: page_via,
+                ticket: ticket_via,
+                secrets_dir,
+            }),
+        ),
+        Command::Stock { .. } => unreachable!("handled before specs are loaded"),
         Command::Validate { .. } => {
             for s in &services {
                 println!(
@@ -119,6 +175,8 @@ fn generate(
     out: &Path,
     flavor: Flavor,
     emit_tests: bool,
+    dashboards: bool,
+    alertmanager: Option<alertmanager::Options>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     for s in services {
@@ -135,6 +193,33 @@ fn generate(
                 write(&dir.join(name), &text)?;
             }
         }
+        if dashboards && let Some(d) = dashboard::slo_dashboard(s) {
+            write(
+                &out.join(dashboard::slo_file_name(&s.name)),
+                &dashboard::render(&d),
+            )?;
+        }
+    }
+    if let Some(opts) = alertmanager {
+        write(
+            &out.join("alertmanager.yml"),
+            &alertmanager::render(services, &opts),
+        )?;
+    }
+    Ok(())
+}
+
+/// Regenerates the stock pack under `root`.
+fn write_stock(root: &Path) -> anyhow::Result<()> {
+    let spec = root.join(stock::SPEC_PATH);
+    let text =
+        std::fs::read_to_string(&spec).with_context(|| format!("reading {}", spec.display()))?;
+    for f in stock::generate(&text)? {
+        let path = root.join(&f.path);
+        if let Some(dir) = path.parent() {
+            std::fs::create_dir_all(dir).with_context(|| format!("creating {}", dir.display()))?;
+        }
+        write(&path, &f.text)?;
     }
     Ok(())
 }

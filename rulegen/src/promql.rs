@@ -140,6 +140,17 @@ fn check_labels(metric: &Metric, series: &str, labels: &[&str]) -> Result<(), St
     Ok(())
 }
 
+/// The metric names every selector in `expr` reads (by name or `__name__="..."`), sorted
+/// and deduplicated. Selectors without a fixed name are left out.
+pub fn metric_names(expr: &Expr) -> Vec<String> {
+    let mut uses = Vec::new();
+    collect(expr, false, &mut uses);
+    let mut names: Vec<String> = uses.into_iter().filter_map(|u| u.name).collect();
+    names.sort();
+    names.dedup();
+    names
+}
+
 /// Parses a generated expression; a failure is a bug in rulegen, not in the user's spec,
 /// and the message says so.
 pub fn check_generated(expr: &str) -> Result<(), String> {
@@ -193,6 +204,12 @@ mod tests {
     fn name_matcher_is_a_metric_name() {
         let e = check("{__name__=\"node_filesystem_avail_bytes\", foo=\"x\"}").unwrap_err();
         assert!(e.contains("no label `foo`"), "{e}");
+    }
+
+    #[test]
+    fn metric_names_are_collected() {
+        let e = parse("sum(rate(a_total[5m])) / on() b{x=\"1\"} + {__name__=\"c\"} + max_over_time((d)[5m:1m])").unwrap();
+        assert_eq!(metric_names(&e), ["a_total", "b", "c", "d"]);
     }
 
     #[test]

@@ -16,12 +16,19 @@
 //!     alerting:
 //!       runbook_url: https://runbooks.example/checkout
 //!       min_events: 100
+//! params:                       # optional; substituted into alerts as {{.params.NAME}}
+//!   disk_free_bytes: 1e9
 //! alerts:
 //!   - name: CheckoutDiskFull
-//!     expr: node_filesystem_avail_bytes{mountpoint="/data"} < 1e9
+//!     expr: node_filesystem_avail_bytes{mountpoint="/data"} < {{.params.disk_free_bytes}}
 //!     for: 10m
 //!     severity: warning
 //! ```
+//!
+//! `params` keep thresholds in one place (the stock alert pack is tuned by editing them, not
+//! by hunting literals through PromQL). A placeholder may appear in an alert's `expr`, `for`,
+//! `runbook_url` and annotations; naming an undeclared parameter, or declaring one that no
+//! alert uses, is an error (both are almost always typos).
 
 use std::collections::BTreeMap;
 
@@ -47,6 +54,8 @@ struct Spec {
     service: Spanned<String>,
     #[serde(default)]
     labels: Labels,
+    #[serde(default)]
+    params: Option<Spanned<BTreeMap<String, Spanned<Scalar>>>>,
     #[serde(default)]
     slos: Vec<Spanned<RawSlo>>,
     #[serde(default)]
@@ -178,11 +187,13 @@ pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
         .iter()
         .map(|s| slo(&service, &s.value))
         .collect::<Result<Vec<_>, _>>()?;
+    let params = Params::new(spec.params.as_ref())?;
     let alerts = spec
         .alerts
         .iter()
-        .map(|a| alert(&a.value))
+        .map(|a| alert(&a.value, &params))
         .collect::<Result<Vec<_>, _>>()?;
+    params.check_all_used()?;
     Ok(Service {
         name: service,
         labels: service_labels,
@@ -381,17 +392,118 @@ fn alerting(service: &str, slo: &str, raw: Option<&RawAlerting>) -> Result<Alert
     })
 }
 
-fn alert(raw: &RawAlert) -> Result<ThresholdAlert, Problem> {
+/// The spec's `params`, rendered as text, with a record of which ones were substituted.
+struct Params {
+    values: BTreeMap<String, (String, Pos)>,
+    used: std::cell::RefCell<std::collections::BTreeSet<String>>,
+    pos: Pos,
+}
+
+static PARAM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+    regex::Regex::new(r"\{\{\s*\.params\.([A-Za-z0-9_]*)\s*\}\}").expect("static regex is valid")
+});
+
+impl Params {
+    fn new(raw: Option<&Spanned<BTreeMap<String, Spanned<Scalar>>>>) -> Result<Params, Problem> {
+        static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
+            regex::Regex::new(r"^[a-z_][a-z0-9_]*$").expect("static regex is valid")
+        });
+        let mut values = BTreeMap::new();
+        let pos = raw.map(Pos::at).unwrap_or_default();
+        for (k, v) in raw.map(|r| &r.value).into_iter().flatten() {
+            if !NAME.is_match(k) {
+                return Err(Problem::new(
+                    Pos::at(v),
+                    format!("parameter name `{k}` must match [a-z_][a-z0-9_]*"),
+                ));
+            }
+            let text = match &v.value {
+                // Fixed formatting keeps regenerated rules byte-identical.
+                Scalar::Num(n) if n.is_finite() => crate::num::format(*n, 12),
+                Scalar::Num(_) => {
+                    return Err(Problem::new(
+                        Pos::at(v),
+                        format!("parameter `{k}` must be a finite number or a string"),
+                    ));
+                }
+                Scalar::Text(t) => t.clone(),
+            };
+            if PARAM.is_match(&text) {
+                return Err(Problem::new(
+                    Pos::at(v),
+                    format!("parameter `{k}` must not refer to other parameters"),
+                ));
+            }
+            values.insert(k.clone(), (text, Pos::at(v)));
+        }
+        Ok(Params {
+            values,
+            used: Default::default(),
+            pos,
+        })
+    }
+
+    /// Replaces every `{{.params.NAME}}` in `text`; an unknown name is an error at `pos`.
+    fn fill(&self, text: &str, pos: Pos) -> Result<String, Problem> {
+        let mut out = String::with_capacity(text.len());
+        let mut last = 0;
+        for c in PARAM.captures_iter(text) {
+            let whole = c.get(0).expect("capture 0 is the match");
+            let name = &c[1];
+            let Some((value, _)) = self.values.get(name) else {
+                let known: Vec<&str> = self.values.keys().map(String::as_str).collect();
+                return Err(Problem::new(
+                    pos,
+                    format!(
+                        "unknown parameter `{name}` (declared under `params`: {})",
+                        if known.is_empty() {
+                            "none".to_string()
+                        } else {
+                            known.join(", ")
+                        }
+                    ),
+                ));
+            };
+            self.used.borrow_mut().insert(name.to_string());
+            out.push_str(&text[last..whole.start()]);
+            out.push_str(value);
+            last = whole.end();
+        }
+        out.push_str(&text[last..]);
+        Ok(out)
+    }
+
+    fn check_all_used(&self) -> Result<(), Problem> {
+        let used = self.used.borrow();
+        match self.values.iter().find(|(k, _)| !used.contains(*k)) {
+            Some((k, (_, pos))) => Err(Problem::new(
+                if pos.line == 0 { self.pos } else { *pos },
+                format!("parameter `{k}` is declared but no alert uses it"),
+            )),
+            None => Ok(()),
+        }
+    }
+}
+
+fn alert(raw: &RawAlert, params: &Params) -> Result<ThresholdAlert, Problem> {
     let name = model::check_alert_name(&raw.name.value, Pos::at(&raw.name))?;
-    let expr = model::check_query("alert expr", &raw.expr.value, Pos::at(&raw.expr))?;
+    let expr_pos = Pos::at(&raw.expr);
+    let expr = model::check_query(
+        "alert expr",
+        &params.fill(&raw.expr.value, expr_pos)?,
+        expr_pos,
+    )?;
     let for_secs = match &raw.for_ {
-        Some(f) => crate::duration::parse(&f.value)
+        Some(f) => crate::duration::parse(&params.fill(&f.value, Pos::at(f))?)
             .map_err(|e| Problem::new(Pos::at(f), format!("for: {e}")))?,
         None => 0,
     };
-    let mut annotations = raw.annotations.clone().unwrap_or_default();
+    let mut annotations = BTreeMap::new();
+    for (k, v) in raw.annotations.clone().unwrap_or_default() {
+        annotations.insert(k, params.fill(&v, Pos::at(&raw.name))?);
+    }
     if let Some(u) = &raw.runbook_url {
-        annotations.insert("runbook_url".into(), u.clone());
+        annotations.insert("runbook_url".into(), params.fill(u, Pos::at(&raw.name))?);
     }
     Ok(ThresholdAlert {
         name,
@@ -476,6 +588,51 @@ alerts:
         let e = err(&GOOD.replace("[{{.window}}]))\n        total", "[5m]))\n        total"));
         assert!(e.message.contains("placeholder"), "{}", e.message);
         assert_eq!(e.pos.line, 9);
+    }
+
+    const PARAMS: &str = r#"version: lakewatch/v1
+service: disks
+params:
+  free_ratio: 0.2
+  wait: 10m
+alerts:
+  - name: DiskLow
+    expr: node_filesystem_avail_bytes / node_filesystem_size_bytes < {{ .params.free_ratio }}
+    for: "{{.params.wait}}"
+    annotations:
+      description: below {{.params.free_ratio}} for {{ $labels.mountpoint }}
+"#;
+
+    #[test]
+    fn params_are_substituted_and_checked() {
+        let s = load("s.yml", PARAMS).unwrap();
+        let a = &s.alerts[0];
+        assert_eq!(
+            a.expr,
+            "node_filesystem_avail_bytes / node_filesystem_size_bytes < 0.2"
+        );
+        assert_eq!(a.for_secs, 600);
+        assert_eq!(
+            a.annotations["description"],
+            "below 0.2 for {{ $labels.mountpoint }}"
+        );
+        let e = err(&PARAMS.replace("< {{ .params.free_ratio }}", "< {{.params.free}}"));
+        assert!(
+            e.message.contains("unknown parameter `free`"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pos.line, 8);
+        let e = err(&PARAMS.replace("for: \"{{.params.wait}}\"", "for: 5m"));
+        assert!(
+            e.message
+                .contains("`wait` is declared but no alert uses it"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pos.line, 5);
+        let e = err(&PARAMS.replace("free_ratio: 0.2", "Free: 0.2"));
+        assert!(e.message.contains("parameter name `Free`"), "{}", e.message);
     }
 
     #[test]

@@ -5,4 +5,5 @@ mod cli;
 mod golden;
 mod parser_props;
 mod promtool;
+mod stock;
 mod support;

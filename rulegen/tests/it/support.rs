@@ -49,20 +49,41 @@ impl Drop for Scratch {
 /// in CI. In CI (`CI=true`) a missing promtool fails the test: a green run must mean the
 /// rules were checked.
 pub fn promtool() -> Option<PathBuf> {
+    tool("promtool", "prometheus")
+}
+
+/// Path to amtool, like [`promtool`] (Debian's `prometheus-alertmanager` package).
+pub fn amtool() -> Option<PathBuf> {
+    tool("amtool", "prometheus-alertmanager")
+}
+
+/// Whether the run must not skip anything.
+pub fn ci() -> bool {
+    std::env::var("CI").map(|v| v == "true").unwrap_or(false)
+}
+
+fn tool(name: &str, package: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
-            .map(|d| d.join("promtool"))
+            .map(|d| d.join(name))
             .find(|p| p.is_file())
     });
     if found.is_none() {
-        let ci = std::env::var("CI").map(|v| v == "true").unwrap_or(false);
         assert!(
-            !ci,
-            "promtool is not on PATH but CI=true: install Debian's `prometheus` package"
+            !ci(),
+            "{name} is not on PATH but CI=true: install Debian's `{package}` package"
         );
-        eprintln!("SKIP: promtool not found on PATH (apt-get install prometheus); not checking");
+        eprintln!("SKIP: {name} not found on PATH (apt-get install {package}); not checking");
     }
     found
+}
+
+/// The repository root (the workspace).
+pub fn repo_root() -> PathBuf {
+    crate_dir()
+        .parent()
+        .expect("the crate lives in the workspace")
+        .to_path_buf()
 }
 
 /// Runs promtool with `args` in `dir` and asserts success, showing its output on failure.

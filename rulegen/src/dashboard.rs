@@ -1,0 +1,558 @@
+//! Model + catalog → Grafana dashboards (classic dashboard JSON, `schemaVersion` 39, which
+//! Grafana 10–12 import and file provisioning loads).
+//!
+//! Two kinds: a per-service SLO dashboard built from the validated [`Service`] (one row per
+//! SLO: objective, SLI over time, remaining error budget, burn rate per alert window with
+//! the alert factors drawn as threshold lines, firing alerts), and the stock dashboards for
+//! the exporter's sources, built from the panel definitions in [`crate::stock`] whose units
+//! come from `lakewatch-catalog`.
+//!
+//! Layout is computed, not written by hand: panels flow left to right in 24 columns under
+//! their row, so skipping a panel (its collector is not in the catalog yet) never leaves a
+//! hole or an overlap. Output is `serde_json`'s pretty printer over sorted maps, so the
+//! same input gives byte-identical files.
+
+use serde_json::{Value, json};
+
+use crate::model::{Service, Slo};
+use crate::rules::ratio_name;
+use crate::window::Urgency;
+use crate::{duration, num};
+
+/// Grafana's grid width.
+pub const GRID_COLUMNS: u32 = 24;
+/// The classic JSON model version we write (Grafana 10.4+; 11 and 12 migrate it on load).
+pub const SCHEMA_VERSION: u32 = 39;
+/// The name of the datasource variable every panel uses.
+pub const DATASOURCE_VAR: &str = "datasource";
+
+/// A dashboard before layout.
+#[derive(Debug, Clone)]
+pub struct Dashboard {
+    pub uid: String,
+    pub title: String,
+    pub description: String,
+    pub tags: Vec<String>,
+    /// Template variables after the datasource one.
+    pub variables: Vec<Value>,
+    pub rows: Vec<Row>,
+    /// Time range shown by default (`now-<range>` to now).
+    pub range: String,
+}
+
+/// A titled row of panels.
+#[derive(Debug, Clone)]
+pub struct Row {
+    pub title: String,
+    pub panels: Vec<Panel>,
+}
+
+/// One visualisation.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    pub title: String,
+    pub description: String,
+    pub kind: Kind,
+    pub width: u32,
+    pub height: u32,
+    pub targets: Vec<Target>,
+    /// Grafana unit id (`bytes`, `s`, `percentunit`, …).
+    pub unit: String,
+    pub min: Option<f64>,
+    pub max: Option<f64>,
+    /// Threshold steps above the base colour: (value, colour).
+    pub thresholds: Vec<(f64, String)>,
+    /// Draw thresholds as lines on a time series.
+    pub threshold_lines: bool,
+    /// Markdown for text panels.
+    pub content: String,
+}
+
+/// Panel plugin.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    TimeSeries,
+    Stat,
+    Gauge,
+    Table,
+    Text,
+}
+
+impl Kind {
+    fn plugin(self) -> &'static str {
+        match self {
+            Kind::TimeSeries => "timeseries",
+            Kind::Stat => "stat",
+            Kind::Gauge => "gauge",
+            Kind::Table => "table",
+            Kind::Text => "text",
+        }
+    }
+}
+
+/// A PromQL query of a panel.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub expr: String,
+    pub legend: String,
+    /// Instant query (tables and current-value stats).
+    pub instant: bool,
+}
+
+impl Panel {
+    /// A panel of `kind` with defaults; chain the setters below.
+    pub fn new(kind: Kind, title: &str, unit: &str) -> Panel {
+        let (width, height) = match kind {
+            Kind::Stat | Kind::Gauge => (6, 4),
+            Kind::Text => (24, 3),
+            _ => (12, 8),
+        };
+        Panel {
+            title: title.to_string(),
+            description: String::new(),
+            kind,
+            width,
+            height,
+            targets: Vec::new(),
+            unit: unit.to_string(),
+            min: None,
+            max: None,
+            thresholds: Vec::new(),
+            threshold_lines: false,
+            content: String::new(),
+        }
+    }
+
+    /// Adds a query.
+    pub fn query(mut self, expr: &str, legend: &str) -> Panel {
+        self.targets.push(Target {
+            expr: expr.to_string(),
+            legend: legend.to_string(),
+            instant: matches!(self.kind, Kind::Table),
+        });
+        self
+    }
+
+    pub fn size(mut self, width: u32, height: u32) -> Panel {
+        self.width = width;
+        self.height = height;
+        self
+    }
+
+    pub fn describe(mut self, text: &str) -> Panel {
+        self.description = text.to_string();
+        self
+    }
+
+    pub fn range(mut self, min: Option<f64>, max: Option<f64>) -> Panel {
+        self.min = min;
+        self.max = max;
+        self
+    }
+
+    /// Colour steps; for time series also drawn as dashed lines.
+    pub fn thresholds(mut self, steps: &[(f64, &str)]) -> Panel {
+        self.thresholds = steps.iter().map(|(v, c)| (*v, c.to_string())).collect();
+        self.threshold_lines = self.kind == Kind::TimeSeries;
+        self
+    }
+}
+
+/// Lays out and renders a dashboard as pretty JSON with a trailing newline.
+pub fn render(d: &Dashboard) -> String {
+    let mut text = serde_json::to_string_pretty(&to_json(d)).expect("a JSON value serializes");
+    text.push('\n');
+    text
+}
+
+/// The dashboard as a JSON value (panels laid out, ids assigned).
+pub fn to_json(d: &Dashboard) -> Value {
+    let mut panels = Vec::new();
+    let mut id = 0u32;
+    let mut y = 0u32;
+    for row in &d.rows {
+        id += 1;
+        panels.push(json!({
+            "type": "row",
+            "id": id,
+            "title": row.title,
+            "collapsed": false,
+            "panels": [],
+            "gridPos": { "h": 1, "w": GRID_COLUMNS, "x": 0, "y": y },
+        }));
+        y += 1;
+        let (mut x, mut line_height) = (0u32, 0u32);
+        for p in &row.panels {
+            let w = p.width.clamp(1, GRID_COLUMNS);
+            if x + w > GRID_COLUMNS {
+                y += line_height;
+                x = 0;
+                line_height = 0;
+            }
+            id += 1;
+            panels.push(panel_json(p, id, x, y, w));
+            x += w;
+            line_height = line_height.max(p.height);
+        }
+        y += line_height;
+    }
+    let mut variables = vec![json!({
+        "type": "datasource",
+        "name": DATASOURCE_VAR,
+        "label": "Data source",
+        "query": "prometheus",
+        "refresh": 1,
+        "hide": 0,
+    })];
+    variables.extend(d.variables.iter().cloned());
+    json!({
+        "uid": d.uid,
+        "title": d.title,
+        "description": d.description,
+        "tags": d.tags,
+        "timezone": "browser",
+        "editable": true,
+        "graphTooltip": 1,
+        "time": { "from": format!("now-{}", d.range), "to": "now" },
+        "refresh": "1m",
+        "schemaVersion": SCHEMA_VERSION,
+        "version": 1,
+        "links": [],
+        "templating": { "list": variables },
+        "annotations": { "list": [{
+            "builtIn": 1,
+            "datasource": { "type": "grafana", "uid": "-- Grafana --" },
+            "enable": true,
+            "hide": true,
+            "iconColor": "rgba(0, 211, 255, 1)",
+            "name": "Annotations & Alerts",
+            "type": "dashboard",
+        }]},
+        "panels": panels,
+    })
+}
+
+fn datasource() -> Value {
+    json!({ "type": "prometheus", "uid": format!("${{{DATASOURCE_VAR}}}") })
+}
+
+fn panel_json(p: &Panel, id: u32, x: u32, y: u32, w: u32) -> Value {
+    let grid = json!({ "h": p.height, "w": w, "x": x, "y": y });
+    if p.kind == Kind::Text {
+        return json!({
+            "type": "text",
+            "id": id,
+            "title": p.title,
+            "gridPos": grid,
+            "options": { "mode": "markdown", "content": p.content },
+        });
+    }
+    let targets: Vec<Value> = p
+        .targets
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            let ref_id = char::from(b'A' + (i % 26) as u8).to_string();
+            json!({
+                "datasource": datasource(),
+                "expr": t.expr,
+                "legendFormat": if t.legend.is_empty() { "__auto".to_string() } else { t.legend.clone() },
+                "instant": t.instant,
+                "range": !t.instant,
+                "format": if p.kind == Kind::Table { "table" } else { "time_series" },
+                "refId": ref_id,
+            })
+        })
+        .collect();
+    let mut steps = vec![json!({ "color": "green", "value": null })];
+    steps.extend(
+        p.thresholds
+            .iter()
+            .map(|(v, c)| json!({ "color": c, "value": v })),
+    );
+    let mut defaults = json!({
+        "unit": p.unit,
+        "thresholds": { "mode": "absolute", "steps": steps },
+        "color": { "mode": if p.kind == Kind::TimeSeries { "palette-classic" } else { "thresholds" } },
+    });
+    if let Some(min) = p.min {
+        defaults["min"] = json!(min);
+    }
+    if let Some(max) = p.max {
+        defaults["max"] = json!(max);
+    }
+    let options = match p.kind {
+        Kind::TimeSeries => {
+            defaults["custom"] = json!({
+                "drawStyle": "line",
+                "lineWidth": 1,
+                "fillOpacity": 10,
+                "showPoints": "never",
+                "spanNulls": false,
+                "thresholdsStyle": { "mode": if p.threshold_lines { "dashed" } else { "off" } },
+            });
+            json!({
+                "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true },
+                "tooltip": { "mode": "multi", "sort": "desc" },
+            })
+        }
+        Kind::Stat => json!({
+            "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
+            "colorMode": "value",
+            "graphMode": "area",
+            "textMode": "auto",
+            "justifyMode": "auto",
+            "orientation": "auto",
+        }),
+        Kind::Gauge => json!({
+            "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
+            "showThresholdLabels": false,
+            "showThresholdMarkers": true,
+        }),
+        Kind::Table => json!({ "showHeader": true, "cellHeight": "sm" }),
+        Kind::Text => json!({}),
+    };
+    let mut panel = json!({
+        "type": p.kind.plugin(),
+        "id": id,
+        "title": p.title,
+        "datasource": datasource(),
+        "gridPos": grid,
+        "targets": targets,
+        "fieldConfig": { "defaults": defaults, "overrides": [] },
+        "options": options,
+    });
+    if !p.description.is_empty() {
+        panel["description"] = json!(p.description);
+    }
+    if p.kind == Kind::Table {
+        // Instant table queries return one `Value` column per query plus the labels;
+        // `merge` joins them on the labels so each series is one row.
+        panel["transformations"] = json!([{ "id": "merge", "options": {} }]);
+    }
+    panel
+}
+
+/// A Grafana uid (at most 40 characters) derived from a name: readable while it fits,
+/// otherwise a prefix plus a stable hash, so renaming nothing never changes a link.
+pub fn uid_for(prefix: &str, name: &str) -> String {
+    let full = format!("{prefix}-{name}");
+    if full.len() <= 40 {
+        return full;
+    }
+    // FNV-1a: fixed, dependency-free and stable across Rust releases (unlike DefaultHasher).
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in name.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    let hash = format!("{h:016x}");
+    let keep = 40 - 1 - 12;
+    format!("{}-{}", &full[..keep].trim_end_matches('-'), &hash[..12])
+}
+
+/// Dashboard file name for a service's SLO dashboard.
+pub fn slo_file_name(service: &str) -> String {
+    format!("{service}.slo.dashboard.json")
+}
+
+/// The per-service SLO dashboard. `None` when the service has no SLOs.
+pub fn slo_dashboard(service: &Service) -> Option<Dashboard> {
+    if service.slos.is_empty() {
+        return None;
+    }
+    let mut rows: Vec<Row> = service.slos.iter().map(slo_row).collect();
+    rows.push(Row {
+        title: "Firing alerts".into(),
+        panels: vec![
+            Panel::new(Kind::Table, "Firing and pending alerts", "short")
+                .size(24, 8)
+                .describe("Prometheus' ALERTS series for this service: SLO burn alerts and threshold alerts.")
+                .query("ALERTS{service=\"$service\"}", "{{alertname}}"),
+        ],
+    });
+    Some(Dashboard {
+        uid: uid_for("lakewatch-slo", &service.name),
+        title: format!("SLOs / {}", service.name),
+        description: format!(
+            "Service level objectives of {}, generated by lakewatch-rulegen from {}.",
+            service.name,
+            crate::source_name(service)
+        ),
+        tags: vec!["lakewatch".into(), "slo".into()],
+        variables: vec![json!({
+            // One value: the dashboard is generated per service. The variable still exists
+            // so queries and links read `$service` like every other SLO dashboard.
+            "type": "custom",
+            "name": "service",
+            "label": "Service",
+            "query": service.name,
+            "current": { "text": service.name, "value": service.name },
+            "options": [{ "text": service.name, "value": service.name, "selected": true }],
+            "hide": 0,
+        })],
+        rows,
+        range: "7d".into(),
+    })
+}
+
+fn slo_row(slo: &Slo) -> Row {
+    let sel = format!("{{service=\"$service\",slo=\"{}\"}}", slo.name);
+    let period = duration::format(slo.period_secs);
+    let budget = slo.error_budget_str();
+    let objective = slo.objective / 100.0;
+    let pairs = slo.burn_windows();
+    // One line per long window, each with the factor its alert fires at.
+    let mut burn = Panel::new(Kind::TimeSeries, "Burn rate per alert window", "x")
+        .size(12, 8)
+        .describe("Error ratio over each alert's long window divided by the error budget; dashed lines are the factors the page and ticket alerts fire at (both windows of a pair must exceed it).");
+    let mut steps: Vec<(f64, String)> = Vec::new();
+    for p in &pairs {
+        let long = duration::format(p.long_secs);
+        burn = burn.query(
+            &format!("{}{sel} / {budget}", ratio_name(p.long_secs)),
+            &format!("{long} ({} {}x)", p.urgency.as_str(), p.factor_str()),
+        );
+        let colour = match p.urgency {
+            Urgency::Page => "red",
+            Urgency::Ticket => "orange",
+        };
+        if !steps.iter().any(|(v, _)| (*v - p.factor).abs() < 1e-9) {
+            steps.push((p.factor, colour.to_string()));
+        }
+    }
+    steps.sort_by(|a, b| a.0.total_cmp(&b.0));
+    burn.thresholds = steps;
+    burn.threshold_lines = true;
+    burn.min = Some(0.0);
+    let objective_steps = [(objective, "green")];
+    Row {
+        title: format!(
+            "{} — {}% over {period}{}",
+            slo.name,
+            num::format(slo.objective, 6),
+            if slo.description.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", slo.description)
+            }
+        ),
+        panels: vec![
+            Panel::new(Kind::Stat, "Objective", "percentunit")
+                .size(6, 4)
+                .query(&format!("slo:objective:ratio{sel}"), "objective"),
+            Panel::new(Kind::Stat, &format!("SLI over {period}"), "percentunit")
+                .size(6, 4)
+                .query(&format!("1 - {}{sel}", ratio_name(slo.period_secs)), "SLI")
+                .thresholds(&[(0.0, "red"), (objective, "green")]),
+            Panel::new(Kind::Gauge, "Remaining error budget", "percentunit")
+                .size(6, 4)
+                .range(Some(0.0), Some(1.0))
+                .query(
+                    &format!("slo:period_error_budget_remaining:ratio{sel}"),
+                    "remaining",
+                )
+                .thresholds(&[(-1e9, "red"), (0.25, "yellow"), (0.5, "green")]),
+            Panel::new(Kind::Stat, "Current burn rate (5m)", "x")
+                .size(6, 4)
+                .query(&format!("slo:current_burn_rate:ratio{sel}"), "burn rate")
+                .thresholds(&[(1.0, "yellow"), (pairs[0].factor, "red")]),
+            Panel::new(Kind::TimeSeries, "SLI over time", "percentunit")
+                .size(12, 8)
+                .describe("Share of good events over 5m and 1h; the dashed line is the objective.")
+                .query(&format!("1 - {}{sel}", ratio_name(300)), "SLI 5m")
+                .query(
+                    &format!("1 - {}{sel}", ratio_name(pairs[0].long_secs)),
+                    &format!("SLI {}", duration::format(pairs[0].long_secs)),
+                )
+                .thresholds(&objective_steps),
+            burn,
+            Panel::new(
+                Kind::TimeSeries,
+                "Remaining error budget over time",
+                "percentunit",
+            )
+            .size(12, 8)
+            .query(
+                &format!("slo:period_error_budget_remaining:ratio{sel}"),
+                "remaining budget",
+            )
+            .thresholds(&[(0.0, "red")]),
+            Panel::new(Kind::Table, "Firing alerts of this SLO", "short")
+                .size(12, 8)
+                .query(
+                    &format!(
+                        "ALERTS{{service=\"$service\",slo=\"{}\",alertstate=\"firing\"}}",
+                        slo.name
+                    ),
+                    "{{alertname}}",
+                ),
+        ],
+    }
+}
+
+/// All Grafana template variable references (`$x`, `${x}`, `[[x]]`) replaced by values
+/// PromQL accepts, so dashboard queries can be parsed and checked like rules.
+pub fn substitute_variables(expr: &str) -> String {
+    let mut s = expr.to_string();
+    for (var, value) in [
+        ("${__rate_interval}", "5m"),
+        ("$__rate_interval", "5m"),
+        ("$__interval", "1m"),
+        ("$__range", "1h"),
+    ] {
+        s = s.replace(var, value);
+    }
+    // Remaining `$name` only occur inside label matcher strings in our queries.
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn uids_are_stable_and_short() {
+        assert_eq!(
+            uid_for("lakewatch-slo", "checkout"),
+            "lakewatch-slo-checkout"
+        );
+        let long = uid_for("lakewatch-slo", &"a".repeat(100));
+        assert_eq!(long.len(), 40);
+        assert_eq!(long, uid_for("lakewatch-slo", &"a".repeat(100)));
+        assert_ne!(long, uid_for("lakewatch-slo", &"a".repeat(99)));
+    }
+
+    #[test]
+    fn layout_wraps_rows_at_24_columns() {
+        let d = Dashboard {
+            uid: "u".into(),
+            title: "t".into(),
+            description: String::new(),
+            tags: vec![],
+            variables: vec![],
+            range: "1h".into(),
+            rows: vec![Row {
+                title: "r".into(),
+                panels: vec![
+                    Panel::new(Kind::TimeSeries, "a", "short").size(16, 8),
+                    Panel::new(Kind::TimeSeries, "b", "short").size(16, 6),
+                    Panel::new(Kind::Stat, "c", "short").size(8, 4),
+                ],
+            }],
+        };
+        let v = to_json(&d);
+        let pos: Vec<(u64, u64)> = v["panels"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| {
+                (
+                    p["gridPos"]["x"].as_u64().unwrap(),
+                    p["gridPos"]["y"].as_u64().unwrap(),
+                )
+            })
+            .collect();
+        assert_eq!(pos, [(0, 0), (0, 1), (0, 9), (16, 9)]);
+    }
+}
