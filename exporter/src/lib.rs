@@ -8,6 +8,7 @@
 
 pub mod collector;
 pub mod config;
+pub mod passthrough;
 pub mod scheduler;
 pub mod server;
 pub mod snapshot;
@@ -23,6 +24,18 @@ pub fn jobs(config: &Config) -> Vec<Job> {
             schedule: disk.schedule,
             collector: Box::new(collector::disk::DiskCollector::new(disk.clone())),
         });
+    }
+    if let Some(s3) = &config.s3 {
+        for target in &s3.targets {
+            jobs.push(Job {
+                schedule: s3.schedule,
+                collector: Box::new(collector::s3::S3Collector::new(
+                    target.clone(),
+                    s3.schedule.interval,
+                    s3.schedule.timeout,
+                )),
+            });
+        }
     }
     jobs
 }

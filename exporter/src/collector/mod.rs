@@ -2,6 +2,7 @@
 //! [`Fragment`] of catalog samples; the scheduler runs it on its own interval and timeout.
 
 pub mod disk;
+pub mod s3;
 
 use std::fmt;
 use std::future::Future;
@@ -89,6 +90,10 @@ pub struct Sample {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Fragment {
     pub samples: Vec<Sample>,
+    /// Families re-exported from an upstream exposition under their own names (never
+    /// catalog names: [`crate::passthrough`] drops those). The only way to emit a
+    /// metric the catalog does not declare, and only for allow-listed upstream families.
+    pub passthrough: Vec<crate::passthrough::Family>,
 }
 
 impl Fragment {
