@@ -589,6 +589,63 @@ mod tests {
         assert_eq!(s.buckets.last(), Some(&(f64::INFINITY, 1)));
     }
 
+    /// A body in the shape MinIO documents for `/minio/v2/metrics/cluster` (one node,
+    /// four drives), trimmed to a few families per group.
+    const MINIO_FIXTURE: &str = include_str!("../../tests/fixtures/minio_v2_cluster.prom");
+
+    #[test]
+    fn minio_fixture_default_allow_list() {
+        let allow = passthrough::AllowList::new(crate::config::MINIO_ALLOW).unwrap();
+        let fams = passthrough::select(
+            MINIO_FIXTURE,
+            &allow,
+            |n| cat::lookup(n).is_some(),
+            &[("target", "lake")],
+        )
+        .unwrap();
+        let names: Vec<String> = fams.iter().map(|f| f.query_name()).collect();
+        assert!(names.contains(&"minio_cluster_capacity_usable_free_bytes".to_string()));
+        assert!(names.contains(&"minio_cluster_health_erasure_set_status".to_string()));
+        assert!(names.contains(&"minio_node_drive_latency_us".to_string()));
+        assert!(names.contains(&"minio_cluster_drive_offline_total".to_string()));
+        // Not allow-listed, or ours (the catalog's bucket usage comes from the S3 scan).
+        for absent in [
+            "minio_s3_requests_total",
+            "minio_bucket_usage_total_bytes",
+            "minio_bucket_usage_object_total",
+            "minio_cluster_nodes_offline_total",
+        ] {
+            assert!(!names.contains(&absent.to_string()), "{absent}");
+        }
+        let drive_free = fams
+            .iter()
+            .find(|f| f.name == "minio_node_drive_free_bytes")
+            .unwrap();
+        assert_eq!(drive_free.kind, cat::Kind::Gauge);
+        assert_eq!(drive_free.samples.len(), 2);
+        assert_eq!(
+            drive_free.samples[0].labels,
+            [
+                ("drive".to_string(), "/data1".to_string()),
+                ("server".to_string(), "127.0.0.1:9000".to_string()),
+                ("target".to_string(), "lake".to_string())
+            ]
+        );
+        assert_eq!(
+            drive_free.samples[0].value,
+            super::super::Value::Number(1.0570323968e11)
+        );
+        let offline = fams
+            .iter()
+            .find(|f| f.name == "minio_cluster_drive_offline_total")
+            .unwrap();
+        assert_eq!(
+            offline.kind,
+            cat::Kind::Unknown,
+            "a gauge named *_total passes untyped"
+        );
+    }
+
     #[test]
     fn jwt_matches_a_known_signature() {
         use base64::Engine as _;

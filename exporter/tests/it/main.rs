@@ -5,4 +5,5 @@ mod config;
 mod http;
 mod node_exporter;
 mod promtool;
+mod s3;
 mod support;
