@@ -458,15 +458,6 @@ pub async fn fetch(
     let uri: hyper::Uri = url
         .parse()
         .map_err(|e| fail("config", format!("invalid URL {url}: {e}")))?;
-    let https = hyper_rustls::HttpsConnectorBuilder::new()
-        .with_native_roots()
-        .map_err(|e| fail("tls", format!("no TLS root certificates: {e}")))?
-        .https_or_http()
-        .enable_http1()
-        .build();
-    let client: hyper_util::client::legacy::Client<_, Empty<bytes::Bytes>> =
-        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-            .build(https);
     let mut req = hyper::Request::get(uri).header(
         hyper::header::ACCEPT,
         "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
@@ -481,7 +472,22 @@ pub async fn fetch(
         .body(Empty::new())
         .map_err(|e| fail("config", format!("cannot build request for {url}: {e}")))?;
     let work = async {
-        let resp = client.request(req).await.map_err(|e| {
+        // Plain http needs no root certificates: a container without a CA bundle must
+        // still be able to read an http:// endpoint.
+        let resp = if uri_is_https(url) {
+            let https = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_native_roots()
+                .map_err(|e| fail("tls", format!("no TLS root certificates: {e}")))?
+                .https_only()
+                .enable_http1()
+                .build();
+            client(https).request(req).await
+        } else {
+            client(hyper_util::client::legacy::connect::HttpConnector::new())
+                .request(req)
+                .await
+        }
+        .map_err(|e| {
             let text = error_chain(&e);
             fail(classify_transport(&text), format!("GET {url}: {text}"))
         })?;
@@ -508,6 +514,19 @@ pub async fn fetch(
             format!("GET {url}: no answer within {timeout:?}"),
         )
     })?
+}
+
+fn uri_is_https(url: &str) -> bool {
+    url.get(..8)
+        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
+}
+
+fn client<C>(connector: C) -> hyper_util::client::legacy::Client<C, Empty<bytes::Bytes>>
+where
+    C: hyper_util::client::legacy::connect::Connect + Clone,
+{
+    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
+        .build(connector)
 }
 
 /// The error and its sources on one line: hyper's top-level message alone is "client
