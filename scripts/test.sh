@@ -44,6 +44,18 @@ if [ ${#missing[@]} -gt 0 ]; then
   fi
 fi
 
+# Python packages the tests use (moto's S3 server), installed the same way: only when
+# missing, and only where we may (root, or a user-writable Python).
+if ! command -v moto_server >/dev/null; then
+  if [ "$(id -u)" = 0 ] && command -v pip3 >/dev/null; then
+    echo "==> installing moto[server]"
+    pip3 install -q 'moto[server]'
+  else
+    echo "==> missing moto_server; the S3 tests will skip (or fail under CI=true):"
+    echo "    pip install 'moto[server]'"
+  fi
+fi
+
 echo "==> cargo fmt --check"
 cargo fmt --all --check
 

@@ -9,6 +9,7 @@
 pub mod collector;
 pub mod config;
 pub mod http_client;
+pub mod passthrough;
 pub mod scheduler;
 pub mod server;
 pub mod snapshot;
@@ -64,6 +65,18 @@ pub fn jobs(config: &Config) -> Vec<Job> {
                 collector: Box::new(collector::trino::TrinoCollector::new(
                     target.clone(),
                     trino.schedule,
+                )),
+            });
+        }
+    }
+    if let Some(s3) = &config.s3 {
+        for target in &s3.targets {
+            jobs.push(Job {
+                schedule: s3.schedule,
+                collector: Box::new(collector::s3::S3Collector::new(
+                    target.clone(),
+                    s3.schedule.interval,
+                    s3.schedule.timeout,
                 )),
             });
         }

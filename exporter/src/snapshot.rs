@@ -13,7 +13,7 @@ use prometheus_client::encoding::{DescriptorEncoder, NoLabelSet};
 use prometheus_client::metrics::MetricType;
 use prometheus_client::registry::{Registry, Unit};
 
-use crate::collector::{Fragment, Sample, Value};
+use crate::collector::{Fragment, Value};
 
 /// Content type of the OpenMetrics body.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
@@ -66,30 +66,91 @@ impl Snapshot {
         let om = encode_openmetrics(fragments);
         let text = openmetrics_to_text(&om);
         Snapshot {
-            series: fragments.iter().map(|f| f.samples.len()).sum(),
+            series: fragments
+                .iter()
+                .map(|f| {
+                    f.samples.len() + f.passthrough.iter().map(|p| p.samples.len()).sum::<usize>()
+                })
+                .sum(),
             text: Body::new(text),
             openmetrics: Body::new(om),
         }
     }
 }
 
+/// One family as the encoder sees it, whether declared in the catalog or passed through.
+#[derive(Debug)]
+struct EncFamily {
+    /// Family name without type suffix and without unit (the encoder appends both).
+    base_name: String,
+    help: String,
+    unit: Option<&'static str>,
+    kind: Kind,
+    samples: Vec<(Vec<(String, String)>, Value)>,
+}
+
 /// Encodes fragments as OpenMetrics text (ending in `# EOF`) with prometheus-client.
+///
+/// Catalog samples and pass-through families share one sorted family list, so the output
+/// stays deterministic. A pass-through family whose name collides with a catalog family
+/// (or with another pass-through family of a different type) is dropped: the catalog's
+/// rule that each name has one type and one label set must hold for the whole body.
 pub fn encode_openmetrics(fragments: &[Arc<Fragment>]) -> String {
-    let mut families: BTreeMap<&'static str, (&'static Metric, Vec<Sample>)> = BTreeMap::new();
+    let mut families: BTreeMap<String, EncFamily> = BTreeMap::new();
     for sample in fragments.iter().flat_map(|f| f.samples.iter()) {
+        let metric: &'static Metric = sample.metric;
+        let labels = metric
+            .labels
+            .iter()
+            .map(|l| l.to_string())
+            .zip(sample.labels.iter().cloned())
+            .chain(sample.extra_labels.iter().cloned())
+            .collect();
         families
-            .entry(sample.metric.name)
-            .or_insert_with(|| (sample.metric, Vec::new()))
-            .1
-            .push(sample.clone());
+            .entry(metric.family_name().to_string())
+            .or_insert_with(|| EncFamily {
+                base_name: metric.base_name().to_string(),
+                help: metric.help.to_string(),
+                unit: metric.unit,
+                kind: metric.kind,
+                samples: Vec::new(),
+            })
+            .samples
+            .push((labels, sample.value.clone()));
     }
-    let families: Vec<_> = families
+    let catalog_names: std::collections::BTreeSet<String> = families.keys().cloned().collect();
+    for fam in fragments.iter().flat_map(|f| f.passthrough.iter()) {
+        if catalog_names.contains(&fam.name) {
+            continue;
+        }
+        let entry = families
+            .entry(fam.name.clone())
+            .or_insert_with(|| EncFamily {
+                base_name: fam.name.clone(),
+                help: fam.help.clone(),
+                unit: None,
+                kind: fam.kind,
+                samples: Vec::new(),
+            });
+        if entry.kind != fam.kind {
+            continue;
+        }
+        entry.samples.extend(
+            fam.samples
+                .iter()
+                .map(|s| (s.labels.clone(), s.value.clone())),
+        );
+    }
+    let families: Vec<EncFamily> = families
         .into_values()
-        .map(|(metric, mut samples)| {
-            samples.sort_by(|a, b| a.labels.cmp(&b.labels));
-            samples.dedup_by(|a, b| a.labels == b.labels);
-            (metric, samples)
+        .map(|mut f| {
+            // Stable sort by label pairs: catalog samples all share label names in the
+            // catalog's order, so this is the order of their values.
+            f.samples.sort_by(|a, b| a.0.cmp(&b.0));
+            f.samples.dedup_by(|a, b| a.0 == b.0);
+            f
         })
+        .filter(|f| !f.samples.is_empty())
         .collect();
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Families(families)));
@@ -101,19 +162,19 @@ pub fn encode_openmetrics(fragments: &[Arc<Fragment>]) -> String {
 
 /// The prometheus-client bridge: replays our families through its descriptor encoder.
 #[derive(Debug)]
-struct Families(Vec<(&'static Metric, Vec<Sample>)>);
+struct Families(Vec<EncFamily>);
 
 impl prometheus_client::collector::Collector for Families {
     fn encode(&self, mut encoder: DescriptorEncoder<'_>) -> Result<(), std::fmt::Error> {
-        for (metric, samples) in &self.0 {
-            let unit = metric.unit.map(|u| match u {
+        for f in &self.0 {
+            let unit = f.unit.map(|u| match u {
                 "bytes" => Unit::Bytes,
                 "seconds" => Unit::Seconds,
                 // Not Unit::Ratios: that writes `_ratios`, and OpenMetrics' unit is
                 // `ratio` (names end in `_ratio`).
                 other => Unit::Other(other.to_string()),
             });
-            let kind = match metric.kind {
+            let kind = match f.kind {
                 Kind::Counter => MetricType::Counter,
                 Kind::Gauge => MetricType::Gauge,
                 Kind::Histogram => MetricType::Histogram,
@@ -121,21 +182,13 @@ impl prometheus_client::collector::Collector for Families {
                 Kind::Unknown => MetricType::Unknown,
             };
             let mut family =
-                encoder.encode_descriptor(metric.base_name(), metric.help, unit.as_ref(), kind)?;
-            for sample in samples {
-                let labels: Vec<(&str, &str)> = metric
-                    .labels
+                encoder.encode_descriptor(&f.base_name, &f.help, unit.as_ref(), kind)?;
+            for (labels, value) in &f.samples {
+                let labels: Vec<(&str, &str)> = labels
                     .iter()
-                    .copied()
-                    .zip(sample.labels.iter().map(String::as_str))
-                    .chain(
-                        sample
-                            .extra_labels
-                            .iter()
-                            .map(|(k, v)| (k.as_str(), v.as_str())),
-                    )
+                    .map(|(k, v)| (k.as_str(), v.as_str()))
                     .collect();
-                match (&sample.value, metric.kind) {
+                match (value, f.kind) {
                     (Value::Number(_), Kind::Info) => family.encode_info(&labels)?,
                     (Value::Number(v), Kind::Counter) => {
                         family
@@ -312,6 +365,34 @@ mod tests {
             om.contains("test_latency_seconds_count{op=\"get\"} 6\n"),
             "{om}"
         );
+    }
+
+    #[test]
+    fn passthrough_families_are_encoded_next_to_catalog_ones() {
+        let text = "# HELP up_ext An upstream gauge.\n# TYPE up_ext gauge\nup_ext{a=\"1\"} 2\n# TYPE ext_requests_total counter\next_requests_total 9\n# TYPE node_filesystem_size_bytes gauge\nnode_filesystem_size_bytes 1\n";
+        let allow = crate::passthrough::AllowList::new(&["*"]).unwrap();
+        let mut f = fragment();
+        // Reserved-name filtering is the caller's job; the encoder still refuses clashes.
+        f.passthrough = crate::passthrough::select(text, &allow, |_| false, &[]).unwrap();
+        let snap = Snapshot::build(&[Arc::new(f)]);
+        let om = String::from_utf8(snap.openmetrics.plain.to_vec()).unwrap();
+        assert!(
+            om.contains("# TYPE up_ext gauge\nup_ext{a=\"1\"} 2.0\n"),
+            "{om}"
+        );
+        assert!(
+            om.contains("# TYPE ext_requests counter\next_requests_total{} 9.0\n"),
+            "{om}"
+        );
+        assert_eq!(om.matches("node_filesystem_size_bytes{").count(), 1, "{om}");
+        assert!(!om.contains("node_filesystem_size_bytes 1"), "{om}");
+        assert!(om.ends_with("# EOF\n"));
+        let text = String::from_utf8(snap.text.plain.to_vec()).unwrap();
+        assert!(
+            text.contains("# TYPE ext_requests_total counter\n"),
+            "{text}"
+        );
+        assert_eq!(snap.series, 4 + 3);
     }
 
     #[test]

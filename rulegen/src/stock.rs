@@ -25,16 +25,7 @@ use crate::rules::{self, SliSource};
 /// When a collector lands, its metrics are in the catalog and this entry is redundant:
 /// delete it, run `LAKEWATCH_BLESS=1 cargo test -p lakewatch-rulegen --test it stock` to
 /// regenerate `alerts/` and `dashboards/`, and review the diff. Keep this the only list.
-pub const PENDING: &[(&str, &[&str])] = &[(
-    "s3",
-    &[
-        "s3_up",
-        "minio_bucket_usage_total_bytes",
-        "minio_bucket_usage_object_total",
-        "lakewatch_s3_probe_success",
-        "lakewatch_s3_probe_duration_seconds",
-    ],
-)];
+pub const PENDING: &[(&str, &[&str])] = &[];
 
 /// Series Prometheus itself writes: they exist without any exporter.
 pub const PROMETHEUS_SERIES: &[&str] = &[

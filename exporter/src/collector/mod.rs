@@ -4,6 +4,7 @@
 pub mod container;
 pub mod disk;
 pub mod postgres;
+pub mod s3;
 pub mod trino;
 
 use std::fmt;
@@ -95,6 +96,10 @@ pub struct Sample {
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Fragment {
     pub samples: Vec<Sample>,
+    /// Families re-exported from an upstream exposition under their own names (never
+    /// catalog names: [`crate::passthrough`] drops those). The only way to emit a
+    /// metric the catalog does not declare, and only for allow-listed upstream families.
+    pub passthrough: Vec<crate::passthrough::Family>,
 }
 
 impl Fragment {

@@ -11,6 +11,7 @@ mod node_exporter;
 mod pg_harness;
 mod postgres;
 mod promtool;
+mod s3;
 mod support;
 mod trino;
 mod web;

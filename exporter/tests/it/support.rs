@@ -356,3 +356,88 @@ fn parse_labels(s: &str) -> BTreeMap<String, String> {
 pub fn config_file(dir: &TempDir, yaml: &str) -> String {
     dir.write("lakewatch.yml", yaml).display().to_string()
 }
+
+/// moto's S3 server (`pip install 'moto[server]'`) on a loopback port, stopped on drop.
+/// It speaks the real S3 protocol over HTTP and keeps its state in memory, so a restart
+/// starts empty.
+pub struct Moto {
+    proc: Option<Proc>,
+    bin: PathBuf,
+    pub port: u16,
+    env: Vec<(String, String)>,
+}
+
+impl Moto {
+    /// Starts moto, or returns `None` (after `tool`'s skip message) when it is missing.
+    pub fn start(env: &[(&str, &str)]) -> Option<Moto> {
+        let bin = tool("moto_server", &[])?;
+        let mut m = Moto {
+            proc: None,
+            bin,
+            port: free_port(),
+            env: env
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect(),
+        };
+        m.restart();
+        Some(m)
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// Kills the server; its port stays reserved for [`Moto::restart`].
+    pub fn kill(&mut self) {
+        self.proc = None;
+    }
+
+    /// (Re)starts the server on the same port and waits until it accepts connections.
+    pub fn restart(&mut self) {
+        self.kill();
+        let child = Command::new(&self.bin)
+            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting moto_server");
+        self.proc = Some(Proc(child));
+        let start = Instant::now();
+        let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
+        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "moto_server did not listen within 30 s"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+}
+
+/// Polls `f` until it returns `Some`, or panics with `what` after `within`.
+pub fn eventually<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(start.elapsed() < within, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// The value of the first sample named `name` whose labels include all of `labels`.
+pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    parse_exposition(text)
+        .0
+        .into_iter()
+        .find(|s| {
+            s.name == name
+                && labels
+                    .iter()
+                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
+        })
+        .map(|s| s.value)
+}
