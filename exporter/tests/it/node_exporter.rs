@@ -2,10 +2,9 @@
 //! filesystem series users already query must carry the same labels and values.
 
 use std::collections::BTreeMap;
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{Exporter, Proc, Sample, free_port, http, parse_exposition, tool};
+use crate::support::{Exporter, Sample, http, node_exporter, parse_exposition};
 
 fn by_mountpoint(samples: &[Sample], name: &str) -> BTreeMap<String, Sample> {
     samples
@@ -17,39 +16,12 @@ fn by_mountpoint(samples: &[Sample], name: &str) -> BTreeMap<String, Sample> {
 
 #[test]
 fn filesystem_values_match_node_exporter() {
-    let Some(bin) = tool(
-        "prometheus-node-exporter",
-        &["/usr/bin/prometheus-node-exporter"],
-    ) else {
+    let Some(node) = node_exporter(&["filesystem"]) else {
         return;
     };
-    let port = free_port();
-    let _node = Proc(
-        Command::new(bin)
-            .args([
-                &format!("--web.listen-address=127.0.0.1:{port}"),
-                "--collector.disable-defaults",
-                "--collector.filesystem",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting node_exporter"),
-    );
     let ours = Exporter::start(&[]);
     ours.wait_ready(Duration::from_secs(20));
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let start = Instant::now();
-    let theirs = loop {
-        if let Ok(r) = std::panic::catch_unwind(|| http(addr, "GET", "/metrics", &[])) {
-            break r.text();
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "node_exporter did not start"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let theirs = http(node.addr, "GET", "/metrics", &[]).text();
     let (their_samples, _) = parse_exposition(&theirs);
     let (our_samples, _) = parse_exposition(&ours.metrics());
 

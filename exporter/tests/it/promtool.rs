@@ -1,37 +1,18 @@
 //! `promtool check metrics` (Prometheus' own linter) on our `/metrics` output.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Exporter, tool};
+use crate::support::{Exporter, promtool_check_metrics, tool};
 
 #[test]
 fn promtool_accepts_our_metrics() {
-    let Some(promtool) = tool("promtool", &["/usr/bin/promtool"]) else {
+    if tool("promtool", &["/usr/bin/promtool"]).is_none() {
         return;
-    };
+    }
     let exp = Exporter::start(&[]);
     exp.wait_ready(Duration::from_secs(20));
     let body = exp.metrics();
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "promtool check metrics failed:\n{}{}\n--- body ---\n{body}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    if let Some(Err(problems)) = promtool_check_metrics(&body) {
+        panic!("promtool check metrics failed:\n{problems}\n--- body ---\n{body}");
+    }
 }

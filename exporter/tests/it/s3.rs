@@ -1,15 +1,13 @@
 //! The S3 collector against a real S3 server (moto, from PyPI) and the pass-through
 //! against Debian's prometheus-node-exporter.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 
 use crate::support::{
-    Exporter, Moto, Proc, TempDir, config_file, eventually, free_port, http, tool, value,
+    Exporter, Moto, TempDir, config_file, eventually, node_exporter, promtool_check_metrics, value,
 };
 
 /// A secret no test ever expects to see in output.
@@ -121,28 +119,7 @@ fn promtool_upstream_lint_only(body: &str) {
 /// Runs `promtool check metrics`; `None` when it passed (or promtool is missing and the
 /// test may skip), otherwise its complaints.
 fn promtool(body: &str) -> Option<String> {
-    let promtool = tool("promtool", &["/usr/bin/promtool"])?;
-    let mut child = Command::new(promtool)
-        .args(["check", "metrics"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("running promtool");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(body.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
-    (!out.status.success()).then(|| {
-        format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )
-    })
+    promtool_check_metrics(body)?.err()
 }
 
 fn assert_no_secret(exp: &Exporter) {
@@ -186,29 +163,11 @@ fn bucket_usage_is_exact_and_only_published_after_complete_passes() {
     admin.bucket("skipped", &[1]);
 
     // node_exporter stands in for MinIO's endpoint: any Prometheus text must pass.
-    let node = tool(
-        "prometheus-node-exporter",
-        &["/usr/bin/prometheus-node-exporter"],
-    );
-    let node_port = free_port();
-    let _node = node.as_ref().map(|bin| {
-        Proc(
-            Command::new(bin)
-                .args([
-                    &format!("--web.listen-address=127.0.0.1:{node_port}"),
-                    "--collector.disable-defaults",
-                    "--collector.loadavg",
-                    "--collector.cpu",
-                ])
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .spawn()
-                .expect("starting node_exporter"),
-        )
-    });
-    let minio = if node.is_some() {
+    let node = node_exporter(&["loadavg", "cpu"]);
+    let minio = if let Some(node) = &node {
         format!(
-            "        minio_metrics:\n          url: http://127.0.0.1:{node_port}/metrics\n          allow: [node_load*, node_cpu_seconds_total, node_filesystem_*]\n"
+            "        minio_metrics:\n          url: http://{}/metrics\n          allow: [node_load*, node_cpu_seconds_total, node_filesystem_*]\n",
+            node.addr
         )
     } else {
         String::new()
@@ -453,32 +412,16 @@ fn minio_fixture_passes_promtool_after_pass_through() {
 
 #[test]
 fn passthrough_of_a_real_node_exporter_is_promtool_valid() {
-    let Some(bin) = tool(
-        "prometheus-node-exporter",
-        &["/usr/bin/prometheus-node-exporter"],
-    ) else {
+    let Some(node) = node_exporter(&[]) else {
         return;
     };
-    let port = free_port();
-    let _node = Proc(
-        Command::new(bin)
-            .args([&format!("--web.listen-address=127.0.0.1:{port}")])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting node_exporter"),
-    );
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    eventually(Duration::from_secs(20), "node_exporter", || {
-        std::panic::catch_unwind(|| http(addr, "GET", "/metrics", &[])).ok()
-    });
     let rt = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     let body = rt
         .block_on(lakewatch_exporter::passthrough::fetch(
-            &format!("http://127.0.0.1:{port}/metrics"),
+            &format!("http://{}/metrics", node.addr),
             None,
             Duration::from_secs(10),
         ))

@@ -441,3 +441,67 @@ pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
         })
         .map(|s| s.value)
 }
+
+/// Debian's prometheus-node-exporter on a free loopback port, answering, stopped on
+/// drop. `None` when it is not installed (the caller skips; under CI=true it fails).
+pub struct NodeExporter {
+    _proc: Proc,
+    pub addr: SocketAddr,
+}
+
+/// Starts node_exporter with only `collectors` enabled (its defaults when empty).
+pub fn node_exporter(collectors: &[&str]) -> Option<NodeExporter> {
+    let bin = tool(
+        "prometheus-node-exporter",
+        &["/usr/bin/prometheus-node-exporter"],
+    )?;
+    let port = free_port();
+    let mut cmd = Command::new(bin);
+    cmd.arg(format!("--web.listen-address=127.0.0.1:{port}"));
+    if !collectors.is_empty() {
+        cmd.arg("--collector.disable-defaults");
+        cmd.args(collectors.iter().map(|c| format!("--collector.{c}")));
+    }
+    let proc = Proc(
+        cmd.stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting node_exporter"),
+    );
+    let addr: SocketAddr = format!("127.0.0.1:{port}")
+        .parse()
+        .expect("a socket address");
+    eventually(Duration::from_secs(20), "node_exporter to answer", || {
+        TcpStream::connect(addr).ok()
+    });
+    Some(NodeExporter { _proc: proc, addr })
+}
+
+/// Runs `promtool check metrics` on an exposition: `None` when promtool is missing
+/// (the caller skips), else whether it passed, with its complaints.
+pub fn promtool_check_metrics(body: &str) -> Option<Result<(), String>> {
+    let promtool = tool("promtool", &["/usr/bin/promtool"])?;
+    let mut child = Command::new(promtool)
+        .args(["check", "metrics"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("running promtool");
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(body.as_bytes())
+        .expect("writing to promtool");
+    let out = child.wait_with_output().expect("waiting for promtool");
+    Some(if out.status.success() {
+        Ok(())
+    } else {
+        Err(format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ))
+    })
+}
