@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Load comparison for /metrics, all servers on this machine in one run:
-#   lakewatch    our exporter (embedded default config: disk collector)
+#   lakewatch    our exporter (embedded default config)
 #   baseline     benches' static-baseline serving a copy of our exact /metrics bytes
 #   node         Debian's prometheus-node-exporter with its default collectors
 # Each is driven with wrk at 1, 16 and 256 connections, plain and gzip. Reported:
@@ -114,7 +114,7 @@ cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d:
 table = "\n".join(lines)
 section = f"""<!-- load:start -->
 Run {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: {cpu}, $(nproc) cores; each cell is one {sys.argv[2] and '$DURATION'} s wrk run; wrk shares the cores with the server.
-Bodies: lakewatch $BODY_BYTES bytes plain / $GZ_BYTES gzip (disk collector, embedded default); node_exporter $NODE_BYTES bytes plain (default collectors).
+Bodies: lakewatch $BODY_BYTES bytes plain / $GZ_BYTES gzip (embedded default config: disk, plus container when Docker answers); node_exporter $NODE_BYTES bytes plain (default collectors).
 
 {table}
 
