@@ -39,6 +39,12 @@ pub static COLLECTOR_ERRORS: Metric = m(
     "Failed collector cycles by error kind (timeout, io, connect, auth, http, parse, panic, ...).",
     &["collector", "target", "kind"],
 );
+pub static SERIES_DROPPED: Metric = m(
+    Kind::Counter,
+    "lakewatch_series_dropped_total",
+    "Series dropped because a collector target produced more than limits.series_per_target in a cycle.",
+    COLLECTOR_TARGET,
+);
 pub static BUILD_INFO: Metric = m(
     Kind::Info,
     "lakewatch_build_info",
@@ -79,6 +85,7 @@ pub static EXPORTER: &[&Metric] = &[
     &COLLECTOR_DURATION,
     &COLLECTOR_LAST_SUCCESS,
     &COLLECTOR_ERRORS,
+    &SERIES_DROPPED,
     &BUILD_INFO,
     &PROCESS_CPU,
     &PROCESS_RSS,

@@ -43,6 +43,9 @@ pub enum ConfigError {
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
+    /// At most this many series per collector target and cycle; the rest are dropped
+    /// and counted, so one runaway target cannot take Prometheus down.
+    pub series_per_target: usize,
     /// Disk collector settings; `None` when disabled.
     pub disk: Option<DiskConfig>,
     /// Container collector settings; `None` when disabled. With `enabled: auto` it is
@@ -275,6 +278,13 @@ pub struct MinioMetrics {
 struct RawConfig {
     #[serde(default)]
     collectors: RawCollectors,
+    limits: Option<RawLimits>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLimits {
+    series_per_target: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -661,7 +671,15 @@ impl Validator<'_> {
         let disk = raw.collectors.disk.unwrap_or_default();
         let container = raw.collectors.container.unwrap_or_default();
         let trino = raw.collectors.trino.unwrap_or_default();
+        let series_per_target = match raw.limits.and_then(|l| l.series_per_target) {
+            Some(n) if n.value == 0 => {
+                return Err(self.error(&n, "series_per_target must be at least 1"));
+            }
+            Some(n) => usize::try_from(n.value).unwrap_or(usize::MAX),
+            None => SERIES_PER_TARGET,
+        };
         Ok(Config {
+            series_per_target,
             disk: self.disk(disk)?,
             container: self.container(container)?,
             postgres: match raw.collectors.postgres {
@@ -1434,6 +1452,10 @@ pub const MINIO_ALLOW: &[&str] = &[
     "minio_node_drive_*",
 ];
 
+/// Default cap on series per collector target and cycle: far above what a healthy
+/// target produces (a busy Docker host is ~10k), far below what hurts Prometheus.
+pub const SERIES_PER_TARGET: usize = 100_000;
+
 const DISK_SCHEDULE: Schedule = Schedule {
     interval: Duration::from_secs(15),
     timeout: Duration::from_secs(5),
@@ -1886,6 +1908,18 @@ mod tests {
         assert!(Config::embedded_default().s3.is_none());
         let c = Config::parse("collectors:\n  s3:\n    enabled: false\n    targets:\n      - name: x\n        endpoint: http://x\n        access_key: a\n        secret_key: b\n", "c.yml").unwrap();
         assert!(c.s3.is_none());
+    }
+
+    #[test]
+    fn series_limit() {
+        assert_eq!(
+            Config::embedded_default().series_per_target,
+            SERIES_PER_TARGET
+        );
+        let c = Config::parse("limits:\n  series_per_target: 10\n", "c.yml").unwrap();
+        assert_eq!(c.series_per_target, 10);
+        let e = invalid("limits:\n  series_per_target: 0\n");
+        assert_eq!(e, "c.yml:2:22: series_per_target must be at least 1");
     }
 
     #[test]

@@ -155,7 +155,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
-        let (hub, mut tasks) = scheduler::start(jobs);
+        let (hub, mut tasks) = scheduler::start(jobs, config.series_per_target);
         let mut security = server::Security::default();
         if let Some(web) = web {
             security.auth = web.auth;

@@ -44,6 +44,8 @@ pub struct Status {
     pub last_error: Option<String>,
     pub errors: BTreeMap<&'static str, u64>,
     pub series: usize,
+    /// Series dropped over the cap, since start.
+    pub dropped: u64,
 }
 
 struct Entry {
@@ -54,6 +56,7 @@ struct Entry {
 /// Shared state between collector tasks, the snapshot builder and the HTTP server.
 pub struct Hub {
     entries: Mutex<Vec<Entry>>,
+    series_per_target: usize,
     snapshot: RwLock<Arc<Snapshot>>,
     /// Set once a published snapshot includes every collector's first cycle.
     ready: AtomicBool,
@@ -62,9 +65,10 @@ pub struct Hub {
 }
 
 impl Hub {
-    fn new() -> Hub {
+    fn new(series_per_target: usize) -> Hub {
         Hub {
             entries: Mutex::new(Vec::new()),
+            series_per_target,
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
             ready: AtomicBool::new(false),
             dirty: Notify::new(),
@@ -110,14 +114,31 @@ impl Hub {
                 last_error: None,
                 errors: BTreeMap::new(),
                 series: 0,
+                dropped: 0,
             },
             fragment: Arc::default(),
         });
         entries.len() - 1
     }
 
-    fn record(&self, idx: usize, elapsed: Duration, result: Result<Fragment, CollectError>) {
+    fn record(&self, idx: usize, elapsed: Duration, mut result: Result<Fragment, CollectError>) {
+        let fragment = match &mut result {
+            Ok(f) => f,
+            Err(e) => &mut e.fragment,
+        };
+        let dropped = cap(fragment, self.series_per_target);
         let mut entries = self.lock();
+        if dropped > 0 {
+            let s = &entries[idx].status;
+            tracing::warn!(
+                collector = s.collector,
+                target = %s.target,
+                dropped,
+                limit = self.series_per_target,
+                "too many series; dropped the rest (raise limits.series_per_target or filter the source)"
+            );
+            entries[idx].status.dropped += dropped as u64;
+        }
         let e = &mut entries[idx];
         let s = &mut e.status;
         s.cycles += 1;
@@ -174,6 +195,32 @@ impl Hub {
     }
 }
 
+/// Keeps at most `limit` series of a fragment (catalog samples first, then whole
+/// pass-through families while they fit); returns how many were dropped.
+fn cap(fragment: &mut Fragment, limit: usize) -> usize {
+    let passthrough: usize = fragment.passthrough.iter().map(|f| f.samples.len()).sum();
+    let total = fragment.samples.len() + passthrough;
+    if total <= limit {
+        return 0;
+    }
+    fragment.samples.truncate(limit);
+    let mut room = limit - fragment.samples.len();
+    fragment.passthrough.retain(|f| {
+        let fits = f.samples.len() <= room;
+        if fits {
+            room -= f.samples.len();
+        }
+        fits
+    });
+    let kept = fragment.samples.len()
+        + fragment
+            .passthrough
+            .iter()
+            .map(|f| f.samples.len())
+            .sum::<usize>();
+    total - kept
+}
+
 fn unix_seconds(t: SystemTime) -> f64 {
     t.duration_since(UNIX_EPOCH)
         .map_or(0.0, |d| d.as_secs_f64())
@@ -191,6 +238,8 @@ fn self_metrics(s: &Status, out: &mut Fragment) {
         l,
         s.last_success.map_or(0.0, unix_seconds),
     );
+    // Always present (from 0), so increase() sees the first drop.
+    out.push(&cat::SERIES_DROPPED, l, s.dropped as f64);
     for (kind, n) in &s.errors {
         out.push(
             &cat::COLLECTOR_ERRORS,
@@ -266,8 +315,8 @@ async fn run_cycle(job: &mut Job) -> Result<Fragment, CollectError> {
 
 /// Starts every job and the snapshot builder; returns the hub and the running tasks.
 /// Dropping or aborting the `JoinSet` stops them.
-pub fn start(jobs: Vec<Job>) -> (Arc<Hub>, JoinSet<()>) {
-    let hub = Arc::new(Hub::new());
+pub fn start(jobs: Vec<Job>, series_per_target: usize) -> (Arc<Hub>, JoinSet<()>) {
+    let hub = Arc::new(Hub::new(series_per_target));
     let jobs: Vec<(usize, Job)> = jobs
         .into_iter()
         .map(|job| {
@@ -339,6 +388,17 @@ mod tests {
                         unreachable!("the scheduler's timeout cuts this cycle")
                     }
                     "panic" => panic!("scripted panic"),
+                    "many" => {
+                        let mut f = Fragment::default();
+                        for i in 0..5 {
+                            f.push(
+                                &cat::FILESYSTEM_FILES,
+                                ["d", "ext4", &format!("/m{i}")],
+                                1.0,
+                            );
+                        }
+                        Ok(f)
+                    }
                     _ => {
                         let mut up = Fragment::default();
                         up.push(&cat::FILESYSTEM_DEVICE_ERROR, ["d", "ext4", "/fail"], 1.0);
@@ -361,7 +421,7 @@ mod tests {
 
     #[tokio::test]
     async fn every_outcome_is_recorded_and_encoded() {
-        let (hub, _tasks) = start(vec![job("ok"), job("fail"), job("hang"), job("panic")]);
+        let (hub, _tasks) = start(vec![job("ok"), job("fail"), job("hang"), job("panic")], 100);
         for _ in 0..200 {
             if hub.ready() {
                 break;
@@ -416,5 +476,50 @@ mod tests {
             ),
             "a failed cycle publishes the series it attached: {body}"
         );
+    }
+
+    #[tokio::test]
+    async fn series_over_the_cap_are_dropped_and_counted() {
+        let (hub, _tasks) = start(vec![job("many")], 3);
+        for _ in 0..200 {
+            if hub.ready() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        assert!(hub.ready());
+        let body = String::from_utf8(hub.snapshot().text.plain.to_vec()).unwrap();
+        assert_eq!(body.matches("node_filesystem_files{").count(), 3, "{body}");
+        assert!(
+            body.contains("lakewatch_series_dropped_total{collector=\"test\",target=\"many\"} 2"),
+            "{body}"
+        );
+        assert!(body.contains("lakewatch_collector_up{collector=\"test\",target=\"many\"} 1"));
+    }
+
+    #[test]
+    fn cap_keeps_whole_passthrough_families() {
+        let fam = |n: usize| crate::passthrough::Family {
+            name: format!("up_{n}"),
+            kind: lakewatch_catalog::Kind::Gauge,
+            help: String::new(),
+            samples: (0..n)
+                .map(|i| crate::passthrough::FamilySample {
+                    labels: vec![("i".into(), i.to_string())],
+                    value: crate::collector::Value::Number(1.0),
+                })
+                .collect(),
+        };
+        let mut f = Fragment::default();
+        f.push(&cat::FILESYSTEM_FILES, ["d", "ext4", "/"], 1.0);
+        f.passthrough = vec![fam(3), fam(2)];
+        assert_eq!(cap(&mut f, 10), 0);
+        assert_eq!(
+            cap(&mut f, 4),
+            2,
+            "the 2-sample family does not fit after 1 + 3"
+        );
+        assert_eq!(f.passthrough.len(), 1);
+        assert_eq!(f.passthrough[0].name, "up_3");
     }
 }
