@@ -3,7 +3,7 @@
 use std::time::Duration;
 
 use crate::docker::{self, LABEL, Scene, api_stats, inspect, wait_for};
-use crate::support::{Exporter, Sample, TempDir, config_file, parse_exposition};
+use crate::support::{Exporter, Sample, TempDir, config_file, eventually, parse_exposition};
 
 /// A CPU-bound loop without forks (about a CPU-second here), then idle.
 const BURST: &str = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 3600";
@@ -316,6 +316,19 @@ fn cgroup_and_api_paths_agree() {
     ]);
     cg.wait_ready(Duration::from_secs(20));
     api.wait_ready(Duration::from_secs(20));
+    // Both paths must have read usage for both containers before comparing: a cycle
+    // that ran while a container was still starting has no stats for it yet.
+    let has_both = |exp: &Exporter| {
+        let s = samples(exp);
+        [scene.name("burst"), scene.name("mem")]
+            .iter()
+            .all(|c| value(&s, "container_cpu_usage_seconds_total", c.as_str(), &[]).is_some())
+    };
+    eventually(
+        Duration::from_secs(30),
+        "usage of both containers on both paths",
+        || (has_both(&cg) && has_both(&api)).then_some(()),
+    );
     std::thread::sleep(Duration::from_millis(1500));
     let from_cg = samples(&cg);
     let from_api = samples(&api);
