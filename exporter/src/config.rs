@@ -174,6 +174,8 @@ pub struct TrinoTarget {
     pub ui_stats: bool,
     /// Upper bounds of the query time histograms, ascending, without +Inf.
     pub buckets: std::sync::Arc<[f64]>,
+    /// Families of Trino's own `/metrics` (OpenMetrics) to re-export; `None` = off.
+    pub metrics_allow: Option<crate::passthrough::AllowList>,
 }
 
 /// How the exporter authenticates to Trino.
@@ -344,6 +346,7 @@ struct RawTrinoTarget {
     token_file: Option<Spanned<String>>,
     ui_stats: Option<bool>,
     histogram_buckets: Option<Spanned<Vec<f64>>>,
+    metrics_allow: Option<Spanned<Vec<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -931,6 +934,14 @@ impl Validator<'_> {
                 Some(b) => self.buckets(b)?,
                 None => default_buckets.clone(),
             };
+            let metrics_allow = match t.metrics_allow {
+                Some(a) if a.value.is_empty() => None,
+                Some(a) => Some(
+                    crate::passthrough::AllowList::new(&a.value)
+                        .map_err(|why| self.error(&a, why))?,
+                ),
+                None => None,
+            };
             targets.push(TrinoTarget {
                 name,
                 endpoint,
@@ -938,6 +949,7 @@ impl Validator<'_> {
                 auth,
                 ui_stats: t.ui_stats.unwrap_or(false),
                 buckets,
+                metrics_allow,
             });
         }
         Ok(Some(TrinoConfig { schedule, targets }))
@@ -1724,6 +1736,11 @@ mod tests {
         let e = t("        url: http://t\n        usr: x\n");
         assert!(
             e.contains("c.yml:6:9") && e.contains("unknown field `usr`"),
+            "{e}"
+        );
+        let e = t("        url: http://t\n        metrics_allow: ['jvm memory']\n");
+        assert!(
+            e.starts_with("c.yml:6:24: invalid pattern \"jvm memory\""),
             "{e}"
         );
         let e = t("        user: x\n");

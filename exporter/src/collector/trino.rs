@@ -517,7 +517,39 @@ impl TrinoCollector {
                 Err(f) => return Err(f.into_error(out)),
             }
         }
+        if let Some(allow) = &self.target.metrics_allow {
+            match within(deadline, "/metrics", self.own_metrics(allow)).await {
+                Ok(families) => out.passthrough = families,
+                Err(f) => return Err(f.into_error(out)),
+            }
+        }
         Ok(out)
+    }
+
+    /// Trino's own OpenMetrics endpoint (same authentication as the REST API), filtered
+    /// by the target's allow-list and labelled with the target.
+    async fn own_metrics(
+        &self,
+        allow: &crate::passthrough::AllowList,
+    ) -> Result<Vec<crate::passthrough::Family>, Failure> {
+        let resp = self
+            .send(Method::GET, "/metrics", &self.api_headers(), None)
+            .await?;
+        check_status("/metrics", &resp)?;
+        let text = std::str::from_utf8(&resp.body).map_err(|_| Failure {
+            kind: "parse",
+            message: "/metrics: body is not UTF-8".into(),
+        })?;
+        crate::passthrough::select(
+            text,
+            allow,
+            |n| cat::lookup(n).is_some(),
+            &[("target", self.target.name.as_str())],
+        )
+        .map_err(|e| Failure {
+            kind: "parse",
+            message: format!("/metrics: {e}"),
+        })
     }
 
     fn push_queries(&self, out: &mut Fragment, load: Load) {

@@ -669,6 +669,59 @@ fn restart_takes_the_new_list_as_it_comes() {
     assert!(exp.log_text().contains("restarted"), "{}", exp.log_text());
 }
 
+/// Trino's own `/metrics` is re-exported through the generic pass-through: only the
+/// allow-listed families, with the target label, never a family named like ours.
+#[test]
+fn own_metrics_pass_through_the_allow_list() {
+    let replay = Replay::start();
+    replay.route("/v1/info", vec![ok(fixture("info.json"))]);
+    replay.route("/v1/info/state", vec![ok(fixture("state.json"))]);
+    replay.route("/v1/query", vec![list(&[q("a", "RUNNING")])]);
+    replay.route("/metrics", vec![ok(fixture("metrics.txt"))]);
+    let dir = TempDir::new("trino-own-metrics");
+    let exp = start(
+        &dir,
+        &format!(
+            "collectors:\n  trino:\n    interval: 200ms\n    timeout: 200ms\n    targets:\n      - name: main\n        url: {}\n        user: probe\n        metrics_allow: ['trino_execution_name_QueryManager_*', trino_running_queries]\n",
+            replay.url("")
+        ),
+    );
+    replay.wait_served("/metrics", 2, Duration::from_secs(20));
+    std::thread::sleep(Duration::from_millis(300));
+    let (text, s) = metrics(&exp);
+    let t = ("target", "main");
+    assert_eq!(
+        value(&s, "trino_execution_name_QueryManager_RunningQueries", &[t]),
+        Some(3.0),
+        "{text}"
+    );
+    assert_eq!(
+        value(
+            &s,
+            "trino_execution_name_QueryManager_FailedQueries_TotalCount",
+            &[t]
+        ),
+        Some(7.0)
+    );
+    assert!(
+        !text.contains("ClusterTotalMemoryReservation"),
+        "not allow-listed: {text}"
+    );
+    assert_eq!(
+        value(&s, "trino_running_queries", &[t]),
+        Some(1.0),
+        "the catalog's trino_running_queries comes from /v1/query, not from upstream's 999: {text}"
+    );
+    assert!(
+        replay.requests("/metrics").iter().all(|r| r
+            .headers
+            .get("x-trino-user")
+            .map(String::as_str)
+            == Some("probe")),
+        "sent as the configured user"
+    );
+}
+
 /// 401, 503, garbage and a hang each fail only their own target, with the documented
 /// `trino_up` and error kind; the disk collector and the healthy target are untouched.
 #[test]
