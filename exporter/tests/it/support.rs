@@ -428,11 +428,16 @@ pub fn eventually<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option
     }
 }
 
-/// The value of the first sample named `name` whose labels include all of `labels`.
+/// The value of the first sample named `name` whose labels include all of `labels`,
+/// in an exposition's text.
 pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    parse_exposition(text)
-        .0
-        .into_iter()
+    sample_value(&parse_exposition(text).0, name, labels)
+}
+
+/// The same, over already parsed samples.
+pub fn sample_value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    samples
+        .iter()
         .find(|s| {
             s.name == name
                 && labels

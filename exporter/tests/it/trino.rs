@@ -18,7 +18,9 @@ use hyper_util::rt::TokioIo;
 use lakewatch_catalog as cat;
 use serde_json::{Value, json};
 
-use crate::support::{Exporter, Sample, TempDir, config_file, free_port, parse_exposition};
+use crate::support::{
+    Exporter, Sample, TempDir, config_file, free_port, parse_exposition, sample_value as value,
+};
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trino");
 
@@ -272,18 +274,6 @@ fn entry(q: &Q, id: &str) -> Value {
 
 fn list(queries: &[Q]) -> Reply {
     ok(Value::Array(queries.iter().map(|q| entry(q, q.id)).collect()).to_string())
-}
-
-fn value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
-    samples
-        .iter()
-        .find(|s| {
-            s.name == name
-                && labels
-                    .iter()
-                    .all(|(k, v)| s.labels.get(*k).map(String::as_str) == Some(*v))
-        })
-        .map(|s| s.value)
 }
 
 fn metrics(exp: &Exporter) -> (String, Vec<Sample>) {
