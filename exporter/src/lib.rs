@@ -13,6 +13,7 @@ pub mod passthrough;
 pub mod scheduler;
 pub mod server;
 pub mod snapshot;
+pub mod tls;
 pub mod web;
 
 use config::Config;

@@ -24,15 +24,13 @@ use std::time::{Duration, SystemTime};
 
 use hyper::header::HeaderValue;
 use ring::hmac;
-use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert, WebPkiClientVerifier};
 use rustls::sign::CertifiedKey;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use crate::config::ConfigError;
+use crate::tls::{self, load_certs};
 
 /// How often certificate files are checked for changes.
 pub const CERT_RELOAD_INTERVAL: Duration = Duration::from_secs(2);
@@ -106,7 +104,7 @@ impl WebConfig {
                     CertReloader::new(resolve(&t.cert_file), resolve(&t.key_file))
                         .map_err(|e| at(&t.cert_file, e))?,
                 );
-                let provider = Arc::new(rustls::crypto::ring::default_provider());
+                let provider = tls::provider();
                 let versions: &[&rustls::SupportedProtocolVersion] =
                     match t.min_version.as_ref().map(|s| s.value.as_str()) {
                         None | Some("TLS12") => rustls::ALL_VERSIONS,
@@ -180,27 +178,11 @@ impl WebConfig {
     }
 }
 
-fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
-        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
-        .collect::<Result<_, _>>()
-        .map_err(|e| format!("invalid PEM in {}: {e}", path.display()))?;
-    if certs.is_empty() {
-        return Err(format!("no certificate in {}", path.display()));
-    }
-    Ok(certs)
-}
-
 fn load_key(cert: &Path, key: &Path) -> Result<Arc<CertifiedKey>, String> {
     let certs = load_certs(cert)?;
-    let key = PrivateKeyDer::from_pem_file(key)
-        .map_err(|e| format!("cannot read key {}: {e}", key.display()))?;
-    let provider = CryptoProvider::get_default()
-        .cloned()
-        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()));
-    let signing = provider
+    let signing = tls::provider()
         .key_provider
-        .load_private_key(key)
+        .load_private_key(tls::load_key(key)?)
         .map_err(|e| format!("unusable private key: {e}"))?;
     Ok(Arc::new(CertifiedKey::new(certs, signing)))
 }

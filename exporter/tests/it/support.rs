@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Stdio};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -509,4 +509,77 @@ pub fn promtool_check_metrics(body: &str) -> Option<Result<(), String>> {
             String::from_utf8_lossy(&out.stderr)
         ))
     })
+}
+
+// ---- TLS material for tests (openssl) ----
+
+/// Runs `openssl` with whitespace-separated arguments in `dir`.
+pub fn openssl(dir: &Path, args: &str) {
+    let out = Command::new("openssl")
+        .current_dir(dir)
+        .args(args.split_whitespace())
+        .output()
+        .expect("running openssl");
+    assert!(
+        out.status.success(),
+        "openssl {args}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+const NEW_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
+
+/// A CA, a server certificate for 127.0.0.1/localhost signed by it (`server1`), and a
+/// client certificate (`client`).
+pub fn pki(dir: &Path) {
+    openssl(
+        dir,
+        &format!(
+            "req -x509 {NEW_KEY} -keyout ca.key -out ca.crt -days 2 -subj /CN=lakewatch-test-ca"
+        ),
+    );
+    server_cert(dir, "server1");
+    // webpki accepts only X.509 v3 certificates: give the client an extension.
+    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
+    openssl(
+        dir,
+        &format!("req {NEW_KEY} -keyout client.key -out client.csr -subj /CN=prometheus"),
+    );
+    openssl(
+        dir,
+        "x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 -extfile client.ext",
+    );
+}
+
+/// `{name}.crt`/`{name}.key` for 127.0.0.1 and localhost, signed by `ca.crt` in `dir`.
+pub fn server_cert(dir: &Path, name: &str) {
+    std::fs::write(
+        dir.join("san.ext"),
+        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
+    )
+    .unwrap();
+    openssl(
+        dir,
+        &format!("req {NEW_KEY} -keyout {name}.key -out {name}.csr -subj /CN={name}"),
+    );
+    openssl(
+        dir,
+        &format!(
+            "x509 -req -in {name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out {name}.crt -days 2 -extfile san.ext"
+        ),
+    );
+}
+
+/// curl with a 10 s cap and errors on stderr.
+pub fn curl(args: &[&str]) -> Output {
+    Command::new("curl")
+        .args(["-sS", "--max-time", "10"])
+        .args(args)
+        .output()
+        .expect("running curl")
+}
+
+/// openssl and curl, for the TLS tests.
+pub fn tls_tools() -> bool {
+    tool("openssl", &["/usr/bin/openssl"]).is_some() && tool("curl", &["/usr/bin/curl"]).is_some()
 }

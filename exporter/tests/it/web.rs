@@ -2,82 +2,14 @@
 //! checked with real clients (curl, openssl s_client) against the real binary.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 use std::time::{Duration, Instant};
 
-use crate::support::{Exporter, TempDir, http, tool};
-
-/// Runs `openssl` with whitespace-separated arguments in `dir`.
-fn openssl(dir: &Path, args: &str) {
-    let out = Command::new("openssl")
-        .current_dir(dir)
-        .args(args.split_whitespace())
-        .output()
-        .expect("running openssl");
-    assert!(
-        out.status.success(),
-        "openssl {args}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-const NEW_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
-
-/// A CA, a server certificate for 127.0.0.1/localhost signed by it (`server1`), and a
-/// client certificate (`client`).
-fn pki(dir: &Path) {
-    openssl(
-        dir,
-        &format!(
-            "req -x509 {NEW_KEY} -keyout ca.key -out ca.crt -days 2 -subj /CN=lakewatch-test-ca"
-        ),
-    );
-    server_cert(dir, "server1");
-    // webpki accepts only X.509 v3 certificates: give the client an extension.
-    std::fs::write(dir.join("client.ext"), "extendedKeyUsage=clientAuth\n").unwrap();
-    openssl(
-        dir,
-        &format!("req {NEW_KEY} -keyout client.key -out client.csr -subj /CN=prometheus"),
-    );
-    openssl(
-        dir,
-        "x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 -extfile client.ext",
-    );
-}
-
-fn server_cert(dir: &Path, name: &str) {
-    std::fs::write(
-        dir.join("san.ext"),
-        "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
-    )
-    .unwrap();
-    openssl(
-        dir,
-        &format!("req {NEW_KEY} -keyout {name}.key -out {name}.csr -subj /CN={name}"),
-    );
-    openssl(
-        dir,
-        &format!(
-            "x509 -req -in {name}.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out {name}.crt -days 2 -extfile san.ext"
-        ),
-    );
-}
-
-fn curl(args: &[&str]) -> Output {
-    Command::new("curl")
-        .args(["-sS", "--max-time", "10"])
-        .args(args)
-        .output()
-        .expect("running curl")
-}
-
-fn tools() -> bool {
-    tool("openssl", &["/usr/bin/openssl"]).is_some() && tool("curl", &["/usr/bin/curl"]).is_some()
-}
+use crate::support::{Exporter, TempDir, curl, http, pki, server_cert, tls_tools};
 
 #[test]
 fn tls_serves_metrics_and_refuses_plain_http() {
-    if !tools() {
+    if !tls_tools() {
         return;
     }
     let dir = TempDir::new("tls");
@@ -149,7 +81,7 @@ fn tls_serves_metrics_and_refuses_plain_http() {
 
 #[test]
 fn mtls_requires_a_client_certificate() {
-    if !tools() {
+    if !tls_tools() {
         return;
     }
     let dir = TempDir::new("mtls");

@@ -1,0 +1,194 @@
+//! TLS material shared by the server (`web.rs`) and the collectors' clients (Trino,
+//! Postgres, Docker, pass-through endpoints): PEM loading and one client configuration
+//! type, so every outgoing connection verifies certificates the same way.
+//!
+//! One TLS stack: rustls with the ring provider. Trust roots are the system's (via
+//! `rustls-native-certs`, which hyper-rustls already brings) plus an optional CA file,
+//! like Prometheus' `tls_config`.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::crypto::CryptoProvider;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::{DigitallySignedStruct, SignatureScheme};
+use rustls_pki_types::pem::PemObject;
+
+/// The one crypto provider of the binary.
+pub fn provider() -> Arc<CryptoProvider> {
+    CryptoProvider::get_default()
+        .cloned()
+        .unwrap_or_else(|| Arc::new(rustls::crypto::ring::default_provider()))
+}
+
+/// Reads every certificate of a PEM file; an empty file is an error.
+pub fn load_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let certs: Vec<_> = CertificateDer::pem_file_iter(path)
+        .map_err(|e| format!("cannot read {}: {e}", path.display()))?
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("invalid PEM in {}: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate in {}", path.display()));
+    }
+    Ok(certs)
+}
+
+/// Reads the first private key (PKCS#8, PKCS#1 or SEC1) of a PEM file.
+pub fn load_key(path: &Path) -> Result<PrivateKeyDer<'static>, String> {
+    PrivateKeyDer::from_pem_file(path)
+        .map_err(|e| format!("cannot read key {}: {e}", path.display()))
+}
+
+/// How a collector's client verifies a server and presents itself: the fields of
+/// Prometheus' `tls_config`, validated (paths are absolute or relative to the config).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ClientTls {
+    /// Extra trust roots, added to the system's.
+    pub ca_file: Option<PathBuf>,
+    /// Client certificate and key, for servers that require one (mTLS).
+    pub cert: Option<(PathBuf, PathBuf)>,
+    /// Name to verify the certificate against, when it differs from the host we dial.
+    pub server_name: Option<String>,
+    /// Skip certificate verification entirely (the connection is still encrypted).
+    /// For `sslmode=require` and test clusters; never the default.
+    pub insecure_skip_verify: bool,
+}
+
+impl ClientTls {
+    /// Builds the rustls configuration. Files are read now, so call this when a
+    /// connection is (re)made if rotated files should be picked up.
+    pub fn client_config(&self) -> Result<rustls::ClientConfig, String> {
+        let builder = rustls::ClientConfig::builder_with_provider(provider())
+            .with_safe_default_protocol_versions()
+            .map_err(|e| format!("TLS setup: {e}"))?;
+        let builder = if self.insecure_skip_verify {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+        } else {
+            builder.with_root_certificates(self.roots()?)
+        };
+        match &self.cert {
+            None => Ok(builder.with_no_client_auth()),
+            Some((cert, key)) => builder
+                .with_client_auth_cert(load_certs(cert)?, load_key(key)?)
+                .map_err(|e| format!("client certificate {}: {e}", cert.display())),
+        }
+    }
+
+    /// System roots plus `ca_file`. Unreadable system certificates are skipped (a
+    /// minimal container may have none); an unreadable `ca_file` is an error.
+    fn roots(&self) -> Result<rustls::RootCertStore, String> {
+        let mut roots = rustls::RootCertStore::empty();
+        for cert in rustls_native_certs::load_native_certs().certs {
+            // One odd system certificate must not disable TLS altogether.
+            let _ = roots.add(cert);
+        }
+        if let Some(ca) = &self.ca_file {
+            for cert in load_certs(ca)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("invalid CA certificate in {}: {e}", ca.display()))?;
+            }
+        }
+        if roots.is_empty() {
+            return Err("no trust roots: the system has no CA certificates; set ca_file".into());
+        }
+        Ok(roots)
+    }
+
+    /// The name the server certificate must carry: `server_name`, else `host`.
+    pub fn server_name(&self, host: &str) -> Result<ServerName<'static>, String> {
+        let name = self.server_name.as_deref().unwrap_or(host);
+        ServerName::try_from(name.to_string())
+            .map_err(|e| format!("invalid TLS server name {name:?}: {e}"))
+    }
+}
+
+/// `insecure_skip_verify`: accepts any certificate but still checks the handshake
+/// signatures, so the session is encrypted to whoever holds the presented key.
+#[derive(Debug)]
+struct NoVerify(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerify {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn missing_ca_file_is_an_error_naming_it() {
+        let tls = ClientTls {
+            ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
+            ..ClientTls::default()
+        };
+        let err = tls.client_config().unwrap_err();
+        assert!(err.contains("/nonexistent/ca.pem"), "{err}");
+    }
+
+    #[test]
+    fn skip_verify_needs_no_roots() {
+        let tls = ClientTls {
+            insecure_skip_verify: true,
+            ..ClientTls::default()
+        };
+        assert!(tls.client_config().is_ok());
+    }
+
+    #[test]
+    fn server_name_override() {
+        let tls = ClientTls {
+            server_name: Some("db.internal".into()),
+            ..ClientTls::default()
+        };
+        assert_eq!(
+            tls.server_name("10.0.0.1").unwrap(),
+            ServerName::try_from("db.internal").unwrap()
+        );
+        assert!(ClientTls::default().server_name("").is_err());
+    }
+}
