@@ -79,6 +79,8 @@ pub struct Exporter {
     child: Child,
     pub addr: SocketAddr,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Reads stderr into `log` until the process closes it.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Exporter {
@@ -106,7 +108,7 @@ impl Exporter {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains(" listening ")
                     && let Some(addr) = line
@@ -128,7 +130,12 @@ impl Exporter {
                 );
             }
         };
-        Exporter { child, addr, log }
+        Exporter {
+            child,
+            addr,
+            log,
+            reader: Some(reader),
+        }
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -172,6 +179,11 @@ impl Exporter {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the exporter") {
+                // The last log lines may still be in the pipe: read to EOF so callers
+                // see everything the process wrote before exiting.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(
