@@ -2,7 +2,8 @@
 //! and parsing the config. Serving is measured by the load scripts, not here.
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
-use lakewatch_benches::synthetic_fragments;
+use lakewatch_benches::{synthetic_fragments, trino_query_list};
+use lakewatch_exporter::collector::trino::parse_query_list;
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
 use lakewatch_exporter::snapshot::{Snapshot, encode_openmetrics, gzip, openmetrics_to_text};
 use std::hint::black_box;
@@ -40,5 +41,18 @@ fn config(c: &mut Criterion) {
     });
 }
 
-criterion_group!(benches, snapshot, config);
+/// One Trino poll's parse: a coordinator keeps finished queries listed for minutes, so
+/// a busy cluster's `/v1/query` holds thousands of entries every cycle.
+fn trino(c: &mut Criterion) {
+    let mut g = c.benchmark_group("trino");
+    g.sample_size(10);
+    let body = trino_query_list(10_000);
+    g.throughput(Throughput::Bytes(body.len() as u64));
+    g.bench_function("parse_query_list/10000", |b| {
+        b.iter(|| parse_query_list(black_box(&body)).unwrap().len())
+    });
+    g.finish();
+}
+
+criterion_group!(benches, snapshot, config, trino);
 criterion_main!(benches);

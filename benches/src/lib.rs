@@ -36,3 +36,56 @@ pub fn synthetic_fragments(series: usize) -> Vec<Arc<Fragment>> {
     }
     fragments.into_iter().map(Arc::new).collect()
 }
+
+/// A `/v1/query` body with `queries` entries, built from the replay fixture the Trino
+/// tests use (one `BasicQueryInfo` in Trino 4xx shape), with distinct ids and a mix of
+/// states like a busy coordinator's list.
+pub fn trino_query_list(queries: usize) -> Vec<u8> {
+    let template: serde_json::Value = serde_json::from_str(include_str!(
+        "../../exporter/tests/fixtures/trino/query.json"
+    ))
+    .expect("the Trino fixture is valid JSON");
+    let states = [
+        "FINISHED", "FINISHED", "FINISHED", "RUNNING", "QUEUED", "FAILED",
+    ];
+    let list: Vec<serde_json::Value> = (0..queries)
+        .map(|i| {
+            let mut q = template.clone();
+            q["queryId"] = format!("20250301_101500_{i:05}_bench").into();
+            q["state"] = states[i % states.len()].into();
+            q
+        })
+        .collect();
+    serde_json::to_vec(&list).expect("serializing JSON values cannot fail")
+}
+
+/// Native spec files holding `slos` SLOs in total, 10 per service (ratio, latency and
+/// availability SLIs in turn, each with page and ticket alerts), as (file name, text).
+pub fn slo_specs(slos: usize) -> Vec<(String, String)> {
+    let per_service = 10;
+    (0..slos.div_ceil(per_service))
+        .map(|s| {
+            let mut text = format!(
+                "version: lakewatch/v1\nservice: svc-{s}\nlabels:\n  team: team-{}\nslos:\n",
+                s % 7
+            );
+            for i in 0..per_service.min(slos - s * per_service) {
+                let sli = match i % 3 {
+                    0 => format!(
+                        "      ratio:\n        errors: sum(rate(http_requests_total{{job=\"svc-{s}\",route=\"/r{i}\",code=~\"5..\"}}[{{{{.window}}}}]))\n        total: sum(rate(http_requests_total{{job=\"svc-{s}\",route=\"/r{i}\"}}[{{{{.window}}}}]))\n"
+                    ),
+                    1 => format!(
+                        "      latency:\n        metric: http_request_duration_seconds\n        selector: '{{job=\"svc-{s}\",route=\"/r{i}\"}}'\n        threshold: 300ms\n"
+                    ),
+                    _ => format!(
+                        "      availability:\n        metric: probe_success\n        selector: '{{job=\"blackbox\",instance=\"https://svc-{s}.example/r{i}\"}}'\n"
+                    ),
+                };
+                text.push_str(&format!(
+                    "  - name: slo-{i}\n    objective: 99.9\n    period: 30d\n    sli:\n{sli}    alerting:\n      runbook_url: https://runbooks.example/svc-{s}/slo-{i}\n"
+                ));
+            }
+            (format!("svc-{s}.yml"), text)
+        })
+        .collect()
+}
