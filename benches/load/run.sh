@@ -1,21 +1,32 @@
 #!/usr/bin/env bash
-# Load comparison for /metrics, all servers on this machine in one run:
-#   lakewatch    our exporter (embedded default config)
-#   baseline     benches' static-baseline serving a copy of our exact /metrics bytes
-#   node         Debian's prometheus-node-exporter with its default collectors
-# Each is driven with wrk at 1, 16 and 256 connections, plain and gzip. Reported:
-# requests/s, p50/p99 latency, CPU-seconds per 1,000 scrapes (server process, from
-# /proc/<pid>/stat) and peak RSS (VmHWM). Writes BENCHMARKS.md's table section.
+# Load comparison for /metrics, all servers on this machine in one run (issue 9):
 #
-# Usage: benches/load/run.sh [SECONDS_PER_RUN]   (default 10)
-# Needs: wrk, prometheus-node-exporter (apt-get install wrk prometheus-node-exporter).
+# 1. Host metrics: our exporter on its embedded default config, benches' static-baseline
+#    serving a byte-for-byte copy of our /metrics body (the limit for serving those bytes),
+#    and Debian's prometheus-node-exporter with its default collectors.
+# 2. Postgres: a throw-away PostgreSQL; our exporter with disk + Postgres collectors, the
+#    static baseline serving our body, and Debian's prometheus-postgres-exporter on the
+#    same server. The database's own CPU per 1,000 scrapes is reported too.
+# 3. Slow Postgres: the same two exporters behind a proxy that delays everything Postgres
+#    sends by 2 s (every query and handshake step takes >= 2 s).
+# 4. Memory: our exporter with disk + Postgres + S3 (moto) + Trino (replay of the test
+#    fixtures, 2,000 listed queries) collectors, under load; RSS against node_exporter's.
+#
+# Each cell is one wrk run (1, 16 and 256 connections, plain and Accept-Encoding: gzip).
+# Reported: requests/s, p50/p99 latency, CPU-seconds per 1,000 scrapes (server process,
+# from /proc/<pid>/stat), peak RSS (VmHWM). Writes BENCHMARKS.md's generated sections.
+#
+# Usage: benches/load/run.sh [SECONDS_PER_CELL]   (default 10)
+# Needs: wrk, prometheus-node-exporter, prometheus-postgres-exporter, postgresql,
+#        python3 with moto[server] for the S3 part (skipped with a note when missing).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-10}
 OUT=${LAKEWATCH_BENCH_OUT:-BENCHMARKS.md}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+LOAD=benches/load
 
-for tool in wrk prometheus-node-exporter; do
+for tool in wrk prometheus-node-exporter prometheus-postgres-exporter curl; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y ${tool}" >&2; exit 1; }
 done
 
@@ -23,109 +34,232 @@ cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin l
 BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
 PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$WORK"; }
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
 trap cleanup EXIT
+# shellcheck source=lib.sh
+source "$LOAD/lib.sh"
+RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
 
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
-
-P_OURS=$(free_port)
-"$BIN/lakewatch-exporter" --web.listen-address "127.0.0.1:$P_OURS" --log.level warn &
-PIDS+=($!); PID_OURS=$!
-wait_http "http://127.0.0.1:$P_OURS/readyz"
-
-P_NODE=$(free_port)
-prometheus-node-exporter --web.listen-address "127.0.0.1:$P_NODE" --log.level=warn 2>/dev/null &
-PIDS+=($!); PID_NODE=$!
-wait_http "http://127.0.0.1:$P_NODE/metrics"
-
-curl -fsS "http://127.0.0.1:$P_OURS/metrics" > "$WORK/body"
-gzip -6 -c "$WORK/body" > "$WORK/body.gz"
-P_BASE=$(free_port); P_BASE_GZ=$(free_port)
-"$BIN/static-baseline" "127.0.0.1:$P_BASE" "$WORK/body" 2>/dev/null &
-PIDS+=($!); PID_BASE=$!
-"$BIN/static-baseline" "127.0.0.1:$P_BASE_GZ" "$WORK/body.gz" gzip 2>/dev/null &
-PIDS+=($!); PID_BASE_GZ=$!
-wait_http "http://127.0.0.1:$P_BASE/"
-wait_http "http://127.0.0.1:$P_BASE_GZ/"
-
-ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
-HZ=$(getconf CLK_TCK)
-
-# run NAME PID URL CONNS ENCODING -> appends one row to $WORK/rows
-run() {
-  local name=$1 pid=$2 url=$3 conns=$4 enc=$5 hdr=() threads=2
-  [ "$enc" = gzip ] && hdr=(-H "Accept-Encoding: gzip")
-  [ "$conns" = 1 ] && threads=1
-  local t0; t0=$(ticks "$pid")
-  wrk -t"$threads" -c"$conns" -d"${DURATION}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk.txt" 2>&1
-  local t1; t1=$(ticks "$pid")
-  local rps p50 p99 reqs errs
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
-  reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
-  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
-  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$WORK/wrk.txt" | tr '\n' ' ')
-  local cpu_per_k
-  cpu_per_k=$(python3 -c "print(f'{($t1-$t0)/$HZ/max($reqs,1)*1000:.4f}')")
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$enc" "$rps" "$p50" "$p99" "$cpu_per_k" "${errs:-}" >> "$WORK/rows"
-  echo "  $name c=$conns $enc: $rps req/s p50 $p50 p99 $p99 cpu/1k $cpu_per_k s ${errs:-}" >&2
+# start_ours NAME [CONFIG]: our exporter; sets PORT_<NAME> and PID_<NAME>.
+start_ours() {
+  local port; port=$(free_port)
+  "$BIN/lakewatch-exporter" --web.listen-address "127.0.0.1:$port" --log.level warn ${2:+--config "$2"} \
+    2>>"$WORK/$1.log" &
+  PIDS+=($!); printf -v "PID_$1" '%s' $!; printf -v "PORT_$1" '%s' "$port"
+  wait_http "http://127.0.0.1:$port/readyz"
 }
 
-: > "$WORK/rows"
-for conns in 1 16 256; do
-  for enc in plain gzip; do
-    run lakewatch "$PID_OURS" "http://127.0.0.1:$P_OURS/metrics" "$conns" "$enc"
-    if [ "$enc" = gzip ]; then
-      run baseline "$PID_BASE_GZ" "http://127.0.0.1:$P_BASE_GZ/" "$conns" "$enc"
-    else
-      run baseline "$PID_BASE" "http://127.0.0.1:$P_BASE/" "$conns" "$enc"
-    fi
-    run node_exporter "$PID_NODE" "http://127.0.0.1:$P_NODE/metrics" "$conns" "$enc"
+# start_baseline NAME BODY_URL: the static baseline serving a copy of BODY_URL's body,
+# plain on PORT_<NAME>, gzip on PORT_<NAME>_gz.
+start_baseline() {
+  curl -fsS "$2" > "$WORK/$1.body"
+  gzip -6 -c "$WORK/$1.body" > "$WORK/$1.body.gz"
+  local p; p=$(free_port)
+  "$BIN/static-baseline" "127.0.0.1:$p" "$WORK/$1.body" 2>/dev/null &
+  PIDS+=($!); printf -v "PID_$1" '%s' $!; printf -v "PORT_$1" '%s' "$p"
+  wait_http "http://127.0.0.1:$p/"
+  p=$(free_port)
+  "$BIN/static-baseline" "127.0.0.1:$p" "$WORK/$1.body.gz" gzip 2>/dev/null &
+  PIDS+=($!); printf -v "PID_$1_gz" '%s' $!; printf -v "PORT_$1_gz" '%s' "$p"
+  wait_http "http://127.0.0.1:$p/"
+}
+
+# matrix OURS BASE PEER PEER_URL [DB_PID]: every connection count and encoding.
+matrix() {
+  local ours=$1 base=$2 peer=$3 peer_url=$4 db=${5:-} conns enc pid port
+  for conns in 1 16 256; do
+    for enc in plain gzip; do
+      pid="PID_$ours"; port="PORT_$ours"
+      wrk_cell "$ours" "${!pid}" "http://127.0.0.1:${!port}/metrics" "$conns" "$enc" "$db"
+      if [ "$enc" = gzip ]; then pid="PID_${base}_gz"; port="PORT_${base}_gz"; else pid="PID_$base"; port="PORT_$base"; fi
+      wrk_cell baseline "${!pid}" "http://127.0.0.1:${!port}/" "$conns" "$enc"
+      pid="PID_$peer"
+      wrk_cell "$peer" "${!pid}" "$peer_url" "$conns" "$enc" "$db"
+    done
   done
-done
+}
 
-RSS_OURS=$(hwm_kb "$PID_OURS"); RSS_NODE=$(hwm_kb "$PID_NODE"); RSS_BASE=$(hwm_kb "$PID_BASE")
-BODY_BYTES=$(wc -c < "$WORK/body"); GZ_BYTES=$(wc -c < "$WORK/body.gz")
-NODE_BYTES=$(curl -fsS "http://127.0.0.1:$P_NODE/metrics" | wc -c)
+# ---- 1. host metrics -------------------------------------------------------------------
+echo "1/4 host metrics: lakewatch (default config) vs baseline vs node_exporter" >&2
+start_ours lakewatch
+start_baseline base "http://127.0.0.1:$PORT_lakewatch/metrics"
+PORT_node_exporter=$(free_port)
+prometheus-node-exporter --web.listen-address "127.0.0.1:$PORT_node_exporter" --log.level=warn 2>/dev/null &
+PIDS+=($!); PID_node_exporter=$!
+wait_http "http://127.0.0.1:$PORT_node_exporter/metrics"
+: > "$WORK/rows"
+matrix lakewatch base node_exporter "http://127.0.0.1:$PORT_node_exporter/metrics"
+cp "$WORK/rows" "$WORK/rows.host"
+BYTES_OURS=$(wc -c < "$WORK/base.body"); GZ_OURS=$(wc -c < "$WORK/base.body.gz")
+BYTES_NODE=$(curl -fsS "http://127.0.0.1:$PORT_node_exporter/metrics" | wc -c)
+RSS_OURS=$(hwm_kb "$PID_lakewatch"); RSS_BASE=$(hwm_kb "$PID_base"); RSS_NODE=$(hwm_kb "$PID_node_exporter")
+kill "$PID_lakewatch"
 
-python3 - "$WORK/rows" "$OUT" <<PY
-import sys, re, datetime, platform, subprocess
-rows = [l.rstrip("\n").split("\t") for l in open(sys.argv[1]) if l.strip()]
-def ms(s):
-    m = re.match(r"([\d.]+)(us|ms|s)", s or "")
-    if not m: return float("nan")
-    v, u = float(m.group(1)), m.group(2)
-    return v / 1000 if u == "us" else v * 1000 if u == "s" else v
-by = {(r[0], r[1], r[2]): r for r in rows}
-lines = ["| connections | encoding | server | req/s | p50 ms | p99 ms | CPU s / 1k scrapes | ours ÷ this (req/s) |",
-         "|---|---|---|---:|---:|---:|---:|---:|"]
-for conns in ["1", "16", "256"]:
-    for enc in ["plain", "gzip"]:
-        ours = float(by[("lakewatch", conns, enc)][3])
-        for name in ["lakewatch", "baseline", "node_exporter"]:
-            r = by[(name, conns, enc)]
-            rps = float(r[3])
-            ratio = "—" if name == "lakewatch" else f"{ours / rps:.2f}×"
-            err = f" ({r[7].strip()})" if len(r) > 7 and r[7].strip() else ""
-            lines.append(f"| {conns} | {enc} | {name}{err} | {rps:,.0f} | {ms(r[4]):.3f} | {ms(r[5]):.3f} | {float(r[6]):.4f} | {ratio} |")
-cpu = subprocess.run(["sh", "-c", "grep -m1 'model name' /proc/cpuinfo | cut -d: -f2"], capture_output=True, text=True).stdout.strip()
-table = "\n".join(lines)
-section = f"""<!-- load:start -->
-Run {datetime.datetime.utcnow():%Y-%m-%d %H:%M} UTC on {platform.node() or 'this machine'}: {cpu}, $(nproc) cores; each cell is one {sys.argv[2] and '$DURATION'} s wrk run; wrk shares the cores with the server.
-Bodies: lakewatch $BODY_BYTES bytes plain / $GZ_BYTES gzip (embedded default config: disk, plus container when Docker answers); node_exporter $NODE_BYTES bytes plain (default collectors).
+# ---- 2. Postgres ------------------------------------------------------------------------
+echo "2/4 Postgres: lakewatch (disk + postgres) vs baseline vs postgres_exporter" >&2
+pg_start
+pg_config() {  # pg_config PORT FILE: disk + one Postgres target on 127.0.0.1:PORT
+  cat > "$2" <<YML
+collectors:
+  container: { enabled: false }
+  postgres:
+    interval: 15s
+    timeout: 10s
+    statement_timeout: 5s
+    targets:
+      - name: bench
+        dsn: postgresql://postgres@127.0.0.1:$1/postgres?sslmode=disable
+        password_file: $PG_PASSWORD_FILE
+YML
+}
+pg_config "$PG_PORT" "$WORK/pg.yml"
+start_ours lakewatch_pg "$WORK/pg.yml"
+PG_DSN="postgresql://postgres:bench-password@127.0.0.1:$PG_PORT/postgres?sslmode=disable"
+PORT_postgres_exporter=$(free_port)
+DATA_SOURCE_NAME="$PG_DSN" prometheus-postgres-exporter --web.listen-address "127.0.0.1:$PORT_postgres_exporter" \
+  --log.level=warn 2>/dev/null &
+PIDS+=($!); PID_postgres_exporter=$!
+wait_http "http://127.0.0.1:$PORT_postgres_exporter/metrics"
+# Our collector's first cycle must have run: wait for pg_up 1.
+for _ in $(seq 100); do curl -fsS "http://127.0.0.1:$PORT_lakewatch_pg/metrics" | grep -q '^pg_up{.*} 1' && break; sleep 0.2; done
+start_baseline base_pg "http://127.0.0.1:$PORT_lakewatch_pg/metrics"
+: > "$WORK/rows"
+matrix lakewatch_pg base_pg postgres_exporter "http://127.0.0.1:$PORT_postgres_exporter/metrics" "$PG_PID"
+cp "$WORK/rows" "$WORK/rows.pg"
+BYTES_PG_OURS=$(wc -c < "$WORK/base_pg.body")
+BYTES_PGX=$(curl -fsS "http://127.0.0.1:$PORT_postgres_exporter/metrics" | wc -c)
+RSS_PG_OURS=$(hwm_kb "$PID_lakewatch_pg"); RSS_PGX=$(hwm_kb "$PID_postgres_exporter")
+kill "$PID_lakewatch_pg" "$PID_postgres_exporter"
 
-{table}
+# ---- 3. slow Postgres -------------------------------------------------------------------
+echo "3/4 slow Postgres (every reply delayed 2 s): lakewatch vs postgres_exporter at 16 connections" >&2
+SLOW_PORT=$(free_port)
+python3 "$LOAD/slowproxy.py" "$SLOW_PORT" "$PG_PORT" 2 &
+PIDS+=($!)
+sleep 0.5
+cat > "$WORK/slow.yml" <<YML
+collectors:
+  container: { enabled: false }
+  postgres:
+    interval: 30s
+    timeout: 25s
+    statement_timeout: 20s
+    targets:
+      - name: slow
+        dsn: postgresql://postgres@127.0.0.1:$SLOW_PORT/postgres?sslmode=disable
+        password_file: $PG_PASSWORD_FILE
+YML
+start_ours lakewatch_slow "$WORK/slow.yml"
+PORT_postgres_exporter_slow=$(free_port)
+DATA_SOURCE_NAME="postgresql://postgres:bench-password@127.0.0.1:$SLOW_PORT/postgres?sslmode=disable" \
+  prometheus-postgres-exporter --web.listen-address "127.0.0.1:$PORT_postgres_exporter_slow" --log.level=warn 2>/dev/null &
+PIDS+=($!); PID_postgres_exporter_slow=$!
+sleep 1
+: > "$WORK/rows"
+SLOW_DURATION=$(( DURATION < 30 ? 30 : DURATION ))
+DURATION_SAVED=$DURATION; DURATION=$SLOW_DURATION
+WRK_TIMEOUT=30 wrk_cell lakewatch_slow "$PID_lakewatch_slow" "http://127.0.0.1:$PORT_lakewatch_slow/metrics" 16 plain
+WRK_TIMEOUT=30 wrk_cell postgres_exporter_slow "$PID_postgres_exporter_slow" "http://127.0.0.1:$PORT_postgres_exporter_slow/metrics" 16 plain
+DURATION=$DURATION_SAVED
+cp "$WORK/rows" "$WORK/rows.slow"
+SLOW_UP=$(curl -fsS "http://127.0.0.1:$PORT_lakewatch_slow/metrics" | awk '/^pg_up\{/ {print $2}')
+kill "$PID_lakewatch_slow" "$PID_postgres_exporter_slow"
 
-Peak RSS (VmHWM): lakewatch $RSS_OURS KiB, static baseline $RSS_BASE KiB, node_exporter $RSS_NODE KiB.
-<!-- load:end -->"""
-path = sys.argv[2]
-try:
-    doc = open(path).read()
-except FileNotFoundError:
-    doc = "# Benchmarks\n\n<!-- load:start -->\n<!-- load:end -->\n"
-start, end = doc.index("<!-- load:start -->"), doc.index("<!-- load:end -->") + len("<!-- load:end -->")
-open(path, "w").write(doc[:start] + section + doc[end:])
-print(table)
+# ---- 4. memory with every collector -----------------------------------------------------
+echo "4/4 memory: lakewatch with disk + container + postgres + s3 + trino under load" >&2
+TRINO_PORT=$(free_port)
+python3 "$LOAD/trino_replay.py" "$TRINO_PORT" 2000 &
+PIDS+=($!)
+S3_YML=""; S3_NOTE="S3 collector off (moto not installed: pip install 'moto[server]')"
+if python3 -c 'import moto.server, boto3' 2>/dev/null; then
+  S3_PORT=$(free_port)
+  python3 -m moto.server -H 127.0.0.1 -p "$S3_PORT" >/dev/null 2>&1 &
+  PIDS+=($!)
+  wait_http "http://127.0.0.1:$S3_PORT/"
+  python3 - "$S3_PORT" <<'PY'
+import sys, boto3
+s3 = boto3.client("s3", endpoint_url=f"http://127.0.0.1:{sys.argv[1]}", region_name="us-east-1",
+                  aws_access_key_id="bench", aws_secret_access_key="bench-secret")
+for b in range(3):
+    s3.create_bucket(Bucket=f"lake-{b}")
+    for i in range(300):
+        s3.put_object(Bucket=f"lake-{b}", Key=f"part-{i:05d}.parquet", Body=b"x" * (i % 97))
 PY
+  S3_YML="  s3:
+    interval: 30s
+    targets:
+      - name: moto
+        endpoint: http://127.0.0.1:$S3_PORT
+        region: us-east-1
+        access_key: bench
+        secret_key: bench-secret
+        path_style: true"
+  S3_NOTE="S3: moto with 3 buckets × 300 objects"
+fi
+cat > "$WORK/all.yml" <<YML
+collectors:
+  postgres:
+    interval: 15s
+    targets:
+      - name: bench
+        dsn: postgresql://postgres@127.0.0.1:$PG_PORT/postgres?sslmode=disable
+        password_file: $PG_PASSWORD_FILE
+  trino:
+    interval: 5s
+    targets:
+      - name: replay
+        url: http://127.0.0.1:$TRINO_PORT
+        user: lakewatch
+$S3_YML
+YML
+start_ours lakewatch_all "$WORK/all.yml"
+sleep 6
+: > "$WORK/rows"
+wrk_cell lakewatch_all "$PID_lakewatch_all" "http://127.0.0.1:$PORT_lakewatch_all/metrics" 16 plain
+wrk_cell lakewatch_all "$PID_lakewatch_all" "http://127.0.0.1:$PORT_lakewatch_all/metrics" 16 gzip
+cp "$WORK/rows" "$WORK/rows.all"
+ALL_RSS=$(rss_kb "$PID_lakewatch_all"); ALL_HWM=$(hwm_kb "$PID_lakewatch_all")
+ALL_SERIES=$(curl -fsS "http://127.0.0.1:$PORT_lakewatch_all/metrics" | grep -vc '^#')
+ALL_UP=$(curl -fsS "http://127.0.0.1:$PORT_lakewatch_all/metrics" | awk '/^lakewatch_collector_up\{/ {printf "%s ", $0}')
+NODE_RSS_NOW=$(rss_kb "$PID_node_exporter")
+
+# ---- report -----------------------------------------------------------------------------
+{
+  echo "Run $RUN_AT; each cell is one $DURATION s wrk run; wrk shares the cores with the servers."
+  echo "Bodies: lakewatch $BYTES_OURS bytes plain / $GZ_OURS gzip (embedded default config: disk, plus container when Docker answers); node_exporter $BYTES_NODE bytes plain (default collectors)."
+  echo
+  python3 "$LOAD/table.py" "$WORK/rows.host" lakewatch lakewatch baseline node_exporter
+  echo
+  echo "Peak RSS (VmHWM): lakewatch $RSS_OURS KiB, static baseline $RSS_BASE KiB, node_exporter $RSS_NODE KiB."
+} > "$WORK/section.load"
+replace_section "$OUT" load "$WORK/section.load"
+
+{
+  echo "Run $RUN_AT; each cell is one $DURATION s wrk run. Both exporters watch the same throw-away PostgreSQL $(ls -d /usr/lib/postgresql/*/ | sort -V | tail -1 | xargs basename) server; \"Postgres CPU\" is the database server's CPU (postmaster and all backends) during the cell, per 1,000 scrapes."
+  echo "Bodies: lakewatch_pg $BYTES_PG_OURS bytes plain (disk + postgres); postgres_exporter $BYTES_PGX bytes plain ($(prometheus-postgres-exporter --version 2>&1 | head -1 | awk '{print $1, $2, $3}'), default collectors)."
+  echo
+  python3 "$LOAD/table.py" "$WORK/rows.pg" lakewatch_pg lakewatch_pg baseline postgres_exporter
+  echo
+  echo "Peak RSS (VmHWM): lakewatch_pg $RSS_PG_OURS KiB, postgres_exporter $RSS_PGX KiB."
+  echo
+  echo "Slow Postgres: every reply from the server delayed 2 s by \`benches/load/slowproxy.py\`; 16 connections, plain, one ${SLOW_DURATION} s cell each, wrk timeout 30 s. Our pg_up at the end: ${SLOW_UP:-none} (a cycle needs more round trips than its timeout allows: the target is reported down while /metrics stays fast)."
+  echo
+  python3 "$LOAD/table.py" "$WORK/rows.slow" lakewatch_slow lakewatch_slow postgres_exporter_slow
+} > "$WORK/section.pg"
+replace_section "$OUT" load-postgres "$WORK/section.pg"
+
+{
+  echo "Run $RUN_AT. Our exporter with every collector on: disk, container (when Docker answers), Postgres (the server above), Trino (\`benches/load/trino_replay.py\`: the test fixtures, 2,000 listed queries, polled every 5 s), $S3_NOTE. Loaded with wrk (16 connections, plain then gzip, $DURATION s each)."
+  echo
+  echo "| process | RSS now | peak RSS (VmHWM) | series served |"
+  echo "|---|---:|---:|---:|"
+  echo "| lakewatch, all collectors | $ALL_RSS KiB | $ALL_HWM KiB | $ALL_SERIES |"
+  echo "| node_exporter (after its load cells above) | $NODE_RSS_NOW KiB | $RSS_NODE KiB | — |"
+  echo
+  echo "Collectors up at the end: \`${ALL_UP}\`"
+  echo
+  python3 "$LOAD/table.py" "$WORK/rows.all" lakewatch_all lakewatch_all
+} > "$WORK/section.rss"
+replace_section "$OUT" load-rss "$WORK/section.rss"
+
+cat "$WORK/section.load" "$WORK/section.pg" "$WORK/section.rss"

@@ -1,0 +1,110 @@
+# Shared helpers of the load and soak scripts (sourced, not run). Expects $WORK (a temp
+# dir) and the PIDS array; starts nothing by itself.
+
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+
+# wait_http URL: until it answers 2xx (10 s).
+wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" && return 0; sleep 0.1; done; echo "no answer from $1" >&2; exit 1; }
+
+# CPU ticks of a process: utime+stime plus cutime+cstime: CPU of reaped children (exited Postgres backends) counts.
+ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
+rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
+HZ=$(getconf CLK_TCK)
+
+# Ticks of a process and all its descendants (Postgres: postmaster plus backends).
+tree_ticks() {
+  local total=0 p
+  for p in $1 $(pgrep -P "$1" 2>/dev/null); do
+    if [ "$p" = "$1" ]; then
+      [ -r "/proc/$p/stat" ] && total=$((total + $(ticks "$p" 2>/dev/null || echo 0)))
+    else
+      total=$((total + $(tree_ticks "$p")))
+    fi
+  done
+  echo "$total"
+}
+
+# pg_start: a throw-away PostgreSQL on a free port, data in $WORK/pg, as the postgres user
+# when run as root (initdb refuses root). Sets PG_PORT, PG_PID, PG_PASSWORD_FILE.
+pg_start() {
+  PG_BIN=$(ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -1)
+  [ -x "$PG_BIN/postgres" ] || { echo "missing postgresql: apt-get install -y postgresql" >&2; exit 1; }
+  PG_AS=()
+  # setpriv execs (runuser would fork): PG_PID is then the postmaster itself.
+  [ "$(id -u)" = 0 ] && PG_AS=(setpriv --reuid=postgres --regid=postgres --init-groups)
+  chmod 755 "$WORK"
+  mkdir -p "$WORK/pg"
+  echo bench-password > "$WORK/pg/pw"
+  [ "$(id -u)" = 0 ] && chown -R postgres:postgres "$WORK/pg"
+  "${PG_AS[@]}" "$PG_BIN/initdb" -U postgres -E UTF8 --no-sync --auth-local=trust --auth-host=scram-sha-256 \
+    --pwfile="$WORK/pg/pw" -D "$WORK/pg/data" >/dev/null
+  PG_PORT=$(free_port)
+  PG_PASSWORD_FILE="$WORK/pg/pw"
+  pg_run
+}
+
+# pg_run: (re)starts the server of pg_start on the same port and data; sets PG_PID.
+pg_run() {
+  "${PG_AS[@]}" "$PG_BIN/postgres" -D "$WORK/pg/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
+    -c unix_socket_directories="$WORK/pg" -c fsync=off -c max_connections=300 \
+    2>>"$WORK/pg/server.log" &
+  PG_PID=$!; PIDS+=("$PG_PID")
+  for _ in $(seq 100); do
+    "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1
+  done
+  "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" || { cat "$WORK/pg/server.log" >&2; exit 1; }
+}
+
+# pg_stop: fast shutdown (clients disconnected), waiting for the exit.
+pg_stop() {
+  kill -INT "$PG_PID" 2>/dev/null || true
+  for _ in $(seq 150); do kill -0 "$PG_PID" 2>/dev/null || return 0; sleep 0.1; done
+  kill -KILL "$PG_PID" 2>/dev/null || true
+}
+
+# wrk_cell NAME PID URL CONNS ENCODING [DB_PID]: one wrk run; appends a tab-separated row
+# (name conns enc req/s p50 p99 cpu_s_per_1k errors db_cpu_s_per_1k) to $WORK/rows.
+# DB_PID, when given, also charges the database server's CPU to the scrapes.
+wrk_cell() {
+  local name=$1 pid=$2 url=$3 conns=$4 enc=$5 db=${6:-} hdr=() threads=2
+  [ "$enc" = gzip ] && hdr=(-H "Accept-Encoding: gzip")
+  [ "$conns" = 1 ] && threads=1
+  local t0 d0=0; t0=$(ticks "$pid"); [ -n "$db" ] && d0=$(tree_ticks "$db")
+  wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT:-2}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk.txt" 2>&1
+  local t1 d1=0; t1=$(ticks "$pid"); [ -n "$db" ] && d1=$(tree_ticks "$db")
+  local rps p50 p99 reqs errs
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
+  reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$WORK/wrk.txt" | tr '\n' ' ' | sed 's/  */ /g')
+  local cpu_per_k db_per_k=""
+  cpu_per_k=$(python3 -c "print(f'{($t1-$t0)/$HZ/max($reqs,1)*1000:.4f}')")
+  [ -n "$db" ] && db_per_k=$(python3 -c "print(f'{($d1-$d0)/$HZ/max($reqs,1)*1000:.4f}')")
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$enc" "${rps:-0}" "${p50:-}" "${p99:-}" \
+    "$cpu_per_k" "${errs:-}" "$db_per_k" >> "$WORK/rows"
+  echo "  $name c=$conns $enc: ${rps:-0} req/s p50 ${p50:-} p99 ${p99:-} cpu/1k $cpu_per_k s ${db_per_k:+db/1k $db_per_k s }${errs:-}" >&2
+}
+
+# replace_section FILE MARKER TEXT_FILE: replaces <!-- MARKER:start --> … <!-- MARKER:end -->
+# in FILE (appending the markers when absent) with the contents of TEXT_FILE.
+replace_section() {
+  python3 - "$1" "$2" "$3" <<'PY'
+import sys
+path, marker, text = sys.argv[1], sys.argv[2], open(sys.argv[3]).read().strip()
+start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+try:
+    doc = open(path).read()
+except FileNotFoundError:
+    doc = "# Benchmarks\n"
+if start not in doc:
+    doc = doc.rstrip("\n") + f"\n\n{start}\n{end}\n"
+i, j = doc.index(start), doc.index(end) + len(end)
+open(path, "w").write(doc[:i] + f"{start}\n{text}\n{end}" + doc[j:])
+PY
+}
+
+machine_line() {
+  echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+}
