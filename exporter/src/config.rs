@@ -136,6 +136,9 @@ pub struct ContainerConfig {
     /// `unix://...`, `tcp://...` or `http://...`; `None` means `$DOCKER_HOST`, else the
     /// local socket.
     pub docker_host: Option<String>,
+    /// TLS to a `tcp://` daemon from the `tls:` block; `None` leaves it to
+    /// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, as with the docker CLI.
+    pub tls: Option<crate::tls::ClientTls>,
     /// Docker labels copied onto `lakewatch_container_info`, by exact key.
     pub label_allowlist: Vec<String>,
     /// Matched against the container name without Docker's leading slash.
@@ -383,6 +386,7 @@ struct RawContainer {
     interval: Option<Spanned<PromDuration>>,
     timeout: Option<Spanned<PromDuration>>,
     docker_host: Option<Spanned<String>>,
+    tls: Option<Spanned<RawTls>>,
     label_allowlist: Option<Vec<Spanned<String>>>,
     names_include: Option<Spanned<String>>,
     names_exclude: Option<Spanned<String>>,
@@ -1289,7 +1293,7 @@ impl Validator<'_> {
             return Ok(None);
         }
         let schedule = self.schedule(raw.interval, raw.timeout, CONTAINER_SCHEDULE)?;
-        let docker_host = match raw.docker_host {
+        let docker_host = match &raw.docker_host {
             Some(h) if h.value.is_empty() => None,
             Some(h) => {
                 let ok = ["unix:///", "tcp://", "http://"]
@@ -1297,16 +1301,32 @@ impl Validator<'_> {
                     .any(|p| h.value.starts_with(p));
                 if !ok {
                     return Err(self.error(
-                        &h,
+                        h,
                         format!(
-                            "unsupported docker_host {:?}: expected unix:///path/to/docker.sock, tcp://host:port or http://host:port (TLS is not supported yet)",
+                            "unsupported docker_host {:?}: expected unix:///path/to/docker.sock, tcp://host:port or http://host:port (for TLS: tcp:// and a tls: block)",
                             h.value
                         ),
                     ));
                 }
-                Some(h.value)
+                Some(h.value.clone())
             }
             None => None,
+        };
+        let tls = match &raw.tls {
+            None => None,
+            Some(t)
+                if docker_host
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("tcp://")) =>
+            {
+                Some(self.tls(t)?)
+            }
+            Some(t) => {
+                return Err(self.error(
+                    t,
+                    "tls needs docker_host: tcp://host:port in this section (the daemon's TLS port, usually 2376)",
+                ));
+            }
         };
         let label_allowlist = match raw.label_allowlist {
             Some(list) => list.into_iter().map(|l| l.value).collect(),
@@ -1347,6 +1367,7 @@ impl Validator<'_> {
             schedule,
             enabled,
             docker_host,
+            tls,
             label_allowlist,
             names: Filter {
                 include: self.regex(raw.names_include, None)?,
@@ -1877,6 +1898,11 @@ mod tests {
             e.starts_with("c.yml:6:14: tls is only used with https:// URLs"),
             "{e}"
         );
+        let e = invalid("collectors:\n  container:\n    tls: { insecure_skip_verify: true }\n");
+        assert!(
+            e.starts_with("c.yml:3:10: tls needs docker_host: tcp://host:port"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1974,6 +2000,14 @@ mod tests {
         );
         let e = invalid("collectors:\n  container:\n    docker_host: https://d:2376\n");
         assert!(e.starts_with("c.yml:3:18: unsupported docker_host"), "{e}");
+        let c = Config::parse(
+            "collectors:\n  container:\n    docker_host: tcp://d:2376\n    tls: { server_name: docker.internal, insecure_skip_verify: true }\n",
+            "c.yml",
+        )
+        .unwrap();
+        let tls = c.container.unwrap().tls.expect("tls block kept");
+        assert_eq!(tls.server_name.as_deref(), Some("docker.internal"));
+        assert!(tls.insecure_skip_verify);
         let e = invalid("collectors:\n  container:\n    max_containers: 0\n");
         assert!(e.starts_with("c.yml:3:21: max_containers"), "{e}");
         let e = invalid("collectors:\n  container:\n    labels_exclude: ['=x']\n");

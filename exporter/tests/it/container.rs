@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
-use crate::docker::{self, LABEL, Scene, api_stats, inspect, wait_for};
-use crate::support::{Exporter, Sample, TempDir, config_file, eventually, parse_exposition};
+use crate::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect, wait_for};
+use crate::support::{
+    Exporter, Sample, TempDir, config_file, eventually, parse_exposition, sample_value,
+};
 
 /// A CPU-bound loop without forks (about a CPU-second here), then idle.
 const BURST: &str = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 3600";
@@ -434,4 +436,147 @@ fn unreachable_docker_reports_down() {
     let text = exp.metrics();
     assert!(!text.contains("collector=\"container\""), "{text}");
     assert!(exp.log_text().contains("container collector not started"));
+}
+
+/// `lakewatch_collector_up{collector="container"}`.
+fn container_up(s: &[Sample]) -> Option<f64> {
+    sample_value(s, "lakewatch_collector_up", &[("collector", "container")])
+}
+
+/// Docker over TLS like `docker -H tcp://...:2376 --tlsverify`: a TLS-terminating proxy
+/// in front of the real daemon that requires a client certificate signed by the test
+/// CA. `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` (or a `tls:` block) with the client
+/// certificate → container metrics; without one → the collector is down with a `tls`
+/// error and a clear log line, and the disk metrics are still served.
+#[test]
+fn docker_over_tls_requires_the_client_certificate() {
+    if !docker::ready() || !crate::support::tls_tools() {
+        return;
+    }
+    let scene = Scene::new("tls");
+    scene.run("svc", &[], "exec sleep 3600");
+    let pki = TempDir::new("docker-tls-pki");
+    crate::support::pki(&pki.0);
+    let cert_dir = |tag: &str, files: &[(&str, &str)]| {
+        let d = TempDir::new(tag);
+        for (from, to) in files {
+            std::fs::copy(pki.0.join(from), d.0.join(to)).expect("copying test certificates");
+        }
+        d
+    };
+    let full = cert_dir(
+        "docker-certs",
+        &[
+            ("ca.crt", "ca.pem"),
+            ("client.crt", "cert.pem"),
+            ("client.key", "key.pem"),
+        ],
+    );
+    let ca_only = cert_dir("docker-certs-ca", &[("ca.crt", "ca.pem")]);
+    let proxy = Forwarder::tls(crate::support::tls_server_config(&pki.0, "server1", true));
+    let path = |d: &TempDir| d.0.display().to_string();
+
+    let dir = TempDir::new("container-tls");
+    let env_cfg = scene_config(&dir, &scene, "");
+    let tls_env = |certs: &TempDir| {
+        vec![
+            ("DOCKER_HOST".to_string(), proxy.host()),
+            ("DOCKER_TLS_VERIFY".to_string(), "1".to_string()),
+            ("DOCKER_CERT_PATH".to_string(), path(certs)),
+        ]
+    };
+    let start = |cfg: &str, env: &[(String, String)]| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Exporter::start_with_env(&["--config", cfg], &env)
+    };
+    let by_env = start(&env_cfg, &tls_env(&full));
+    let block_dir = TempDir::new("container-tls-block");
+    let block_cfg = scene_config(
+        &block_dir,
+        &scene,
+        &format!(
+            "    docker_host: {}\n    tls:\n      ca_file: {}/ca.crt\n      cert_file: {}/client.crt\n      key_file: {}/client.key\n",
+            proxy.host(),
+            path(&pki),
+            path(&pki),
+            path(&pki)
+        ),
+    );
+    let by_block = start(&block_cfg, &[]);
+    let no_cert = start(&env_cfg, &tls_env(&ca_only));
+    // enabled: auto probes /_ping over TLS at start-up.
+    let auto_dir = TempDir::new("container-tls-auto");
+    let auto_cfg = config_file(
+        &auto_dir,
+        &std::fs::read_to_string(&env_cfg)
+            .unwrap()
+            .replace("enabled: true", "enabled: auto"),
+    );
+    let auto = start(&auto_cfg, &tls_env(&full));
+    let auto_no_cert = start(&auto_cfg, &tls_env(&ca_only));
+
+    let svc = scene.name("svc");
+    for exp in [&by_env, &by_block, &auto] {
+        eventually(Duration::from_secs(20), "the container over TLS", || {
+            let s = samples(exp);
+            value(&s, "container_memory_usage_bytes", &svc, &[]).map(|_| s)
+        });
+        assert_eq!(container_up(&samples(exp)), Some(1.0));
+        assert!(
+            exp.log_text().contains("connected to the Docker daemon"),
+            "{}",
+            exp.log_text()
+        );
+    }
+    assert!(
+        by_env
+            .log_text()
+            .contains(&format!("DOCKER_CERT_PATH={}", path(&full))),
+        "the log says where TLS settings came from: {}",
+        by_env.log_text()
+    );
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /containers/json")),
+        "the listing went through the TLS proxy: {:?}",
+        proxy.requests()
+    );
+
+    no_cert.wait_ready(Duration::from_secs(20));
+    let s = samples(&no_cert);
+    assert_eq!(container_up(&s), Some(0.0));
+    assert!(
+        sample_value(
+            &s,
+            "lakewatch_collector_errors_total",
+            &[("collector", "container"), ("kind", "tls")]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "a tls error is counted"
+    );
+    assert!(!s.iter().any(|x| x.name.starts_with("container_")));
+    assert_eq!(
+        sample_value(&s, "lakewatch_collector_up", &[("collector", "disk")]),
+        Some(1.0)
+    );
+    assert!(s.iter().any(|x| x.name == "node_filesystem_size_bytes"));
+    let log = no_cert.log_text();
+    assert!(
+        log.contains(&format!(
+            "cannot reach the Docker daemon at {}",
+            proxy.host()
+        )) && log.contains("CertificateRequired")
+            && log.contains("no client certificate"),
+        "{log}"
+    );
+
+    auto_no_cert.wait_ready(Duration::from_secs(20));
+    let log = auto_no_cert.log_text();
+    assert!(
+        log.contains("container collector not started") && log.contains("CertificateRequired"),
+        "{log}"
+    );
+    assert!(!auto_no_cert.metrics().contains("collector=\"container\""));
 }
