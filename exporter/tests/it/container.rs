@@ -1,5 +1,6 @@
 //! The container collector against real containers on the machine's Docker engine.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
 use crate::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect, wait_for};
@@ -441,6 +442,113 @@ fn unreachable_docker_reports_down() {
 /// `lakewatch_collector_up{collector="container"}`.
 fn container_up(s: &[Sample]) -> Option<f64> {
     sample_value(s, "lakewatch_collector_up", &[("collector", "container")])
+}
+
+/// Names of the containers that have a `lakewatch_container_info` series.
+fn exported(s: &[Sample]) -> BTreeSet<String> {
+    s.iter()
+        .filter(|x| x.name == "lakewatch_container_info")
+        .map(|x| x.labels["name"].clone())
+        .collect()
+}
+
+/// More containers than `max_containers`: exactly the cap is exported, running ones
+/// first, and the rest are counted in `lakewatch_containers_dropped` with a warning.
+#[test]
+fn max_containers_caps_what_is_exported() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("cap");
+    // Sorts first by name, but exited: the cap keeps running containers first.
+    let done = scene.run("a-done", &[], "exit 0");
+    scene.run("b-run", &[], "exec sleep 3600");
+    scene.run("c-run", &[], "exec sleep 3600");
+    wait_for("a-done to exit", Duration::from_secs(30), || {
+        inspect(&done, "{{.State.Status}}") == "exited"
+    });
+    let dir = TempDir::new("container-cap");
+    let cfg = scene_config(&dir, &scene, "    max_containers: 2\n");
+    let exp = Exporter::start(&["--config", &cfg]);
+    exp.wait_ready(Duration::from_secs(20));
+    let s = samples(&exp);
+    assert_eq!(container_up(&s), Some(1.0), "{}", exp.log_text());
+    assert_eq!(
+        exported(&s),
+        BTreeSet::from([scene.name("b-run"), scene.name("c-run")])
+    );
+    assert!(
+        !s.iter()
+            .any(|x| x.labels.get("name") == Some(&scene.name("a-done"))),
+        "no series at all for the container over the cap"
+    );
+    assert_eq!(
+        sample_value(&s, "lakewatch_containers_dropped", &[]),
+        Some(1.0)
+    );
+    let log = exp.log_text();
+    assert!(
+        log.contains("more containers than max_containers")
+            && log.contains("dropped=1")
+            && log.contains("max_containers=2"),
+        "{log}"
+    );
+}
+
+/// The events stream breaks (every connection to the daemon is dropped) and comes
+/// back: the collector reports down while the daemon is gone, opens a new stream when
+/// it returns, and containers started or removed afterwards show up without restarting
+/// the exporter.
+#[test]
+fn events_stream_reconnects_after_the_daemon_connection_drops() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("reconnect");
+    let before = scene.run("before", &[], "exec sleep 3600");
+    let mut fwd = Forwarder::plain();
+    let dir = TempDir::new("container-reconnect");
+    let cfg = scene_config(&dir, &scene, "");
+    let exp = Exporter::start_with_env(&["--config", &cfg], &[("DOCKER_HOST", &fwd.host())]);
+    exp.wait_ready(Duration::from_secs(20));
+    let events = |f: &Forwarder| {
+        f.requests()
+            .iter()
+            .filter(|r| r.contains("/events"))
+            .count()
+    };
+    eventually(
+        Duration::from_secs(20),
+        "the first container and the events stream",
+        || {
+            (exported(&samples(&exp)).contains(&scene.name("before")) && events(&fwd) == 1)
+                .then_some(())
+        },
+    );
+
+    fwd.stop();
+    eventually(
+        Duration::from_secs(20),
+        "the collector to report down and try to reconnect",
+        || {
+            let reconnecting = exp
+                .log_text()
+                .contains(&format!("cannot reach the Docker daemon at {}", fwd.host()));
+            (container_up(&samples(&exp)) == Some(0.0) && reconnecting).then_some(())
+        },
+    );
+    fwd.start();
+    eventually(Duration::from_secs(20), "a new events stream", || {
+        (events(&fwd) == 2 && container_up(&samples(&exp)) == Some(1.0)).then_some(())
+    });
+
+    // From here on only the new stream tells the collector what changed (its next full
+    // listing is minutes away).
+    docker::docker(&["rm", "-f", &before]);
+    scene.run("after", &[], "exec sleep 3600");
+    eventually(Duration::from_secs(20), "after in, before out", || {
+        (exported(&samples(&exp)) == BTreeSet::from([scene.name("after")])).then_some(())
+    });
 }
 
 /// Docker over TLS like `docker -H tcp://...:2376 --tlsverify`: a TLS-terminating proxy

@@ -240,6 +240,11 @@ pub struct Forwarder {
 }
 
 impl Forwarder {
+    /// Forwards plain TCP.
+    pub fn plain() -> Forwarder {
+        Forwarder::new(None)
+    }
+
     /// Terminates TLS with `server` and forwards the decrypted bytes.
     pub fn tls(server: std::sync::Arc<rustls::ServerConfig>) -> Forwarder {
         Forwarder::new(Some(server))
