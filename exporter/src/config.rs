@@ -136,6 +136,9 @@ pub struct ContainerConfig {
     /// `unix://...`, `tcp://...` or `http://...`; `None` means `$DOCKER_HOST`, else the
     /// local socket.
     pub docker_host: Option<String>,
+    /// TLS to a `tcp://` daemon from the `tls:` block; `None` leaves it to
+    /// `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH`, as with the docker CLI.
+    pub tls: Option<crate::tls::ClientTls>,
     /// Docker labels copied onto `lakewatch_container_info`, by exact key.
     pub label_allowlist: Vec<String>,
     /// Matched against the container name without Docker's leading slash.
@@ -266,7 +269,7 @@ pub enum ProbeMode {
 /// Pass-through of MinIO's own Prometheus endpoint.
 #[derive(Debug, Clone)]
 pub struct MinioMetrics {
-    pub url: String,
+    pub endpoint: crate::http_client::Endpoint,
     /// A fixed bearer token; without one a JWT is signed with the target's keys.
     pub token: Option<Secret>,
     pub allow: crate::passthrough::AllowList,
@@ -359,6 +362,7 @@ struct RawTrinoTarget {
     ui_stats: Option<bool>,
     histogram_buckets: Option<Spanned<Vec<f64>>>,
     metrics_allow: Option<Spanned<Vec<String>>>,
+    tls: Option<Spanned<RawTls>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -382,6 +386,7 @@ struct RawContainer {
     interval: Option<Spanned<PromDuration>>,
     timeout: Option<Spanned<PromDuration>>,
     docker_host: Option<Spanned<String>>,
+    tls: Option<Spanned<RawTls>>,
     label_allowlist: Option<Vec<Spanned<String>>>,
     names_include: Option<Spanned<String>>,
     names_exclude: Option<Spanned<String>>,
@@ -740,10 +745,6 @@ impl Validator<'_> {
     /// Validates a `tls:` block: absolute paths (with `${ENV}` expansion), cert and key
     /// together, and the files loadable now, so a typo is reported at its line rather
     /// than as a failing target later.
-    #[expect(
-        dead_code,
-        reason = "wired into the Trino, Postgres and Docker clients next"
-    )]
     pub(crate) fn tls(&self, span: &Spanned<RawTls>) -> Result<crate::tls::ClientTls, ConfigError> {
         let raw = &span.value;
         let path = |s: &Spanned<String>| -> Result<std::path::PathBuf, ConfigError> {
@@ -767,6 +768,14 @@ impl Validator<'_> {
         };
         if let Some(name) = &raw.server_name {
             tls.server_name("").map_err(|e| self.error(name, e))?;
+        }
+        // A file that cannot be read is reported at its own key.
+        if let (Some(at), Some(ca)) = (&raw.ca_file, &tls.ca_file) {
+            crate::tls::load_certs(ca).map_err(|e| self.error(at, e))?;
+        }
+        if let (Some(c), Some(k), Some((cert, key))) = (&raw.cert_file, &raw.key_file, &tls.cert) {
+            crate::tls::load_certs(cert).map_err(|e| self.error(c, e))?;
+            crate::tls::load_key(key).map_err(|e| self.error(k, e))?;
         }
         tls.client_config().map_err(|e| self.error(span, e))?;
         Ok(tls)
@@ -941,7 +950,7 @@ impl Validator<'_> {
                     format!("two Trino targets are named {name:?}: names must be unique"),
                 ));
             }
-            let endpoint = self.http_url(&t.url)?;
+            let endpoint = self.http_url(&t.url, t.tls.as_ref())?;
             let user = match &t.user {
                 Some(u) => {
                     let user = expand_env(&u.value).map_err(|why| self.error(u, why))?;
@@ -1002,52 +1011,80 @@ impl Validator<'_> {
         Ok(Some(TrinoConfig { schedule, targets }))
     }
 
-    /// Validates `http://host[:port][/prefix]`.
-    fn http_url(&self, raw: &Spanned<String>) -> Result<crate::http_client::Endpoint, ConfigError> {
-        let text = raw.value.trim();
+    /// Validates `http(s)://host[:port][/prefix]`; `tls` (https only) says how the
+    /// server is verified, by default against the system's trust roots.
+    fn http_url(
+        &self,
+        raw: &Spanned<String>,
+        tls: Option<&Spanned<RawTls>>,
+    ) -> Result<crate::http_client::Endpoint, ConfigError> {
+        self.endpoint(raw, raw.value.trim(), tls)
+    }
+
+    /// [`Validator::http_url`] of `text`, with errors located at `span`.
+    fn endpoint<T>(
+        &self,
+        span: &Spanned<T>,
+        text: &str,
+        tls: Option<&Spanned<RawTls>>,
+    ) -> Result<crate::http_client::Endpoint, ConfigError> {
         let uri: hyper::Uri = text.parse().map_err(|e| {
             self.error(
-                raw,
-                format!("invalid URL {text:?} ({e}): expected http://host:port"),
+                span,
+                format!("invalid URL {text:?} ({e}): expected http(s)://host:port"),
             )
         })?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(self.error(
-                    raw,
-                    format!(
-                        "{text:?}: https is not supported by this version; use http:// (for example through a local TLS-terminating sidecar)"
-                    ),
-                ));
-            }
+        let https = match uri.scheme_str() {
+            Some("http") => false,
+            Some("https") => true,
             _ => {
                 return Err(self.error(
-                    raw,
-                    format!("invalid URL {text:?}: expected http://host:port"),
+                    span,
+                    format!("invalid URL {text:?}: expected http(s)://host:port"),
                 ));
             }
-        }
+        };
         let Some(authority) = uri.authority() else {
-            return Err(self.error(raw, format!("URL {text:?} has no host")));
+            return Err(self.error(span, format!("URL {text:?} has no host")));
         };
         if authority.as_str().contains('@') {
             return Err(self.error(
-                raw,
+                span,
                 "put credentials in user/password, not in the URL (the URL shows up in logs)",
             ));
         }
         if uri.query().is_some() {
-            return Err(self.error(raw, format!("URL {text:?} must not have a query string")));
+            return Err(self.error(span, format!("URL {text:?} must not have a query string")));
         }
         let host = authority
             .host()
             .trim_start_matches('[')
             .trim_end_matches(']');
+        let tls = match (https, tls) {
+            (false, None) => None,
+            (false, Some(t)) => {
+                return Err(self.error(
+                    t,
+                    format!("tls is only used with https:// URLs, and {text:?} is http://"),
+                ));
+            }
+            (true, t) => {
+                let client = match t {
+                    Some(t) => self.tls(t)?,
+                    None => crate::tls::ClientTls::default(),
+                };
+                let connector = crate::tls::Connector::new(&client, host).map_err(|e| match t {
+                    Some(t) => self.error(t, e),
+                    None => self.error(span, e),
+                })?;
+                Some(connector)
+            }
+        };
         Ok(crate::http_client::Endpoint {
             host: host.to_string(),
-            port: authority.port_u16().unwrap_or(80),
+            port: authority.port_u16().unwrap_or(if https { 443 } else { 80 }),
             base_path: uri.path().trim_end_matches('/').to_string(),
+            tls,
         })
     }
 
@@ -1256,7 +1293,7 @@ impl Validator<'_> {
             return Ok(None);
         }
         let schedule = self.schedule(raw.interval, raw.timeout, CONTAINER_SCHEDULE)?;
-        let docker_host = match raw.docker_host {
+        let docker_host = match &raw.docker_host {
             Some(h) if h.value.is_empty() => None,
             Some(h) => {
                 let ok = ["unix:///", "tcp://", "http://"]
@@ -1264,16 +1301,32 @@ impl Validator<'_> {
                     .any(|p| h.value.starts_with(p));
                 if !ok {
                     return Err(self.error(
-                        &h,
+                        h,
                         format!(
-                            "unsupported docker_host {:?}: expected unix:///path/to/docker.sock, tcp://host:port or http://host:port (TLS is not supported yet)",
+                            "unsupported docker_host {:?}: expected unix:///path/to/docker.sock, tcp://host:port or http://host:port (for TLS: tcp:// and a tls: block)",
                             h.value
                         ),
                     ));
                 }
-                Some(h.value)
+                Some(h.value.clone())
             }
             None => None,
+        };
+        let tls = match &raw.tls {
+            None => None,
+            Some(t)
+                if docker_host
+                    .as_deref()
+                    .is_some_and(|h| h.starts_with("tcp://")) =>
+            {
+                Some(self.tls(t)?)
+            }
+            Some(t) => {
+                return Err(self.error(
+                    t,
+                    "tls needs docker_host: tcp://host:port in this section (the daemon's TLS port, usually 2376)",
+                ));
+            }
         };
         let label_allowlist = match raw.label_allowlist {
             Some(list) => list.into_iter().map(|l| l.value).collect(),
@@ -1314,6 +1367,7 @@ impl Validator<'_> {
             schedule,
             enabled,
             docker_host,
+            tls,
             label_allowlist,
             names: Filter {
                 include: self.regex(raw.names_include, None)?,
@@ -1452,14 +1506,13 @@ impl Validator<'_> {
         };
         let minio_metrics = match raw.minio_metrics {
             Some(m) if m.enabled != Some(false) => {
-                let url = match m.url {
-                    Some(u) => {
-                        if !u.value.starts_with("http://") && !u.value.starts_with("https://") {
-                            return Err(self.error(&u, "url must start with http:// or https://"));
-                        }
-                        u.value
-                    }
-                    None => format!("{endpoint}/minio/v2/metrics/cluster"),
+                let metrics_endpoint = match &m.url {
+                    Some(u) => self.http_url(u, None)?,
+                    None => self.endpoint(
+                        &raw.endpoint,
+                        &format!("{endpoint}/minio/v2/metrics/cluster"),
+                        None,
+                    )?,
                 };
                 let allow = match m.allow {
                     Some(a) => crate::passthrough::AllowList::new(&a.value)
@@ -1468,7 +1521,7 @@ impl Validator<'_> {
                         .expect("the built-in allow-list is valid"),
                 };
                 Some(MinioMetrics {
-                    url,
+                    endpoint: metrics_endpoint,
                     token: self.secret("token", m.token, m.token_file)?,
                     allow,
                 })
@@ -1746,11 +1799,6 @@ mod tests {
                 "collectors:\n  trino:\n    targets:\n      - name: a\n{body}"
             ))
         };
-        let e = t("        url: https://trino:8443\n");
-        assert!(
-            e.starts_with("c.yml:5:14: \"https://trino:8443\": https is not supported"),
-            "{e}"
-        );
         let e = t("        url: trino:8080\n");
         assert!(e.starts_with("c.yml:5:14: invalid URL"), "{e}");
         let e = t("        url: http://u:p@trino\n");
@@ -1792,6 +1840,69 @@ mod tests {
         );
         let e = t("        user: x\n");
         assert!(e.contains("missing field `url`"), "{e}");
+    }
+
+    #[test]
+    fn trino_over_https() {
+        let c = Config::parse(
+            "collectors:\n  trino:\n    targets:\n      - name: a\n        url: https://trino.example/\n        tls: { insecure_skip_verify: true }\n      - name: b\n        url: https://[::1]:8443\n        tls:\n          server_name: trino.internal\n          insecure_skip_verify: true\n",
+            "c.yml",
+        )
+        .unwrap();
+        let t = c.trino.unwrap().targets;
+        assert_eq!(
+            (t[0].endpoint.host.as_str(), t[0].endpoint.port),
+            ("trino.example", 443)
+        );
+        assert!(t[0].endpoint.tls.is_some());
+        assert_eq!(
+            t[0].endpoint.url("/v1/info"),
+            "https://trino.example:443/v1/info"
+        );
+        assert_eq!(
+            (t[1].endpoint.host.as_str(), t[1].endpoint.port),
+            ("::1", 8443)
+        );
+        assert!(format!("{:?}", t[1].endpoint.tls).contains("trino.internal"));
+    }
+
+    #[test]
+    fn tls_errors_are_located() {
+        let t = |body: &str| {
+            invalid(&format!(
+                "collectors:\n  trino:\n    targets:\n      - name: a\n        url: https://t\n{body}"
+            ))
+        };
+        let e = t("        tls:\n          ca_file: /nonexistent/ca.pem\n");
+        assert!(
+            e.starts_with("c.yml:7:20: cannot read /nonexistent/ca.pem:"),
+            "{e}"
+        );
+        let e = t("        tls: { ca_file: certs/ca.pem }\n");
+        assert_eq!(e, "c.yml:6:25: path \"certs/ca.pem\" must be absolute");
+        let e = t("        tls:\n          cert_file: /etc/client.pem\n");
+        assert_eq!(e, "c.yml:7:22: cert_file needs key_file");
+        let e = t("        tls:\n          key_file: /etc/client.key\n");
+        assert_eq!(e, "c.yml:7:21: key_file needs cert_file");
+        let e = t("        tls:\n          server_name: 'not a name'\n");
+        assert!(e.starts_with("c.yml:7:24: invalid TLS server name"), "{e}");
+        let e = t("        tls:\n          ca: /x\n");
+        assert!(
+            e.contains("c.yml:7:11") && e.contains("unknown field `ca`"),
+            "{e}"
+        );
+        let e = invalid(
+            "collectors:\n  trino:\n    targets:\n      - name: a\n        url: http://t\n        tls: { insecure_skip_verify: true }\n",
+        );
+        assert!(
+            e.starts_with("c.yml:6:14: tls is only used with https:// URLs"),
+            "{e}"
+        );
+        let e = invalid("collectors:\n  container:\n    tls: { insecure_skip_verify: true }\n");
+        assert!(
+            e.starts_with("c.yml:3:10: tls needs docker_host: tcp://host:port"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -1889,6 +2000,14 @@ mod tests {
         );
         let e = invalid("collectors:\n  container:\n    docker_host: https://d:2376\n");
         assert!(e.starts_with("c.yml:3:18: unsupported docker_host"), "{e}");
+        let c = Config::parse(
+            "collectors:\n  container:\n    docker_host: tcp://d:2376\n    tls: { server_name: docker.internal, insecure_skip_verify: true }\n",
+            "c.yml",
+        )
+        .unwrap();
+        let tls = c.container.unwrap().tls.expect("tls block kept");
+        assert_eq!(tls.server_name.as_deref(), Some("docker.internal"));
+        assert!(tls.insecure_skip_verify);
         let e = invalid("collectors:\n  container:\n    max_containers: 0\n");
         assert!(e.starts_with("c.yml:3:21: max_containers"), "{e}");
         let e = invalid("collectors:\n  container:\n    labels_exclude: ['=x']\n");
@@ -1921,7 +2040,10 @@ mod tests {
             (".lakewatch/", ProbeMode::Write)
         );
         let mm = t.minio_metrics.as_ref().unwrap();
-        assert_eq!(mm.url, "http://minio:9000/minio/v2/metrics/cluster");
+        assert_eq!(
+            mm.endpoint.url(""),
+            "http://minio:9000/minio/v2/metrics/cluster"
+        );
         assert!(mm.allow.allows("minio_cluster_capacity_usable_free_bytes"));
         assert!(!mm.allow.allows("minio_s3_requests_total"));
         assert!(!format!("{c:?}", c = s3).contains("sup3r-s3cret"));

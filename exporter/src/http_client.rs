@@ -1,5 +1,5 @@
 //! A minimal HTTP/1.1 client on hyper's connection API: one connection per request,
-//! a cap on the body size, no redirects, no pooling.
+//! plain or TLS (tokio-rustls), a cap on the body size, no redirects, no pooling.
 //!
 //! The exporter talks to a handful of endpoints every few seconds, so a connection pool
 //! would save little and cost a background task per target; one connection per request
@@ -13,16 +13,21 @@ use http_body_util::{BodyExt, Full, Limited};
 use hyper::header::{HOST, HeaderMap, HeaderName, HeaderValue};
 use hyper::{Method, Request, StatusCode};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
-/// Where requests go: `http://host:port/prefix`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+use crate::tls::Connector;
+
+/// Where requests go: `http(s)://host:port/prefix`.
+#[derive(Debug, Clone)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,
     /// Path prefix without a trailing slash (empty for none), for servers behind a
     /// reverse proxy that mounts them under a path.
     pub base_path: String,
+    /// `Some` for https: the TLS setup, built once when the config is loaded.
+    pub tls: Option<Connector>,
 }
 
 impl Endpoint {
@@ -33,6 +38,12 @@ impl Endpoint {
         } else {
             format!("{}:{}", self.host, self.port)
         }
+    }
+
+    /// The URL of `path` on this endpoint, for messages.
+    pub fn url(&self, path: &str) -> String {
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}{}{path}", self.authority(), self.base_path)
     }
 }
 
@@ -52,7 +63,12 @@ pub enum HttpError {
         addr: String,
         source: std::io::Error,
     },
-    #[error("HTTP error talking to {addr}: {source}")]
+    #[error("TLS handshake with {addr} failed: {source}")]
+    Tls {
+        addr: String,
+        source: std::io::Error,
+    },
+    #[error("HTTP error talking to {addr}: {}", error_chain(.source))]
     Protocol { addr: String, source: hyper::Error },
     #[error("response body from {addr} is larger than {limit} bytes")]
     TooLarge { addr: String, limit: usize },
@@ -65,6 +81,9 @@ impl HttpError {
     pub fn kind(&self) -> &'static str {
         match self {
             HttpError::Connect { .. } => "connect",
+            HttpError::Tls { .. } => "tls",
+            // A server may reject our certificate only after the handshake (TLS 1.3).
+            HttpError::Protocol { source, .. } if crate::tls::is_tls_error(source) => "tls",
             _ => "http",
         }
     }
@@ -80,6 +99,15 @@ pub async fn request(
     limit: usize,
 ) -> Result<Response, HttpError> {
     let addr = endpoint.authority();
+    let target = format!("{}{path}", endpoint.base_path);
+    let mut builder = Request::builder()
+        .method(method)
+        .uri(if target.is_empty() { "/" } else { &target })
+        .header(HOST, addr.as_str());
+    for (k, v) in headers {
+        builder = builder.header(k, v);
+    }
+    let req = builder.body(Full::new(body.unwrap_or_default()))?;
     let stream = TcpStream::connect((endpoint.host.as_str(), endpoint.port))
         .await
         .map_err(|source| HttpError::Connect {
@@ -88,6 +116,25 @@ pub async fn request(
         })?;
     // Small request/response exchanges: do not wait for Nagle.
     let _ = stream.set_nodelay(true);
+    match &endpoint.tls {
+        None => exchange(stream, req, addr, limit).await,
+        Some(tls) => match tls.connect(stream).await {
+            Ok(stream) => exchange(stream, req, addr, limit).await,
+            Err(source) => Err(HttpError::Tls { addr, source }),
+        },
+    }
+}
+
+/// One request/response on an open connection, driven in this future.
+async fn exchange<S>(
+    stream: S,
+    req: Request<Full<Bytes>>,
+    addr: String,
+    limit: usize,
+) -> Result<Response, HttpError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
     let protocol = |source| HttpError::Protocol {
         addr: addr.clone(),
         source,
@@ -95,14 +142,6 @@ pub async fn request(
     let (mut sender, conn) = hyper::client::conn::http1::handshake(TokioIo::new(stream))
         .await
         .map_err(protocol)?;
-    let mut builder = Request::builder()
-        .method(method)
-        .uri(format!("{}{path}", endpoint.base_path))
-        .header(HOST, addr.as_str());
-    for (k, v) in headers {
-        builder = builder.header(k, v);
-    }
-    let req = builder.body(Full::new(body.unwrap_or_default()))?;
     let exchange = async {
         let resp = sender.send_request(req).await.map_err(protocol)?;
         let (parts, body) = resp.into_parts();
@@ -134,6 +173,22 @@ pub async fn request(
             exchange.await
         }
     }
+}
+
+/// The error and its sources on one line: hyper's top-level message alone is "client
+/// error (Connect)", which tells an operator nothing.
+pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let s_text = s.to_string();
+        if !text.contains(&s_text) {
+            text.push_str(": ");
+            text.push_str(&s_text);
+        }
+        source = s.source();
+    }
+    text
 }
 
 /// `key=value&...` with form encoding (for the Trino UI login form).

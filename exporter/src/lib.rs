@@ -29,21 +29,20 @@ pub fn jobs(config: &Config) -> Vec<Job> {
         });
     }
     if let Some(container) = &config.container {
-        let host = collector::container::resolve_host(container.docker_host.as_deref());
-        let probe = std::time::Duration::from_secs(2);
-        if container.enabled == config::Enabled::Auto && !collector::container::probe(&host, probe)
-        {
-            tracing::info!(
-                host = %host,
-                "container collector not started: no Docker daemon answered (enabled: auto)"
-            );
-        } else {
-            jobs.push(Job {
+        let collector = collector::container::ContainerCollector::new(container.clone());
+        let probe = match container.enabled {
+            config::Enabled::Auto => collector.probe(std::time::Duration::from_secs(2)),
+            _ => Ok(()),
+        };
+        match probe {
+            Ok(()) => jobs.push(Job {
                 schedule: container.schedule,
-                collector: Box::new(collector::container::ContainerCollector::new(
-                    container.clone(),
-                )),
-            });
+                collector: Box::new(collector),
+            }),
+            Err(why) => tracing::info!(
+                reason = %why,
+                "container collector not started: no Docker daemon answered (enabled: auto)"
+            ),
         }
     }
     if let Some(pg) = &config.postgres {

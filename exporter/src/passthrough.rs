@@ -2,7 +2,7 @@
 //! OpenMetrics, keeps the allow-listed families and hands them to the snapshot under
 //! their own names.
 //!
-//! This is how MinIO's `/minio/v2/metrics/cluster` (and later Trino's `/metrics`) reach
+//! This is how MinIO's `/minio/v2/metrics/cluster` and Trino's `/metrics` reach
 //! our `/metrics` without re-declaring every upstream metric in the catalog. It is kept
 //! deliberately strict, because whatever it lets through lands in our exposition: a
 //! family whose name is a catalog metric is dropped (the catalog stays the only author of
@@ -15,12 +15,14 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Empty, Limited};
+use hyper::Method;
+use hyper::header::HeaderValue;
 use lakewatch_catalog::Kind;
 use regex::Regex;
 
 use crate::collector::{Histogram, Value};
 use crate::config::Secret;
+use crate::http_client::{self, Endpoint, HttpError};
 
 /// One family ready to be encoded: a name that is not in the catalog, a type our encoder
 /// writes, and samples with their label pairs.
@@ -447,102 +449,59 @@ pub struct FetchError {
 /// large clusters, so anything far beyond is a misconfigured URL, not metrics.
 const MAX_BODY: usize = 32 << 20;
 
-/// GETs an exposition from `url` (http or https), with an optional bearer token, within
-/// `timeout`. Errors never contain the token.
+/// GETs an exposition from `endpoint` (http or https), with an optional bearer token,
+/// within `timeout`. Errors never contain the token.
 pub async fn fetch(
-    url: &str,
+    endpoint: &Endpoint,
     bearer: Option<&Secret>,
     timeout: Duration,
 ) -> Result<String, FetchError> {
+    let url = endpoint.url("");
     let fail = |kind: &'static str, message: String| FetchError { kind, message };
-    let uri: hyper::Uri = url
-        .parse()
-        .map_err(|e| fail("config", format!("invalid URL {url}: {e}")))?;
-    let mut req = hyper::Request::get(uri).header(
+    let mut headers = vec![(
         hyper::header::ACCEPT,
-        "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
-    );
+        HeaderValue::from_static(
+            "application/openmetrics-text;version=1.0.0,text/plain;version=0.0.4;q=0.5",
+        ),
+    )];
     if let Some(token) = bearer {
-        req = req.header(
-            hyper::header::AUTHORIZATION,
-            format!("Bearer {}", token.expose()),
-        );
+        let mut value =
+            HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
+                fail(
+                    "config",
+                    format!("GET {url}: the token is not a valid header"),
+                )
+            })?;
+        value.set_sensitive(true);
+        headers.push((hyper::header::AUTHORIZATION, value));
     }
-    let req = req
-        .body(Empty::new())
-        .map_err(|e| fail("config", format!("cannot build request for {url}: {e}")))?;
-    let work = async {
-        // Plain http needs no root certificates: a container without a CA bundle must
-        // still be able to read an http:// endpoint.
-        let resp = if uri_is_https(url) {
-            let https = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_native_roots()
-                .map_err(|e| fail("tls", format!("no TLS root certificates: {e}")))?
-                .https_only()
-                .enable_http1()
-                .build();
-            client(https).request(req).await
-        } else {
-            client(hyper_util::client::legacy::connect::HttpConnector::new())
-                .request(req)
-                .await
-        }
+    let work = http_client::request(endpoint, Method::GET, "", &headers, None, MAX_BODY);
+    let resp = tokio::time::timeout(timeout, work)
+        .await
+        .map_err(|_| {
+            fail(
+                "timeout",
+                format!("GET {url}: no answer within {timeout:?}"),
+            )
+        })?
         .map_err(|e| {
-            let text = error_chain(&e);
-            fail(classify_transport(&text), format!("GET {url}: {text}"))
-        })?;
-        let status = resp.status();
-        let body = Limited::new(resp.into_body(), MAX_BODY)
-            .collect()
-            .await
-            .map_err(|e| fail("http", format!("GET {url}: reading body: {e}")))?
-            .to_bytes();
-        if !status.is_success() {
-            let kind = match status.as_u16() {
-                401 | 403 => "auth",
-                500..=599 => "http_5xx",
-                _ => "http",
+            let text = http_client::error_chain(&e);
+            let kind = match e {
+                HttpError::Connect { .. } => classify_transport(&text),
+                e => e.kind(),
             };
-            return Err(fail(kind, format!("GET {url}: HTTP {status}")));
-        }
-        String::from_utf8(body.to_vec())
-            .map_err(|_| fail("parse", format!("GET {url}: body is not UTF-8")))
-    };
-    tokio::time::timeout(timeout, work).await.map_err(|_| {
-        fail(
-            "timeout",
-            format!("GET {url}: no answer within {timeout:?}"),
-        )
-    })?
-}
-
-fn uri_is_https(url: &str) -> bool {
-    url.get(..8)
-        .is_some_and(|s| s.eq_ignore_ascii_case("https://"))
-}
-
-fn client<C>(connector: C) -> hyper_util::client::legacy::Client<C, Empty<bytes::Bytes>>
-where
-    C: hyper_util::client::legacy::connect::Connect + Clone,
-{
-    hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new())
-        .build(connector)
-}
-
-/// The error and its sources on one line: hyper's top-level message alone is "client
-/// error (Connect)", which tells an operator nothing.
-pub fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let s_text = s.to_string();
-        if !text.contains(&s_text) {
-            text.push_str(": ");
-            text.push_str(&s_text);
-        }
-        source = s.source();
+            fail(kind, format!("GET {url}: {text}"))
+        })?;
+    if !resp.status.is_success() {
+        let kind = match resp.status.as_u16() {
+            401 | 403 => "auth",
+            500..=599 => "http_5xx",
+            _ => "http",
+        };
+        return Err(fail(kind, format!("GET {url}: HTTP {}", resp.status)));
     }
-    text
+    String::from_utf8(resp.body.to_vec())
+        .map_err(|_| fail("parse", format!("GET {url}: body is not UTF-8")))
 }
 
 /// Classifies a transport failure from its message chain: the underlying errors (io,

@@ -9,6 +9,8 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use tokio::io::{AsyncRead, AsyncWrite};
+
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::crypto::CryptoProvider;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
@@ -106,6 +108,76 @@ impl ClientTls {
     }
 }
 
+/// A client TLS setup for one server: the rustls configuration, built once at start-up
+/// and shared by every connection to it, and the name its certificate must carry.
+#[derive(Clone)]
+pub struct Connector {
+    config: Arc<rustls::ClientConfig>,
+    name: ServerName<'static>,
+}
+
+impl Connector {
+    /// Reads the files of `tls` now and fixes the name to verify for `host`.
+    pub fn new(tls: &ClientTls, host: &str) -> Result<Connector, String> {
+        Ok(Connector {
+            config: Arc::new(tls.client_config()?),
+            name: tls.server_name(host)?,
+        })
+    }
+
+    /// Runs the TLS handshake over an open connection. A certificate problem is an
+    /// `io::Error` whose inner error is a `rustls::Error` (see [`is_tls_error`]).
+    pub async fn connect<S: AsyncRead + AsyncWrite + Unpin>(
+        &self,
+        io: S,
+    ) -> std::io::Result<tokio_rustls::client::TlsStream<S>> {
+        tokio_rustls::TlsConnector::from(self.config.clone())
+            .connect(self.name.clone(), io)
+            .await
+    }
+
+    /// The same for blocking I/O (start-up probes run before the runtime exists); the
+    /// handshake happens on the first read or write.
+    pub fn connect_blocking<S: std::io::Read + std::io::Write>(
+        &self,
+        io: S,
+    ) -> Result<rustls::StreamOwned<rustls::ClientConnection, S>, String> {
+        let conn = rustls::ClientConnection::new(self.config.clone(), self.name.clone())
+            .map_err(|e| format!("TLS setup: {e}"))?;
+        Ok(rustls::StreamOwned::new(conn, io))
+    }
+}
+
+impl std::fmt::Debug for Connector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connector")
+            .field("server_name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// True when a rustls error is somewhere in `e`'s chain: the failure is about
+/// certificates or the TLS handshake (including the server rejecting our client
+/// certificate after the handshake, as TLS 1.3 does), not about the network.
+pub fn is_tls_error(e: &(dyn std::error::Error + 'static)) -> bool {
+    let mut next = Some(e);
+    while let Some(e) = next {
+        if e.is::<rustls::Error>() {
+            return true;
+        }
+        // `io::Error::source` skips the error it wraps; look inside explicitly.
+        if let Some(inner) = e
+            .downcast_ref::<std::io::Error>()
+            .and_then(|io| io.get_ref())
+            && is_tls_error(inner)
+        {
+            return true;
+        }
+        next = e.source();
+    }
+    false
+}
+
 /// `insecure_skip_verify`: accepts any certificate but still checks the handshake
 /// signatures, so the session is encrypted to whoever holds the presented key.
 #[derive(Debug)]
@@ -177,6 +249,19 @@ mod tests {
             ..ClientTls::default()
         };
         assert!(tls.client_config().is_ok());
+    }
+
+    #[test]
+    fn tls_errors_are_found_inside_io_errors() {
+        use std::io::{Error, ErrorKind};
+        let alert = rustls::Error::AlertReceived(rustls::AlertDescription::CertificateRequired);
+        let io = Error::new(ErrorKind::InvalidData, alert);
+        assert!(is_tls_error(&io));
+        #[derive(Debug, thiserror::Error)]
+        #[error("wrapped")]
+        struct Wrapper(#[source] Error);
+        assert!(is_tls_error(&Wrapper(io)), "found below a wrapper");
+        assert!(!is_tls_error(&Error::from(ErrorKind::ConnectionRefused)));
     }
 
     #[test]

@@ -24,7 +24,7 @@ use lakewatch_catalog as cat;
 
 use super::{BoxFuture, CollectError, Collector, Fragment, Histogram};
 use crate::config::{MinioMetrics, ProbeMode, S3Target, Secret};
-use crate::passthrough;
+use crate::{http_client, passthrough};
 
 /// Upper bounds of the probe latency histogram: local MinIO answers in milliseconds,
 /// a remote AWS region in tens to hundreds; beyond 10 s the probe is as good as down.
@@ -446,7 +446,7 @@ impl S3Collector {
             )),
         };
         let text = passthrough::fetch(
-            &mm.url,
+            &mm.endpoint,
             Some(&token),
             self.interval.min(Duration::from_secs(30)),
         )
@@ -466,7 +466,7 @@ impl S3Collector {
         )
         .map_err(|e| S3Error {
             kind: "parse",
-            message: format!("MinIO metrics from {}: {e}", mm.url),
+            message: format!("MinIO metrics from {}: {e}", mm.endpoint.url("")),
         })
     }
 }
@@ -502,7 +502,7 @@ where
     let (kind, detail): (&'static str, String) = match e {
         SdkError::TimeoutError(_) => ("timeout", "no answer in time".into()),
         SdkError::DispatchFailure(d) => {
-            let text = passthrough::error_chain(e);
+            let text = http_client::error_chain(e);
             let kind = if d.is_timeout() {
                 "timeout"
             } else {
@@ -527,9 +527,9 @@ where
                 format!("HTTP {status} {code} {msg}").trim().to_string(),
             )
         }
-        SdkError::ResponseError(_) => ("parse", passthrough::error_chain(e)),
-        SdkError::ConstructionFailure(_) => ("config", passthrough::error_chain(e)),
-        _ => ("io", passthrough::error_chain(e)),
+        SdkError::ResponseError(_) => ("parse", http_client::error_chain(e)),
+        SdkError::ConstructionFailure(_) => ("config", http_client::error_chain(e)),
+        _ => ("io", http_client::error_chain(e)),
     };
     S3Error {
         kind,

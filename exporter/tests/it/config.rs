@@ -40,10 +40,12 @@ fn embedded_default_checks() {
     let (code, out, _) = check(&["--check-config"]);
     assert_eq!(code, 0);
     // The container collector is `enabled: auto`: on when a Docker daemon answers.
-    let docker = lakewatch_exporter::collector::container::probe(
-        lakewatch_exporter::collector::container::DEFAULT_DOCKER_HOST,
-        std::time::Duration::from_secs(2),
-    ) && std::env::var_os("DOCKER_HOST").is_none();
+    let container = lakewatch_exporter::config::Config::embedded_default()
+        .container
+        .expect("the default has a container section");
+    let docker = lakewatch_exporter::collector::container::ContainerCollector::new(container)
+        .probe(std::time::Duration::from_secs(2))
+        .is_ok();
     let expected = if docker { 2 } else { 1 };
     assert!(
         out.starts_with(&format!(

@@ -1,9 +1,12 @@
 //! The container collector against real containers on the machine's Docker engine.
 
+use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::docker::{self, LABEL, Scene, api_stats, inspect, wait_for};
-use crate::support::{Exporter, Sample, TempDir, config_file, eventually, parse_exposition};
+use crate::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect, wait_for};
+use crate::support::{
+    Exporter, Sample, TempDir, config_file, eventually, parse_exposition, sample_value,
+};
 
 /// A CPU-bound loop without forks (about a CPU-second here), then idle.
 const BURST: &str = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 3600";
@@ -434,4 +437,254 @@ fn unreachable_docker_reports_down() {
     let text = exp.metrics();
     assert!(!text.contains("collector=\"container\""), "{text}");
     assert!(exp.log_text().contains("container collector not started"));
+}
+
+/// `lakewatch_collector_up{collector="container"}`.
+fn container_up(s: &[Sample]) -> Option<f64> {
+    sample_value(s, "lakewatch_collector_up", &[("collector", "container")])
+}
+
+/// Names of the containers that have a `lakewatch_container_info` series.
+fn exported(s: &[Sample]) -> BTreeSet<String> {
+    s.iter()
+        .filter(|x| x.name == "lakewatch_container_info")
+        .map(|x| x.labels["name"].clone())
+        .collect()
+}
+
+/// More containers than `max_containers`: exactly the cap is exported, running ones
+/// first, and the rest are counted in `lakewatch_containers_dropped` with a warning.
+#[test]
+fn max_containers_caps_what_is_exported() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("cap");
+    // Sorts first by name, but exited: the cap keeps running containers first.
+    let done = scene.run("a-done", &[], "exit 0");
+    scene.run("b-run", &[], "exec sleep 3600");
+    scene.run("c-run", &[], "exec sleep 3600");
+    wait_for("a-done to exit", Duration::from_secs(30), || {
+        inspect(&done, "{{.State.Status}}") == "exited"
+    });
+    let dir = TempDir::new("container-cap");
+    let cfg = scene_config(&dir, &scene, "    max_containers: 2\n");
+    let exp = Exporter::start(&["--config", &cfg]);
+    exp.wait_ready(Duration::from_secs(20));
+    let s = samples(&exp);
+    assert_eq!(container_up(&s), Some(1.0), "{}", exp.log_text());
+    assert_eq!(
+        exported(&s),
+        BTreeSet::from([scene.name("b-run"), scene.name("c-run")])
+    );
+    assert!(
+        !s.iter()
+            .any(|x| x.labels.get("name") == Some(&scene.name("a-done"))),
+        "no series at all for the container over the cap"
+    );
+    assert_eq!(
+        sample_value(&s, "lakewatch_containers_dropped", &[]),
+        Some(1.0)
+    );
+    let log = exp.log_text();
+    assert!(
+        log.contains("more containers than max_containers")
+            && log.contains("dropped=1")
+            && log.contains("max_containers=2"),
+        "{log}"
+    );
+}
+
+/// The events stream breaks (every connection to the daemon is dropped) and comes
+/// back: the collector reports down while the daemon is gone, opens a new stream when
+/// it returns, and containers started or removed afterwards show up without restarting
+/// the exporter.
+#[test]
+fn events_stream_reconnects_after_the_daemon_connection_drops() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("reconnect");
+    let before = scene.run("before", &[], "exec sleep 3600");
+    let mut fwd = Forwarder::plain();
+    let dir = TempDir::new("container-reconnect");
+    let cfg = scene_config(&dir, &scene, "");
+    let exp = Exporter::start_with_env(&["--config", &cfg], &[("DOCKER_HOST", &fwd.host())]);
+    exp.wait_ready(Duration::from_secs(20));
+    let events = |f: &Forwarder| {
+        f.requests()
+            .iter()
+            .filter(|r| r.contains("/events"))
+            .count()
+    };
+    eventually(
+        Duration::from_secs(20),
+        "the first container and the events stream",
+        || {
+            (exported(&samples(&exp)).contains(&scene.name("before")) && events(&fwd) == 1)
+                .then_some(())
+        },
+    );
+
+    fwd.stop();
+    eventually(
+        Duration::from_secs(20),
+        "the collector to report down and try to reconnect",
+        || {
+            let reconnecting = exp
+                .log_text()
+                .contains(&format!("cannot reach the Docker daemon at {}", fwd.host()));
+            (container_up(&samples(&exp)) == Some(0.0) && reconnecting).then_some(())
+        },
+    );
+    fwd.start();
+    eventually(Duration::from_secs(20), "a new events stream", || {
+        (events(&fwd) == 2 && container_up(&samples(&exp)) == Some(1.0)).then_some(())
+    });
+
+    // From here on only the new stream tells the collector what changed (its next full
+    // listing is minutes away).
+    docker::docker(&["rm", "-f", &before]);
+    scene.run("after", &[], "exec sleep 3600");
+    eventually(Duration::from_secs(20), "after in, before out", || {
+        (exported(&samples(&exp)) == BTreeSet::from([scene.name("after")])).then_some(())
+    });
+}
+
+/// Docker over TLS like `docker -H tcp://...:2376 --tlsverify`: a TLS-terminating proxy
+/// in front of the real daemon that requires a client certificate signed by the test
+/// CA. `DOCKER_TLS_VERIFY`/`DOCKER_CERT_PATH` (or a `tls:` block) with the client
+/// certificate → container metrics; without one → the collector is down with a `tls`
+/// error and a clear log line, and the disk metrics are still served.
+#[test]
+fn docker_over_tls_requires_the_client_certificate() {
+    if !docker::ready() || !crate::support::tls_tools() {
+        return;
+    }
+    let scene = Scene::new("tls");
+    scene.run("svc", &[], "exec sleep 3600");
+    let pki = TempDir::new("docker-tls-pki");
+    crate::support::pki(&pki.0);
+    let cert_dir = |tag: &str, files: &[(&str, &str)]| {
+        let d = TempDir::new(tag);
+        for (from, to) in files {
+            std::fs::copy(pki.0.join(from), d.0.join(to)).expect("copying test certificates");
+        }
+        d
+    };
+    let full = cert_dir(
+        "docker-certs",
+        &[
+            ("ca.crt", "ca.pem"),
+            ("client.crt", "cert.pem"),
+            ("client.key", "key.pem"),
+        ],
+    );
+    let ca_only = cert_dir("docker-certs-ca", &[("ca.crt", "ca.pem")]);
+    let proxy = Forwarder::tls(crate::support::tls_server_config(&pki.0, "server1", true));
+    let path = |d: &TempDir| d.0.display().to_string();
+
+    let dir = TempDir::new("container-tls");
+    let env_cfg = scene_config(&dir, &scene, "");
+    let tls_env = |certs: &TempDir| {
+        vec![
+            ("DOCKER_HOST".to_string(), proxy.host()),
+            ("DOCKER_TLS_VERIFY".to_string(), "1".to_string()),
+            ("DOCKER_CERT_PATH".to_string(), path(certs)),
+        ]
+    };
+    let start = |cfg: &str, env: &[(String, String)]| {
+        let env: Vec<(&str, &str)> = env.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+        Exporter::start_with_env(&["--config", cfg], &env)
+    };
+    let by_env = start(&env_cfg, &tls_env(&full));
+    let block_dir = TempDir::new("container-tls-block");
+    let block_cfg = scene_config(
+        &block_dir,
+        &scene,
+        &format!(
+            "    docker_host: {}\n    tls:\n      ca_file: {}/ca.crt\n      cert_file: {}/client.crt\n      key_file: {}/client.key\n",
+            proxy.host(),
+            path(&pki),
+            path(&pki),
+            path(&pki)
+        ),
+    );
+    let by_block = start(&block_cfg, &[]);
+    let no_cert = start(&env_cfg, &tls_env(&ca_only));
+    // enabled: auto probes /_ping over TLS at start-up.
+    let auto_dir = TempDir::new("container-tls-auto");
+    let auto_cfg = config_file(
+        &auto_dir,
+        &std::fs::read_to_string(&env_cfg)
+            .unwrap()
+            .replace("enabled: true", "enabled: auto"),
+    );
+    let auto = start(&auto_cfg, &tls_env(&full));
+    let auto_no_cert = start(&auto_cfg, &tls_env(&ca_only));
+
+    let svc = scene.name("svc");
+    for exp in [&by_env, &by_block, &auto] {
+        eventually(Duration::from_secs(20), "the container over TLS", || {
+            let s = samples(exp);
+            value(&s, "container_memory_usage_bytes", &svc, &[]).map(|_| s)
+        });
+        assert_eq!(container_up(&samples(exp)), Some(1.0));
+        assert!(
+            exp.log_text().contains("connected to the Docker daemon"),
+            "{}",
+            exp.log_text()
+        );
+    }
+    assert!(
+        by_env
+            .log_text()
+            .contains(&format!("DOCKER_CERT_PATH={}", path(&full))),
+        "the log says where TLS settings came from: {}",
+        by_env.log_text()
+    );
+    assert!(
+        proxy
+            .requests()
+            .iter()
+            .any(|r| r.starts_with("GET /containers/json")),
+        "the listing went through the TLS proxy: {:?}",
+        proxy.requests()
+    );
+
+    no_cert.wait_ready(Duration::from_secs(20));
+    let s = samples(&no_cert);
+    assert_eq!(container_up(&s), Some(0.0));
+    assert!(
+        sample_value(
+            &s,
+            "lakewatch_collector_errors_total",
+            &[("collector", "container"), ("kind", "tls")]
+        )
+        .is_some_and(|n| n >= 1.0),
+        "a tls error is counted"
+    );
+    assert!(!s.iter().any(|x| x.name.starts_with("container_")));
+    assert_eq!(
+        sample_value(&s, "lakewatch_collector_up", &[("collector", "disk")]),
+        Some(1.0)
+    );
+    assert!(s.iter().any(|x| x.name == "node_filesystem_size_bytes"));
+    let log = no_cert.log_text();
+    assert!(
+        log.contains(&format!(
+            "cannot reach the Docker daemon at {}",
+            proxy.host()
+        )) && log.contains("CertificateRequired")
+            && log.contains("no client certificate"),
+        "{log}"
+    );
+
+    auto_no_cert.wait_ready(Duration::from_secs(20));
+    let log = auto_no_cert.log_text();
+    assert!(
+        log.contains("container collector not started") && log.contains("CertificateRequired"),
+        "{log}"
+    );
+    assert!(!auto_no_cert.metrics().contains("collector=\"container\""));
 }

@@ -224,3 +224,149 @@ pub fn api_stats(id: &str) -> serde_json::Value {
     let (_, body) = raw.split_once("\r\n\r\n").expect("an HTTP response");
     serde_json::from_str(body).expect("stats JSON")
 }
+
+/// A loopback TCP port forwarding every connection to the Docker socket, optionally
+/// terminating TLS first (as a daemon started with `--tlsverify` would). [`Forwarder::stop`]
+/// (or drop) closes the listener and every connection it carries, like a daemon or a
+/// network path going away; [`Forwarder::start`] listens on the same port again.
+pub struct Forwarder {
+    pub port: u16,
+    tls: Option<std::sync::Arc<rustls::ServerConfig>>,
+    running: Option<(
+        tokio::sync::oneshot::Sender<()>,
+        std::thread::JoinHandle<()>,
+    )>,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Forwarder {
+    /// Forwards plain TCP.
+    pub fn plain() -> Forwarder {
+        Forwarder::new(None)
+    }
+
+    /// Terminates TLS with `server` and forwards the decrypted bytes.
+    pub fn tls(server: std::sync::Arc<rustls::ServerConfig>) -> Forwarder {
+        Forwarder::new(Some(server))
+    }
+
+    fn new(tls: Option<std::sync::Arc<rustls::ServerConfig>>) -> Forwarder {
+        let mut f = Forwarder {
+            port: crate::support::free_port(),
+            tls,
+            running: None,
+            requests: Default::default(),
+        };
+        f.start();
+        f
+    }
+
+    /// `tcp://127.0.0.1:<port>`, for `DOCKER_HOST`.
+    pub fn host(&self) -> String {
+        format!("tcp://127.0.0.1:{}", self.port)
+    }
+
+    /// Request lines (`GET /v1.41/events?... HTTP/1.1`) that went through, oldest first.
+    pub fn requests(&self) -> Vec<String> {
+        self.requests.lock().unwrap().clone()
+    }
+
+    /// Listens (again) on `port`.
+    pub fn start(&mut self) {
+        self.stop();
+        let listener = std::net::TcpListener::bind(("127.0.0.1", self.port))
+            .expect("binding the forwarder's port");
+        listener.set_nonblocking(true).unwrap();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let tls = self.tls.clone().map(tokio_rustls::TlsAcceptor::from);
+        let requests = self.requests.clone();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("a runtime for the forwarder");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+                loop {
+                    tokio::select! {
+                        _ = &mut stopped => break,
+                        accepted = listener.accept() => {
+                            let Ok((client, _)) = accepted else { continue };
+                            let (tls, requests) = (tls.clone(), requests.clone());
+                            tokio::spawn(async move {
+                                match tls {
+                                    None => forward(client, requests).await,
+                                    // A client the acceptor refuses ends here.
+                                    Some(tls) => {
+                                        if let Ok(client) = tls.accept(client).await {
+                                            forward(client, requests).await;
+                                        }
+                                    }
+                                }
+                            });
+                        }
+                    }
+                }
+            });
+            // Dropping the runtime cancels every connection task: all sockets close.
+        });
+        self.running = Some((stop, thread));
+    }
+
+    /// Closes the listener and every connection.
+    pub fn stop(&mut self) {
+        if let Some((stop, thread)) = self.running.take() {
+            let _ = stop.send(());
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Drop for Forwarder {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
+
+/// Copies bytes both ways between `client` and the Docker socket, noting the request
+/// lines the client sends, until either side closes.
+async fn forward<S>(client: S, requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>)
+where
+    S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
+{
+    use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
+    let Ok(daemon) = tokio::net::UnixStream::connect(SOCKET).await else {
+        return;
+    };
+    let (mut from_client, mut to_client) = tokio::io::split(client);
+    let (mut from_daemon, mut to_daemon) = daemon.into_split();
+    let upstream = async {
+        let mut buf = vec![0u8; 64 * 1024];
+        loop {
+            let n = match from_client.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(n) => n,
+            };
+            let chunk = &buf[..n];
+            let is_request = [&b"GET "[..], b"POST ", b"HEAD ", b"DELETE "]
+                .iter()
+                .any(|m| chunk.starts_with(m));
+            if is_request && let Some(end) = chunk.windows(2).position(|w| w == b"\r\n") {
+                let line = String::from_utf8_lossy(&chunk[..end]).into_owned();
+                requests.lock().unwrap().push(line);
+            }
+            if to_daemon.write_all(chunk).await.is_err() {
+                return;
+            }
+        }
+    };
+    let downstream = async {
+        let _ = tokio::io::copy(&mut from_daemon, &mut to_client).await;
+        let _ = to_client.shutdown().await;
+    };
+    // HTTP clients do not half-close: whichever side ends first ends the connection.
+    tokio::select! {
+        () = upstream => {}
+        () = downstream => {}
+    }
+}

@@ -421,7 +421,12 @@ fn passthrough_of_a_real_node_exporter_is_promtool_valid() {
         .unwrap();
     let body = rt
         .block_on(lakewatch_exporter::passthrough::fetch(
-            &format!("http://{}/metrics", node.addr),
+            &lakewatch_exporter::http_client::Endpoint {
+                host: node.addr.ip().to_string(),
+                port: node.addr.port(),
+                base_path: "/metrics".into(),
+                tls: None,
+            },
             None,
             Duration::from_secs(10),
         ))

@@ -595,3 +595,32 @@ pub fn curl(args: &[&str]) -> Output {
 pub fn tls_tools() -> bool {
     tool("openssl", &["/usr/bin/openssl"]).is_some() && tool("curl", &["/usr/bin/curl"]).is_some()
 }
+
+/// A rustls server configuration with `{name}.crt`/`{name}.key` of a [`pki`] in `dir`;
+/// with `client_auth` it requires a client certificate signed by its `ca.crt`.
+pub fn tls_server_config(dir: &Path, name: &str, client_auth: bool) -> Arc<rustls::ServerConfig> {
+    use lakewatch_exporter::tls::{load_certs, load_key, provider};
+    let certs = load_certs(&dir.join(format!("{name}.crt"))).expect("server certificate");
+    let key = load_key(&dir.join(format!("{name}.key"))).expect("server key");
+    let builder = rustls::ServerConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions");
+    let builder = if client_auth {
+        let mut roots = rustls::RootCertStore::empty();
+        for ca in load_certs(&dir.join("ca.crt")).expect("CA certificate") {
+            roots.add(ca).expect("a valid CA certificate");
+        }
+        let verifier =
+            rustls::server::WebPkiClientVerifier::builder_with_provider(roots.into(), provider())
+                .build()
+                .expect("a client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    Arc::new(
+        builder
+            .with_single_cert(certs, key)
+            .expect("certificate and key match"),
+    )
+}

@@ -60,6 +60,7 @@ struct Script {
 /// The replay server; stops when dropped.
 struct Replay {
     addr: SocketAddr,
+    https: bool,
     script: Arc<Mutex<Script>>,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -67,6 +68,17 @@ struct Replay {
 
 impl Replay {
     fn start() -> Replay {
+        Replay::serve(None)
+    }
+
+    /// The same over TLS, with the `server1` certificate of the test PKI in `pki`.
+    fn start_tls(pki: &std::path::Path) -> Replay {
+        let config = crate::support::tls_server_config(pki, "server1", false);
+        Replay::serve(Some(tokio_rustls::TlsAcceptor::from(config)))
+    }
+
+    fn serve(tls: Option<tokio_rustls::TlsAcceptor>) -> Replay {
+        let https = tls.is_some();
         let script = Arc::new(Mutex::new(Script::default()));
         let std_listener =
             std::net::TcpListener::bind("127.0.0.1:0").expect("binding the replay server");
@@ -87,13 +99,27 @@ impl Replay {
                         accepted = listener.accept() => {
                             let Ok((stream, _)) = accepted else { continue };
                             let script = shared.clone();
+                            let tls = tls.clone();
                             tokio::spawn(async move {
                                 let service = hyper::service::service_fn(move |req| {
                                     answer(script.clone(), req)
                                 });
-                                let _ = hyper::server::conn::http1::Builder::new()
-                                    .serve_connection(TokioIo::new(stream), service)
-                                    .await;
+                                let http = hyper::server::conn::http1::Builder::new();
+                                match tls {
+                                    None => {
+                                        let _ = http
+                                            .serve_connection(TokioIo::new(stream), service)
+                                            .await;
+                                    }
+                                    // A client that rejects our certificate ends here.
+                                    Some(tls) => {
+                                        if let Ok(stream) = tls.accept(stream).await {
+                                            let _ = http
+                                                .serve_connection(TokioIo::new(stream), service)
+                                                .await;
+                                        }
+                                    }
+                                }
                             });
                         }
                     }
@@ -103,6 +129,7 @@ impl Replay {
         });
         Replay {
             addr,
+            https,
             script,
             stop: Some(stop),
             thread: Some(thread),
@@ -110,7 +137,8 @@ impl Replay {
     }
 
     fn url(&self, prefix: &str) -> String {
-        format!("http://{}{prefix}", self.addr)
+        let scheme = if self.https { "https" } else { "http" };
+        format!("{scheme}://{}{prefix}", self.addr)
     }
 
     /// Scripts `path`: one reply per request, the last one repeating.
@@ -816,4 +844,115 @@ fn errors_mark_only_their_target() {
     let start = Instant::now();
     let _ = exp.metrics();
     assert!(start.elapsed() < Duration::from_millis(500));
+}
+
+/// Trino over https: a coordinator whose certificate is signed by the CA in `ca_file` is
+/// read as usual; without that CA (the system's roots do not know it) or with a
+/// `server_name` the certificate does not carry, the handshake fails: `trino_up 0`, a
+/// `tls` error and a log line, and the rest of `/metrics` is untouched;
+/// `insecure_skip_verify` connects anyway.
+#[test]
+fn https_targets_verify_the_coordinator() {
+    if !crate::support::tls_tools() {
+        return;
+    }
+    let dir = TempDir::new("trino-tls");
+    crate::support::pki(&dir.0);
+    // An unrelated CA as the "system" roots, so the outcome does not depend on the
+    // machine's CA bundle.
+    crate::support::openssl(
+        &dir.0,
+        "req -x509 -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout other.key -out other.crt -days 2 -subj /CN=other-ca",
+    );
+    let replay = Replay::start_tls(&dir.0);
+    replay.route("/v1/info", vec![ok(fixture("info.json"))]);
+    replay.route(
+        "/v1/query",
+        vec![list(&[
+            q("a", "RUNNING"),
+            q("b", "QUEUED"),
+            q("c", "QUEUED"),
+        ])],
+    );
+    let url = replay.url("");
+    let ca = dir.0.join("ca.crt").display().to_string();
+    let targets = [
+        format!(
+            "      - name: trusted\n        url: {url}\n        tls:\n          ca_file: {ca}\n"
+        ),
+        format!("      - name: untrusted\n        url: {url}\n"),
+        format!(
+            "      - name: wrong_name\n        url: {url}\n        tls: {{ ca_file: {ca}, server_name: trino.example }}\n"
+        ),
+        format!(
+            "      - name: skip\n        url: {url}\n        tls: {{ insecure_skip_verify: true }}\n"
+        ),
+    ];
+    let yaml = format!(
+        "collectors:\n  trino:\n    interval: 1s\n    timeout: 500ms\n    targets:\n{}",
+        targets.concat()
+    );
+    let cfg = config_file(&dir, &yaml);
+    let other = dir.0.join("other.crt").display().to_string();
+    let exp = Exporter::start_with_env(&["--config", &cfg], &[("SSL_CERT_FILE", &other)]);
+    exp.wait_ready(Duration::from_secs(20));
+    let (text, s) = metrics(&exp);
+    let t = |name: &'static str| ("target", name);
+    for up in ["trusted", "skip"] {
+        assert_eq!(value(&s, "trino_up", &[t(up)]), Some(1.0), "{up}:\n{text}");
+        assert_eq!(
+            value(&s, "trino_running_queries", &[t(up)]),
+            Some(1.0),
+            "{text}"
+        );
+        assert_eq!(value(&s, "trino_queued_queries", &[t(up)]), Some(2.0));
+        assert_eq!(
+            value(&s, "trino_info", &[t(up), ("version", "476")]),
+            Some(1.0)
+        );
+        assert_eq!(
+            value(
+                &s,
+                "lakewatch_collector_up",
+                &[("collector", "trino"), t(up)]
+            ),
+            Some(1.0)
+        );
+    }
+    for down in ["untrusted", "wrong_name"] {
+        assert_eq!(
+            value(&s, "trino_up", &[t(down)]),
+            Some(0.0),
+            "{down}:\n{text}"
+        );
+        assert!(
+            value(
+                &s,
+                "lakewatch_collector_errors_total",
+                &[("collector", "trino"), t(down), ("kind", "tls")]
+            )
+            .is_some_and(|n| n >= 1.0),
+            "{down} counts a tls error:\n{text}"
+        );
+        assert_eq!(value(&s, "trino_queued_queries", &[t(down)]), None);
+    }
+    let log = exp.log_text();
+    assert!(
+        log.contains("TLS handshake with 127.0.0.1:") && log.contains("UnknownIssuer"),
+        "{log}"
+    );
+    assert!(
+        log.contains("certificate not valid for name \"trino.example\""),
+        "{log}"
+    );
+    assert_eq!(
+        value(
+            &s,
+            "lakewatch_collector_up",
+            &[("collector", "disk"), ("target", "localhost")]
+        ),
+        Some(1.0)
+    );
+    assert!(text.contains("node_filesystem_size_bytes{"), "{text}");
+    assert_catalog_labels(&s);
 }

@@ -7,11 +7,13 @@
 //! comes from the container's cgroup when this process can see the host's cgroupfs
 //! ([`cgroup`]), else from the stats API with `one-shot=true` ([`api`]).
 //!
+//! [`daemon`] decides where the daemon is and how to reach it (unix socket, tcp, TLS).
 //! When the daemon is unreachable the cycle fails (`lakewatch_collector_up 0`, every
 //! container series dropped) and the next cycle connects again from scratch.
 
 pub mod api;
 pub mod cgroup;
+pub mod daemon;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -26,11 +28,9 @@ use lakewatch_catalog as cat;
 use tokio::task::JoinHandle;
 
 use self::cgroup::{Paths, Stats, Version};
+use self::daemon::{Daemon, resolve_host};
 use super::{BoxFuture, CollectError, Collector, Fragment};
 use crate::config::{ContainerConfig, StatsSource};
-
-/// The socket Docker listens on by default.
-pub const DEFAULT_DOCKER_HOST: &str = "unix:///var/run/docker.sock";
 
 /// How often the full list + inspect runs even while the events stream is healthy: a
 /// cheap guard against an event the daemon dropped.
@@ -48,63 +48,6 @@ const STATES: [&str; 7] = [
 ];
 /// Docker's health states; `none` for containers without a healthcheck.
 const HEALTH: [&str; 4] = ["none", "starting", "healthy", "unhealthy"];
-
-/// The daemon address to use: the configured one, else `$DOCKER_HOST`, else the
-/// local socket (what the docker CLI does).
-pub fn resolve_host(configured: Option<&str>) -> String {
-    configured
-        .map(str::to_string)
-        .or_else(|| std::env::var("DOCKER_HOST").ok().filter(|h| !h.is_empty()))
-        .unwrap_or_else(|| DEFAULT_DOCKER_HOST.to_string())
-}
-
-/// True when a Docker daemon answers `GET /_ping` at `host` within `timeout`. Blocking
-/// and dependency-free on purpose: it runs once at start-up, before the runtime exists,
-/// to decide `enabled: auto`.
-pub fn probe(host: &str, timeout: Duration) -> bool {
-    fn ping<S: std::io::Read + std::io::Write>(mut s: S) -> bool {
-        if s.write_all(b"GET /_ping HTTP/1.0\r\nHost: docker\r\n\r\n")
-            .is_err()
-        {
-            return false;
-        }
-        let mut head = [0u8; 12];
-        s.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.") && &head[9..12] == b"200"
-    }
-    if let Some(path) = host.strip_prefix("unix://") {
-        match std::os::unix::net::UnixStream::connect(path) {
-            Ok(s) => {
-                let _ = s.set_read_timeout(Some(timeout));
-                let _ = s.set_write_timeout(Some(timeout));
-                ping(s)
-            }
-            Err(_) => false,
-        }
-    } else if let Some(addr) = host
-        .strip_prefix("tcp://")
-        .or_else(|| host.strip_prefix("http://"))
-    {
-        use std::net::ToSocketAddrs as _;
-        let Some(addr) = addr
-            .trim_end_matches('/')
-            .to_socket_addrs()
-            .ok()
-            .and_then(|mut a| a.next())
-        else {
-            return false;
-        };
-        match std::net::TcpStream::connect_timeout(&addr, timeout) {
-            Ok(s) => {
-                let _ = s.set_read_timeout(Some(timeout));
-                let _ = s.set_write_timeout(Some(timeout));
-                ping(s)
-            }
-            Err(_) => false,
-        }
-    } else {
-        false
-    }
-}
 
 /// What inspect told us about one container.
 #[derive(Debug, Clone, PartialEq)]
@@ -199,7 +142,11 @@ struct Conn {
 /// The container collector.
 pub struct ContainerCollector {
     cfg: Arc<ContainerConfig>,
+    /// The daemon address, for messages.
     host: String,
+    /// How to reach it; an error when its TLS settings are unusable (reported by
+    /// every cycle, so the rest of the exporter keeps serving).
+    daemon: Result<Daemon, String>,
     conn: Option<Conn>,
     tracked: HashMap<String, Tracked>,
     events: Arc<Mutex<Events>>,
@@ -217,9 +164,11 @@ pub struct ContainerCollector {
 impl ContainerCollector {
     pub fn new(cfg: ContainerConfig) -> ContainerCollector {
         let host = resolve_host(cfg.docker_host.as_deref());
+        let daemon = Daemon::resolve(&cfg);
         ContainerCollector {
             cfg: Arc::new(cfg),
             host,
+            daemon,
             conn: None,
             tracked: HashMap::new(),
             events: Arc::default(),
@@ -244,41 +193,42 @@ impl ContainerCollector {
         self.conn = None;
     }
 
+    /// Whether the daemon answers at start-up (for `enabled: auto`), and if not, why.
+    pub fn probe(&self, timeout: Duration) -> Result<(), String> {
+        self.daemon.as_ref().map_err(Clone::clone)?.probe(timeout)
+    }
+
     fn docker_error(&self, what: &str, e: bollard::errors::Error) -> CollectError {
-        let kind = match e {
-            bollard::errors::Error::DockerResponseServerError { .. } => "http",
-            _ => "connect",
-        };
-        CollectError::new(kind, format!("{what} at {}: {e}", self.host))
+        // bollard's own messages stop at "connection error"; the chain says why.
+        let text = crate::http_client::error_chain(&e);
+        CollectError::new(
+            daemon::error_kind(&e),
+            format!("{what} at {}: {text}", self.host),
+        )
     }
 
     async fn connect(&self) -> Result<Conn, CollectError> {
+        let daemon = self
+            .daemon
+            .as_ref()
+            .map_err(|why| CollectError::new("config", why.clone()))?;
         let unreachable = |e: bollard::errors::Error| {
+            let kind = daemon::error_kind(&e);
+            let text = crate::http_client::error_chain(&e);
+            let hint = match (kind, daemon.tls_source()) {
+                ("tls", Some(source)) => format!(" (TLS settings: {source})"),
+                _ => String::new(),
+            };
             CollectError::new(
-                "connect",
+                kind,
                 format!(
-                    "cannot reach the Docker daemon at {} (retrying every cycle): {e}",
+                    "cannot reach the Docker daemon at {} (retrying every cycle): {text}{hint}",
                     self.host
                 ),
             )
         };
         let timeout = self.cfg.schedule.timeout.as_secs().max(1);
-        let docker = if self.host.starts_with("unix://") {
-            Docker::connect_with_unix(&self.host, timeout, bollard::API_DEFAULT_VERSION)
-        } else {
-            if std::env::var_os("DOCKER_TLS_VERIFY").is_some_and(|v| !v.is_empty()) {
-                return Err(CollectError::new(
-                    "config",
-                    format!(
-                        "DOCKER_TLS_VERIFY is set but this build has no TLS support for {}; \
-                         use the unix socket or plain tcp",
-                        self.host
-                    ),
-                ));
-            }
-            Docker::connect_with_http(&self.host, timeout, bollard::API_DEFAULT_VERSION)
-        }
-        .map_err(unreachable)?;
+        let docker = daemon.client(timeout).map_err(unreachable)?;
         // bollard speaks a newer API than many daemons in the field (Docker 20.10 stops
         // at 1.41 and rejects newer version prefixes); agree on the lower one.
         let docker = docker.negotiate_version().await.map_err(unreachable)?;
@@ -286,7 +236,11 @@ impl ContainerCollector {
         let systemd_driver = info
             .cgroup_driver
             .is_some_and(|d| d.to_string() == "systemd");
-        tracing::info!(host = %self.host, "connected to the Docker daemon");
+        tracing::info!(
+            host = %self.host,
+            tls = daemon.tls_source().unwrap_or("off"),
+            "connected to the Docker daemon"
+        );
         Ok(Conn {
             docker,
             systemd_driver,
@@ -446,7 +400,7 @@ impl ContainerCollector {
             .map(|c| c.docker.clone())
             .expect("connected just above");
         if let Err(e) = self.refresh(&docker).await {
-            if e.kind == "connect" {
+            if e.kind != "http" {
                 self.disconnect();
             }
             return Err(e);
@@ -564,7 +518,7 @@ impl ContainerCollector {
                 }) => {}
                 Err(e) => {
                     let e = self.docker_error("reading container stats", e);
-                    if e.kind == "connect" {
+                    if e.kind != "http" {
                         self.disconnect();
                     }
                     return Err(e);
@@ -870,14 +824,5 @@ mod tests {
             ]
         );
         assert_eq!(sanitize_label_name("a-b.c/d_1"), "a_b_c_d_1");
-    }
-
-    #[test]
-    fn probe_of_a_dead_socket_is_false() {
-        assert!(!probe(
-            "unix:///nonexistent/docker.sock",
-            Duration::from_millis(200)
-        ));
-        assert!(!probe("ftp://x", Duration::from_millis(200)));
     }
 }
