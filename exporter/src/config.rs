@@ -764,6 +764,7 @@ impl Validator<'_> {
             cert,
             server_name: raw.server_name.as_ref().map(|s| s.value.clone()),
             insecure_skip_verify: raw.insecure_skip_verify,
+            any_server_name: false,
         };
         if let Some(name) = &raw.server_name {
             tls.server_name("").map_err(|e| self.error(name, e))?;
