@@ -114,8 +114,8 @@ impl CustomQuery {
         }
         // Metric columns: the listed ones, then the unlisted ones as postgres_exporter
         // exports them (as untyped metrics with a generic help text).
-        let mut metrics: Vec<(usize, Family)> = Vec::new();
-        for (i, name) in names.iter().enumerate() {
+        let mut metrics: Vec<(&str, Family)> = Vec::new();
+        for name in &names {
             let listed = self.columns.iter().find(|c| c.name == *name);
             let (kind, help) = match listed {
                 Some(c) if c.usage == Usage::Gauge => (Kind::Gauge, c.help.clone()),
@@ -137,7 +137,7 @@ impl CustomQuery {
                 }
             }
             metrics.push((
-                i,
+                name,
                 Family {
                     name: full,
                     kind,
@@ -146,41 +146,44 @@ impl CustomQuery {
                 },
             ));
         }
-        let label_idx: Vec<(&str, usize)> = self
-            .labels()
-            .map(|l| {
-                (
-                    l,
-                    names.iter().position(|n| *n == l).expect("checked above"),
-                )
-            })
-            .collect();
+        // Columns are looked up by name in each row: a query of several statements
+        // can return rows of different shapes, and a column missing from one is simply
+        // absent (a label reads "", a value is skipped).
+        let mut unparsable: Vec<&str> = Vec::new();
         for row in msgs.iter().filter_map(|m| match m {
             SimpleQueryMessage::Row(r) => Some(r),
             _ => None,
         }) {
-            let mut labels: Vec<(String, String)> = label_idx
-                .iter()
-                .map(|(l, i)| (l.to_string(), row.get(*i).unwrap_or("").to_string()))
+            let mut labels: Vec<(String, String)> = self
+                .labels()
+                .map(|l| {
+                    let v = row.try_get(l).ok().flatten().unwrap_or("");
+                    (l.to_string(), v.to_string())
+                })
                 .collect();
             labels.push(("server".to_string(), server.to_string()));
             labels.sort();
-            for (i, family) in &mut metrics {
-                let text = row.get(*i);
+            for (name, family) in &mut metrics {
+                let Ok(text) = row.try_get(*name) else {
+                    continue;
+                };
                 match number(text) {
                     Some(v) => family.samples.push(FamilySample {
                         labels: labels.clone(),
                         value: Value::Number(v),
                     }),
-                    None => warnings.push(format!(
-                        "{}: value {:?} of column {:?} is not a number, boolean or timestamp; skipped",
-                        self.prefix,
-                        text.unwrap_or_default(),
-                        names[*i]
-                    )),
+                    None if !unparsable.contains(name) => unparsable.push(name),
+                    None => {}
                 }
             }
         }
+        // One line per column, without the values (they may change every cycle).
+        warnings.extend(unparsable.iter().map(|name| {
+            format!(
+                "{}: values of column {name:?} that are not a number, boolean or timestamp are skipped",
+                self.prefix
+            )
+        }));
         Ok(metrics.into_iter().map(|(_, f)| f).collect())
     }
 }
