@@ -55,6 +55,11 @@ pub struct ClientTls {
     /// Skip certificate verification entirely (the connection is still encrypted).
     /// For `sslmode=require` and test clusters; never the default.
     pub insecure_skip_verify: bool,
+    /// Check the chain against `ca_file` only and accept any name in the certificate:
+    /// libpq's `sslmode=verify-ca`. The system roots are left out on purpose: any public
+    /// CA vouches for whatever domain its customer owns, so without the name check a
+    /// public chain proves nothing.
+    pub any_server_name: bool,
 }
 
 impl ClientTls {
@@ -68,6 +73,23 @@ impl ClientTls {
             builder
                 .dangerous()
                 .with_custom_certificate_verifier(Arc::new(NoVerify(provider())))
+        } else if self.any_server_name {
+            let ca = self
+                .ca_file
+                .as_ref()
+                .ok_or("checking the chain but not the name needs a CA file")?;
+            let mut roots = rustls::RootCertStore::empty();
+            for cert in load_certs(ca)? {
+                roots
+                    .add(cert)
+                    .map_err(|e| format!("invalid CA certificate in {}: {e}", ca.display()))?;
+            }
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(ChainOnly {
+                    roots: Arc::new(roots),
+                    provider: provider(),
+                }))
         } else {
             builder.with_root_certificates(self.roots()?)
         };
@@ -228,6 +250,58 @@ impl ServerCertVerifier for NoVerify {
     }
 }
 
+/// `any_server_name`: the chain must lead to one of `roots`, the name is not checked.
+#[derive(Debug)]
+struct ChainOnly {
+    roots: Arc<rustls::RootCertStore>,
+    provider: Arc<CryptoProvider>,
+}
+
+impl ServerCertVerifier for ChainOnly {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let cert = rustls::server::ParsedCertificate::try_from(end_entity)?;
+        rustls::client::verify_server_cert_signed_by_trust_anchor(
+            &cert,
+            &self.roots,
+            intermediates,
+            now,
+            self.provider.signature_verification_algorithms.all,
+        )?;
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        NoVerify(self.provider.clone()).verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        NoVerify(self.provider.clone()).verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.provider
+            .signature_verification_algorithms
+            .supported_schemes()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -262,6 +336,27 @@ mod tests {
         struct Wrapper(#[source] Error);
         assert!(is_tls_error(&Wrapper(io)), "found below a wrapper");
         assert!(!is_tls_error(&Error::from(ErrorKind::ConnectionRefused)));
+    }
+
+    #[test]
+    fn chain_only_needs_its_own_ca() {
+        // Never the system roots: a public chain without a name check proves nothing.
+        let tls = ClientTls {
+            any_server_name: true,
+            ..ClientTls::default()
+        };
+        let err = tls.client_config().unwrap_err();
+        assert!(err.contains("needs a CA file"), "{err}");
+        let tls = ClientTls {
+            any_server_name: true,
+            ca_file: Some(PathBuf::from("/nonexistent/ca.pem")),
+            ..ClientTls::default()
+        };
+        assert!(
+            tls.client_config()
+                .unwrap_err()
+                .contains("/nonexistent/ca.pem")
+        );
     }
 
     #[test]

@@ -87,8 +87,9 @@ pub struct Sample {
     pub metric: &'static Metric,
     pub labels: Vec<String>,
     pub value: Value,
-    /// Labels beyond the catalog's, as `(name, value)`, written after them. Only info
-    /// metrics whose catalog entry says so carry any (user-allow-listed Docker labels).
+    /// Labels beyond the catalog's, as `(name, value)`, written after them: the
+    /// user-allow-listed Docker labels of `lakewatch_container_info`, and a Postgres
+    /// target's `labels:` (validated not to clash with the catalog's).
     pub extra_labels: Vec<(String, String)>,
 }
 

@@ -2,13 +2,17 @@
 //! port with its unix socket in that dir, stopped (fast shutdown) and deleted on drop,
 //! also when the test fails. Runs as the `postgres` user when the tests run as root
 //! (initdb refuses root).
+//!
+//! The newest installed major version runs, unless `LAKEWATCH_PG_BIN` names another
+//! server's `bin` directory (e.g. `/usr/lib/postgresql/13/bin`), so the same tests can
+//! be run against each version that is installed.
 
 use std::os::unix::process::CommandExt as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Proc, TempDir, free_port, tool};
+use crate::support::{Proc, TempDir, free_port, pki, tool};
 
 /// Password of the `postgres` superuser over TCP (scram-sha-256). The unix socket
 /// trusts local connections so the harness's psql needs none.
@@ -20,10 +24,21 @@ pub struct PgServer {
     bin: PathBuf,
     ids: Option<(u32, u32)>,
     child: Option<Child>,
+    /// Extra `-c name=value` settings of every start.
+    settings: Vec<String>,
 }
 
-/// The newest installed server's `bin` directory (Debian: /usr/lib/postgresql/N/bin).
+/// The server's `bin` directories to try, newest version first (Debian:
+/// /usr/lib/postgresql/N/bin), or only `$LAKEWATCH_PG_BIN` when set.
 fn candidates() -> Vec<String> {
+    if let Ok(bin) = std::env::var("LAKEWATCH_PG_BIN") {
+        let postgres = Path::new(&bin).join("postgres");
+        assert!(
+            postgres.exists(),
+            "LAKEWATCH_PG_BIN={bin} has no postgres binary"
+        );
+        return vec![postgres.display().to_string()];
+    }
     let mut versions: Vec<u32> = std::fs::read_dir("/usr/lib/postgresql")
         .map(|d| {
             d.flatten()
@@ -52,11 +67,49 @@ fn id(flag: &str) -> u32 {
 impl PgServer {
     /// Starts a new server, or returns `None` (test skipped) without PostgreSQL.
     pub fn start() -> Option<PgServer> {
+        PgServer::start_with(false)
+    }
+
+    /// Starts a server that only takes TLS over TCP: `ssl=on` with `server1.crt` from
+    /// [`pki`] (CA in [`PgServer::ca_file`], SANs 127.0.0.1 and localhost), listening
+    /// on 127.0.0.1 and 127.0.0.2 (an address the certificate does not name), and a
+    /// pg_hba.conf with `hostssl` lines only. The role `prometheus` must also present
+    /// a client certificate (`client.crt`, CN=prometheus) signed by the CA.
+    pub fn start_tls() -> Option<PgServer> {
+        tool("openssl", &["/usr/bin/openssl"])?;
+        PgServer::start_with(true)
+    }
+
+    fn start_with(tls: bool) -> Option<PgServer> {
         let c = candidates();
         let refs: Vec<&str> = c.iter().map(String::as_str).collect();
         let postgres = tool("postgres", &refs)?;
         let bin = postgres.parent().expect("bin dir").to_path_buf();
         let dir = TempDir::new("pg");
+        let mut settings = Vec::new();
+        if tls {
+            pki(&dir.0);
+            // The server refuses a key others can read.
+            std::fs::set_permissions(
+                dir.0.join("server1.key"),
+                std::os::unix::fs::PermissionsExt::from_mode(0o600),
+            )
+            .expect("chmod server1.key");
+            settings = vec![
+                "ssl=on".to_string(),
+                format!("ssl_cert_file={}", dir.0.join("server1.crt").display()),
+                format!("ssl_key_file={}", dir.0.join("server1.key").display()),
+                format!("ssl_ca_file={}", dir.0.join("ca.crt").display()),
+                format!("hba_file={}", dir.0.join("hba.conf").display()),
+                "listen_addresses=127.0.0.1,127.0.0.2".to_string(),
+            ];
+            dir.write(
+                "hba.conf",
+                "local all all trust\n\
+                 hostssl all prometheus 127.0.0.0/8 scram-sha-256 clientcert=verify-ca\n\
+                 hostssl all all 127.0.0.0/8 scram-sha-256\n",
+            );
+        }
         let root = Command::new("id")
             .arg("-u")
             .output()
@@ -77,6 +130,7 @@ impl PgServer {
             ids,
             child: None,
             dir,
+            settings,
         };
         let out = server
             .command("initdb")
@@ -93,7 +147,18 @@ impl PgServer {
             String::from_utf8_lossy(&out.stderr)
         );
         server.start_again();
+        if tls {
+            server.psql(
+                "postgres",
+                &format!("CREATE ROLE prometheus LOGIN PASSWORD '{PASSWORD}' IN ROLE pg_monitor"),
+            );
+        }
         Some(server)
+    }
+
+    /// The CA of a [`PgServer::start_tls`] server.
+    pub fn ca_file(&self) -> PathBuf {
+        self.dir.0.join("ca.crt")
     }
 
     fn data(&self) -> PathBuf {
@@ -124,6 +189,7 @@ impl PgServer {
             .arg(self.data())
             .args(["-p", &self.port.to_string()])
             .args(["-c", "listen_addresses=127.0.0.1"])
+            .args(self.settings.iter().flat_map(|s| ["-c", s.as_str()]))
             .arg("-c")
             .arg(format!("unix_socket_directories={}", self.dir.0.display()))
             .args(["-c", "fsync=off", "-c", "max_connections=40"])
@@ -166,10 +232,12 @@ impl PgServer {
 
     /// DSN for TCP without the password (given separately, as a secret).
     pub fn dsn(&self) -> String {
-        format!(
-            "postgresql://postgres@127.0.0.1:{}/postgres?sslmode=disable",
-            self.port
-        )
+        self.dsn_with("127.0.0.1", "postgres", "sslmode=disable")
+    }
+
+    /// DSN for TCP to `host` as `user` with the given URL parameters.
+    pub fn dsn_with(&self, host: &str, user: &str, params: &str) -> String {
+        format!("postgresql://{user}@{host}:{}/postgres?{params}", self.port)
     }
 
     fn psql_command(&self, db: &str, sql: &str) -> Command {

@@ -507,3 +507,411 @@ fn stat_statements_top_n_is_capped_and_optional() {
         "query text never becomes a label"
     );
 }
+
+/// libpq's sslmode semantics against a server that only accepts TLS (hostssl lines
+/// only): what each mode connects to, and why it does not when it must not. Each target
+/// carries a `case` label (per-target labels), so their `pg_up` series stay apart.
+#[test]
+fn tls_modes_against_a_hostssl_only_server() {
+    let Some(pg) = PgServer::start_tls() else {
+        return;
+    };
+    let dir = TempDir::new("pg-tls");
+    let pw = dir.write("pgpass", PASSWORD);
+    let ca = pg.ca_file().display().to_string();
+    let certs = pg.socket_dir().display().to_string();
+    let target = |name: &str, dsn: String, extra: &str| {
+        format!(
+            "      - name: {name}\n        dsn: '{dsn}'\n        password_file: {}\n        labels: {{case: {name}}}\n{extra}",
+            pw.display()
+        )
+    };
+    let targets = [
+        // Chain and name checked; SCRAM bound to the TLS session (channel binding).
+        target(
+            "verify_full",
+            pg.dsn_with(
+                "127.0.0.1",
+                "postgres",
+                &format!("sslmode=verify-full&sslrootcert={ca}&channel_binding=require"),
+            ),
+            "",
+        ),
+        // Same through the tls block, dialing a name the certificate lacks: refused.
+        target(
+            "verify_full_wrong_name",
+            pg.dsn_with("127.0.0.2", "postgres", "sslmode=verify-full"),
+            &format!("        tls:\n          ca_file: {ca}\n"),
+        ),
+        // verify-ca checks the chain only, so the other address is fine.
+        target(
+            "verify_ca",
+            pg.dsn_with(
+                "127.0.0.2",
+                "postgres",
+                &format!("sslmode=verify-ca&sslrootcert={ca}"),
+            ),
+            "",
+        ),
+        // The test CA is not among the system's roots.
+        target(
+            "verify_full_no_ca",
+            pg.dsn_with("127.0.0.1", "postgres", "sslmode=verify-full"),
+            "",
+        ),
+        target(
+            "require",
+            pg.dsn_with("127.0.0.1", "postgres", "sslmode=require"),
+            "",
+        ),
+        // libpq's default: TLS when offered.
+        target(
+            "prefer",
+            pg.dsn_with("127.0.0.1", "postgres", "application_name=x"),
+            "",
+        ),
+        target(
+            "disable",
+            pg.dsn_with("127.0.0.1", "postgres", "sslmode=disable"),
+            "",
+        ),
+        // A role the server only lets in with a client certificate.
+        target(
+            "client_cert",
+            pg.dsn_with(
+                "127.0.0.1",
+                "prometheus",
+                &format!("sslmode=verify-full&sslrootcert={ca}"),
+            ),
+            &format!(
+                "        tls:\n          cert_file: {certs}/client.crt\n          key_file: {certs}/client.key\n"
+            ),
+        ),
+    ];
+    let cfg = config_file(
+        &dir,
+        &format!(
+            "collectors:\n  disk:\n    enabled: false\n  postgres:\n    interval: 2s\n    timeout: 2s\n    targets:\n{}",
+            targets.concat()
+        ),
+    );
+    let exp = Exporter::start(&["--config", &cfg]);
+    let expected = [
+        ("verify_full", 1.0),
+        ("verify_full_wrong_name", 0.0),
+        ("verify_ca", 1.0),
+        ("verify_full_no_ca", 0.0),
+        ("require", 1.0),
+        ("prefer", 1.0),
+        ("disable", 0.0),
+        ("client_cert", 1.0),
+    ];
+    wait_for(
+        &exp,
+        "every mode up or down as libpq would",
+        Duration::from_secs(60),
+        |s| {
+            expected
+                .iter()
+                .all(|(case, up)| value(s, "pg_up", &[("case", case)]) == Some(*up))
+        },
+    );
+    let log = exp.log_text();
+    let line = |target: &str| {
+        log.lines()
+            .find(|l| l.contains("collection failed") && l.contains(&format!("target={target}")))
+            .unwrap_or_else(|| panic!("no failure logged for {target}:\n{log}"))
+            .to_string()
+    };
+    let no_ca = line("verify_full_no_ca");
+    assert!(
+        no_ca.contains("invalid peer certificate") && no_ca.contains("UnknownIssuer"),
+        "names the certificate problem: {no_ca}"
+    );
+    let wrong_name = line("verify_full_wrong_name");
+    assert!(
+        wrong_name.contains("invalid peer certificate") && wrong_name.contains("127.0.0.2"),
+        "names the name mismatch: {wrong_name}"
+    );
+    let disable = line("disable");
+    assert!(
+        // Postgres 14+ says "no encryption", 13 "SSL off".
+        disable.contains("no pg_hba.conf entry")
+            && (disable.contains("no encryption") || disable.contains("SSL off")),
+        "the server refused the plain session: {disable}"
+    );
+    assert!(!log.contains(PASSWORD), "the log leaks the password: {log}");
+
+    // The server's view: every lakewatch session is encrypted, the client certificate
+    // was presented, and no plain session got in.
+    let rows = pg.psql(
+        "postgres",
+        "SELECT a.usename, s.ssl, COALESCE(s.client_dn, '') FROM pg_stat_activity a \
+         JOIN pg_stat_ssl s USING (pid) WHERE a.application_name = 'lakewatch' ORDER BY 1, 3",
+    );
+    let rows: Vec<&str> = rows.lines().collect();
+    assert_eq!(rows.len(), 5, "one session per connected target: {rows:?}");
+    assert!(
+        rows.iter().all(|r| r.split('|').nth(1) == Some("t")),
+        "{rows:?}"
+    );
+    assert!(
+        rows.contains(&"prometheus|t|/CN=prometheus"),
+        "client certificate seen by the server: {rows:?}"
+    );
+}
+
+/// A custom queries file read by us and by Debian's postgres_exporter
+/// (`--extend.query-path`) on the same server gives the same series: names (COUNTER
+/// without `_total`), label names and values, unlisted columns and NULLs included.
+#[test]
+fn custom_queries_match_postgres_exporter() {
+    let Some(pg) = PgServer::start() else { return };
+    let Some(pe) = tool(
+        "prometheus-postgres-exporter",
+        &["/usr/bin/prometheus-postgres-exporter"],
+    ) else {
+        return;
+    };
+    pg.psql(
+        "postgres",
+        "CREATE TABLE lake_t AS SELECT g AS i FROM generate_series(1, 1234) g",
+    );
+    let dir = TempDir::new("pg-queries");
+    let queries = dir.write(
+        "queries.yaml",
+        r#"lake_table:
+  query: "SELECT relname, schemaname, n_tup_ins, seq_scan, 42.5::float8 AS fixed, NULL::int AS nothing, true AS flag FROM pg_stat_user_tables WHERE relname = 'lake_t'"
+  metrics:
+    - relname:
+        usage: "LABEL"
+        description: "Table"
+    - schemaname:
+        usage: "LABEL"
+        description: "Schema"
+    - n_tup_ins:
+        usage: "GAUGE"
+        description: "Rows inserted"
+    - seq_scan:
+        usage: "COUNTER"
+        description: "Sequential scans"
+    - fixed:
+        usage: "GAUGE"
+        description: "A constant"
+    - nothing:
+        usage: "GAUGE"
+        description: "Always NULL"
+    - flag:
+        usage: "GAUGE"
+        description: "A boolean"
+lake_settings:
+  query: "SELECT name, setting::float8 AS value, 7 AS unlisted, 'x' AS dropped FROM pg_settings WHERE name IN ('max_connections', 'work_mem')"
+  master: true
+  cache_seconds: 30
+  metrics:
+    - name:
+        usage: "LABEL"
+        description: "Setting name"
+    - value:
+        usage: "GAUGE"
+        description: "Setting value"
+    - dropped:
+        usage: "DISCARD"
+        description: "Not exported"
+lake_postmaster:
+  query: "SELECT pg_postmaster_start_time() AS start_time_seconds"
+  metrics:
+    - start_time_seconds:
+        usage: "GAUGE"
+        description: "Time at which postmaster started"
+lake_future:
+  query: "SELECT 1 AS one"
+  runonserver: ">=99.0.0"
+  metrics:
+    - one:
+        usage: "GAUGE"
+        description: "Only on Postgres 99"
+"#,
+    );
+    let exp = Exporter::start(&[
+        "--config",
+        &config(
+            &dir,
+            &pg,
+            &format!("{FAST}    queries_file: {}\n", queries.display()),
+            PASSWORD,
+        ),
+    ]);
+    wait_for(&exp, "custom series", Duration::from_secs(30), |s| {
+        find(s, "lake_table_n_tup_ins", &[]).is_some()
+            && find(s, "lake_postmaster_start_time_seconds", &[]).is_some()
+    });
+    let port = free_port();
+    let _theirs = Proc(
+        Command::new(pe)
+            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
+            .arg(format!("--extend.query-path={}", queries.display()))
+            .env(
+                "DATA_SOURCE_NAME",
+                format!(
+                    "postgresql://postgres:{PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
+                    pg.port
+                ),
+            )
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("starting postgres_exporter"),
+    );
+    let theirs = fetch_until(
+        format!("127.0.0.1:{port}").parse().unwrap(),
+        Duration::from_secs(30),
+        |t| t.contains("\nlake_table_n_tup_ins{") && t.contains("\nlake_postmaster_"),
+    );
+    let ours = exp.metrics();
+    let (their_samples, their_types) = parse_exposition(&theirs);
+    let (our_samples, our_types) = parse_exposition(&ours);
+    // postgres_exporter 0.11 reads `runonserver` but never applies it; we do, so
+    // lake_future (for Postgres 99) is left out of the comparison.
+    let custom = |samples: &[Sample]| -> BTreeMap<String, Vec<Sample>> {
+        let mut by: BTreeMap<String, Vec<Sample>> = BTreeMap::new();
+        for s in samples
+            .iter()
+            .filter(|s| s.name.starts_with("lake_") && !s.name.starts_with("lake_future_"))
+        {
+            by.entry(s.name.clone()).or_default().push(s.clone());
+        }
+        by
+    };
+    let (mine, theirs_by) = (custom(&our_samples), custom(&their_samples));
+    assert_eq!(
+        mine.keys().collect::<Vec<_>>(),
+        theirs_by.keys().collect::<Vec<_>>(),
+        "same series names"
+    );
+    assert!(
+        mine.contains_key("lake_table_seq_scan") && mine.contains_key("lake_settings_unlisted"),
+        "COUNTER without _total, unlisted column exported: {:?}",
+        mine.keys()
+    );
+    assert!(
+        find(&our_samples, "lake_future_one", &[]).is_none(),
+        "runonserver applied"
+    );
+    assert!(!mine.contains_key("lake_settings_dropped"), "DISCARD");
+    for (name, ours_s) in &mine {
+        let (ours_t, theirs_t) = (&our_types[name], &their_types[name]);
+        let same_type = ours_t == theirs_t || (ours_t == "untyped" && theirs_t == "counter");
+        assert!(same_type, "{name}: ours {ours_t}, theirs {theirs_t}");
+        let theirs_s = &theirs_by[name];
+        assert_eq!(ours_s.len(), theirs_s.len(), "{name}: series count");
+        for o in ours_s {
+            let t = theirs_s
+                .iter()
+                .find(|t| t.labels == o.labels)
+                .unwrap_or_else(|| panic!("{name}{:?} not in theirs: {theirs_s:?}", o.labels));
+            assert!(
+                o.value == t.value || (o.value.is_nan() && t.value.is_nan()),
+                "{name}{:?}: ours {} theirs {}",
+                o.labels,
+                o.value,
+                t.value
+            );
+        }
+    }
+    assert_eq!(
+        value(
+            &our_samples,
+            "lake_table_n_tup_ins",
+            &[("relname", "lake_t")]
+        ),
+        Some(1234.0)
+    );
+    assert!(
+        value(&our_samples, "lake_table_nothing", &[]).is_some_and(f64::is_nan),
+        "NULL is NaN, as postgres_exporter writes it"
+    );
+    assert_eq!(
+        value(
+            &our_samples,
+            "lake_settings_value",
+            &[("name", "max_connections")]
+        ),
+        Some(40.0)
+    );
+}
+
+/// A custom `pg_sleep` query longer than statement_timeout is cut, logged and counted;
+/// every other series of the target still appears, each with the target's `labels`.
+#[test]
+fn slow_custom_query_is_cut_and_target_labels_are_everywhere() {
+    let Some(pg) = PgServer::start() else { return };
+    let dir = TempDir::new("pg-slow");
+    let queries = dir.write(
+        "queries.yaml",
+        "lake_slow:\n  query: SELECT pg_sleep(5) AS slept\n  metrics:\n    - slept: {usage: GAUGE}\nlake_fast:\n  query: SELECT 'a' AS kind, 1 AS one, 'abc' AS word\n  metrics:\n    - kind: {usage: LABEL}\n    - one: {usage: GAUGE}\n    - word: {usage: GAUGE}\n",
+    );
+    let pw = dir.write("pgpass", PASSWORD);
+    let cfg = config_file(
+        &dir,
+        &format!(
+            "collectors:\n  disk:\n    enabled: false\n  postgres:\n    interval: 3s\n    timeout: 3s\n    statement_timeout: 1s\n    targets:\n      - name: main\n        dsn: {}\n        password_file: {}\n        queries_file: {}\n        labels: {{env: prod, team: data}}\n",
+            pg.dsn(),
+            pw.display(),
+            queries.display()
+        ),
+    );
+    let exp = Exporter::start(&["--config", &cfg]);
+    wait_for(
+        &exp,
+        "the cut query counted in two cycles",
+        Duration::from_secs(30),
+        |s| {
+            value(s, "lakewatch_collector_errors_total", &[("kind", "query")])
+                .is_some_and(|v| v >= 2.0)
+                && find(s, "lake_fast_one", &[]).is_some()
+        },
+    );
+    let text = exp.metrics();
+    let (samples, _) = parse_exposition(&text);
+    assert_eq!(value(&samples, "pg_up", &[]), Some(1.0), "{text}");
+    assert!(
+        find(&samples, "pg_settings_max_connections", &[]).is_some(),
+        "{text}"
+    );
+    assert!(find(&samples, "lake_slow_slept", &[]).is_none(), "{text}");
+    let log = exp.log_text();
+    assert!(
+        log.contains("custom query lake_slow") && log.contains("statement timeout"),
+        "the log says which query and why: {log}"
+    );
+    // A text value in a GAUGE column: skipped, said once (not every cycle).
+    assert!(find(&samples, "lake_fast_word", &[]).is_none(), "{text}");
+    assert_eq!(
+        log.matches("values of column \"word\"").count(),
+        1,
+        "one warning for the unparsable column: {log}"
+    );
+    // Every series of the target (they all carry `server`) has the extra labels.
+    let target_series: Vec<&Sample> = samples
+        .iter()
+        .filter(|s| s.labels.contains_key("server"))
+        .collect();
+    assert!(target_series.len() > 50, "{text}");
+    for s in target_series {
+        assert_eq!(
+            (
+                s.labels.get("env").map(String::as_str),
+                s.labels.get("team").map(String::as_str)
+            ),
+            (Some("prod"), Some("data")),
+            "{} {:?}",
+            s.name,
+            s.labels
+        );
+    }
+    assert_eq!(
+        value(&samples, "lake_fast_one", &[("kind", "a"), ("env", "prod")]),
+        Some(1.0)
+    );
+}

@@ -197,8 +197,7 @@ fn cert_path_tls(env: &impl Fn(&str) -> Option<String>) -> Result<(ClientTls, St
     let tls = ClientTls {
         ca_file: Some(dir.join("ca.pem")),
         cert: has_cert.then_some((cert, key)),
-        server_name: None,
-        insecure_skip_verify: false,
+        ..ClientTls::default()
     };
     Ok((tls, source))
 }

@@ -17,6 +17,13 @@
 //! column or function the server lacks (or the role may not read) disables that query
 //! for the rest of the connection's life with one log line, instead of failing every
 //! cycle.
+//!
+//! After the built-in queries come the target's custom queries ([`queries`]), on the
+//! same session and under the same timeouts. A target's extra `labels` are added to
+//! every series it produces, whichever query produced it.
+
+pub mod queries;
+mod tls;
 
 use std::collections::HashSet;
 use std::time::{Duration, Instant};
@@ -24,10 +31,11 @@ use std::time::{Duration, Instant};
 use lakewatch_catalog::{self as cat, Metric};
 use tokio::task::JoinHandle;
 use tokio_postgres::error::SqlState;
-use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow};
+use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
+use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow, Socket};
 
 use super::{BoxFuture, CollectError, Collector, Fragment};
-use crate::config::{PostgresConfig, PostgresTarget};
+use crate::config::{PostgresConfig, PostgresTarget, PostgresTls};
 
 /// Longest wait between reconnect attempts while a server keeps refusing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -110,12 +118,13 @@ pub struct PostgresCollector {
     /// The last connection error, repeated while backing off so the self-metrics and
     /// the log keep saying why (without a new log line each cycle).
     last_error: Option<(&'static str, String)>,
+    /// Custom queries' cached results and already-logged warnings.
+    custom: queries::State,
 }
 
 impl PostgresCollector {
     pub fn new(cfg: &PostgresConfig, target: PostgresTarget) -> PostgresCollector {
         PostgresCollector {
-            target,
             statement_timeout: cfg.statement_timeout,
             lock_timeout: cfg.lock_timeout,
             stat_statements_limit: cfg.stat_statements_limit,
@@ -123,6 +132,28 @@ impl PostgresCollector {
             failures: 0,
             retry_at: None,
             last_error: None,
+            custom: queries::State {
+                cached: vec![None; target.queries.len()],
+                ..queries::State::default()
+            },
+            target,
+        }
+    }
+
+    /// Adds the target's `labels` to every series of a cycle's result.
+    fn label(&self, f: &mut Fragment) {
+        let extra = &self.target.labels;
+        if extra.is_empty() {
+            return;
+        }
+        for s in &mut f.samples {
+            s.extra_labels.extend(extra.iter().cloned());
+        }
+        for family in &mut f.passthrough {
+            for s in &mut family.samples {
+                s.labels.extend(extra.iter().cloned());
+                s.labels.sort();
+            }
         }
     }
 
@@ -180,7 +211,10 @@ impl PostgresCollector {
         if let Some(p) = &self.target.password {
             cfg.password(p.expose());
         }
-        let (client, connection) = cfg.connect(NoTls).await.map_err(|e| {
+        let server = self.target.server.as_str();
+        // tokio-postgres never puts the password in its errors; the server's messages
+        // ("password authentication failed for user ...") do not either.
+        let failed = |e: &tokio_postgres::Error| {
             let kind = match e.code() {
                 Some(c)
                     if *c == SqlState::INVALID_PASSWORD
@@ -190,21 +224,37 @@ impl PostgresCollector {
                 }
                 _ => "connect",
             };
-            // tokio-postgres never puts the password in its errors; the server's
-            // messages ("password authentication failed for user ...") do not either.
-            (
-                kind,
-                format!("cannot connect to {}: {}", self.target.server, describe(&e)),
-            )
-        })?;
-        let server = self.target.server.clone();
-        let task = tokio::spawn(async move {
-            if let Err(e) = connection.await {
-                tracing::debug!(server = %server, "Postgres connection ended: {}", describe(&e));
-            }
-        });
+            (kind, format!("cannot connect to {server}: {}", describe(e)))
+        };
+        let (client, task) = match &self.target.tls {
+            PostgresTls::Disable => start(&cfg, NoTls, server).await.map_err(|e| failed(&e))?,
+            PostgresTls::Require(tls) => start(&cfg, rustls(tls, server)?, server)
+                .await
+                .map_err(|e| failed(&e))?,
+            // libpq's prefer: whatever goes wrong with TLS (refused, handshake, or the
+            // server turning down the encrypted session), try once more without it.
+            PostgresTls::Prefer(tls) => match start(&cfg, rustls(tls, server)?, server).await {
+                Ok(c) => c,
+                Err(with_tls) => {
+                    cfg.ssl_mode(tokio_postgres::config::SslMode::Disable);
+                    start(&cfg, NoTls, server).await.map_err(|plain| {
+                        let (kind, message) = failed(&plain);
+                        let kind = if failed(&with_tls).0 == "auth" {
+                            "auth"
+                        } else {
+                            kind
+                        };
+                        (
+                            kind,
+                            format!("{message} (with TLS: {})", describe(&with_tls)),
+                        )
+                    })?
+                }
+            },
+        };
         let setup = format!(
-            "SET statement_timeout = {}; SET lock_timeout = {}; SET default_transaction_read_only = on",
+            "SET statement_timeout = {}; SET lock_timeout = {}; SET default_transaction_read_only = on; \
+             SET DateStyle = ISO",
             self.statement_timeout.as_millis().max(1),
             self.lock_timeout.as_millis().max(1),
         );
@@ -222,11 +272,7 @@ impl PostgresCollector {
                 let _ = task.await;
                 return Err((
                     "connect",
-                    format!(
-                        "session setup on {} failed: {}",
-                        self.target.server,
-                        describe(&e)
-                    ),
+                    format!("session setup on {server} failed: {}", describe(&e)),
                 ));
             }
         };
@@ -295,6 +341,52 @@ impl PostgresCollector {
                 }
             }
         }
+        for (i, q) in self.target.queries.iter().enumerate() {
+            if lost.is_some() {
+                break;
+            }
+            if !q.runs_on(conn.version_num) {
+                continue;
+            }
+            if let Some((at, families)) = &self.custom.cached[i]
+                && at.elapsed() < q.cache
+            {
+                f.passthrough.extend(families.iter().cloned());
+                continue;
+            }
+            let mut warnings = Vec::new();
+            let result = match conn.client.simple_query(&q.sql).await {
+                Ok(msgs) => q.families(&server, &msgs, &mut warnings),
+                Err(e) if conn.client.is_closed() || e.as_db_error().is_none() => {
+                    lost = Some(format!(
+                        "{server}: connection lost during custom query {}: {}",
+                        q.prefix,
+                        describe(&e)
+                    ));
+                    break;
+                }
+                Err(e) => Err(describe(&e)),
+            };
+            for w in warnings {
+                if self.custom.warned.insert(w.clone()) {
+                    tracing::warn!(target_name = %self.target.name, server = %server, "custom query: {w}");
+                }
+            }
+            match result {
+                Ok(families) => {
+                    if !q.cache.is_zero() {
+                        self.custom.cached[i] = Some((Instant::now(), families.clone()));
+                    }
+                    f.passthrough.extend(families);
+                }
+                Err(e) => {
+                    // Logged by the scheduler and counted as kind="query"; the other
+                    // queries' series are still published.
+                    query_error
+                        .get_or_insert_with(|| format!("{server}: custom query {}: {e}", q.prefix));
+                }
+            }
+        }
         if let Some(message) = lost {
             self.disconnect().await;
             return Err(self.down("connect", message));
@@ -327,8 +419,56 @@ impl Collector for PostgresCollector {
     }
 
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
-        Box::pin(self.cycle())
+        Box::pin(async move {
+            match self.cycle().await {
+                Ok(mut f) => {
+                    self.label(&mut f);
+                    Ok(f)
+                }
+                Err(mut e) => {
+                    self.label(&mut e.fragment);
+                    Err(e)
+                }
+            }
+        })
     }
+}
+
+/// The rustls connector of a target, built now so rotated certificate files are read
+/// on every (re)connect.
+fn rustls(
+    tls: &crate::tls::ClientTls,
+    server: &str,
+) -> Result<tls::MakeRustls, (&'static str, String)> {
+    let fail = |e: String| ("connect", format!("TLS setup for {server}: {e}"));
+    let config = tls.client_config().map_err(fail)?;
+    let name = match &tls.server_name {
+        Some(_) => Some(tls.server_name("").map_err(fail)?),
+        None => None,
+    };
+    Ok(tls::MakeRustls::new(config, name))
+}
+
+/// Connects and spawns the task that drives the socket.
+async fn start<T>(
+    cfg: &tokio_postgres::Config,
+    tls: T,
+    server: &str,
+) -> Result<(Client, JoinHandle<()>), tokio_postgres::Error>
+where
+    T: MakeTlsConnect<Socket> + Send,
+    T::Stream: Send + 'static,
+    T::TlsConnect: Send,
+    <T::TlsConnect as TlsConnect<Socket>>::Future: Send,
+{
+    let (client, connection) = cfg.connect(tls).await?;
+    let server = server.to_string();
+    let task = tokio::spawn(async move {
+        if let Err(e) = connection.await {
+            tracing::debug!(server = %server, "Postgres connection ended: {}", describe(&e));
+        }
+    });
+    Ok((client, task))
 }
 
 /// An error with its causes: tokio-postgres' own `Display` stops at "db error".
