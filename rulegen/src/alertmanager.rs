@@ -14,9 +14,14 @@
 //!
 //! Secrets never appear in the file: every credential is a `*_file` path under
 //! [`Options::secrets_dir`], so the config can be committed and the secrets mounted.
+//!
+//! Notification timing is Alertmanager's usual defaults (30s / 5m / 4h) unless
+//! [`Options`] says otherwise; the end-to-end test uses seconds to see an alert and its
+//! resolution within one test run.
 
 use std::collections::BTreeSet;
 
+use crate::duration;
 use crate::model::Service;
 use crate::output::quote;
 
@@ -62,7 +67,19 @@ pub struct Options {
     pub ticket: Vec<Integration>,
     /// Directory holding the secret files (one per receiver and integration).
     pub secrets_dir: String,
+    /// Base URL of webhook receivers; each receiver POSTs to `<base>/<receiver name>`.
+    pub webhook_url: String,
+    /// `group_wait`: how long a new group waits for more alerts before the first
+    /// notification, in seconds.
+    pub group_wait_secs: u64,
+    /// `group_interval`: how often a group's changes (new or resolved alerts) are sent.
+    pub group_interval_secs: u64,
+    /// `repeat_interval`: how often an unchanged firing group is sent again.
+    pub repeat_interval_secs: u64,
 }
+
+/// The default [`Options::webhook_url`]: a placeholder that cannot resolve.
+pub const DEFAULT_WEBHOOK_URL: &str = "http://alert-gateway.example.invalid";
 
 impl Default for Options {
     fn default() -> Options {
@@ -70,6 +87,10 @@ impl Default for Options {
             page: vec![Integration::PagerDuty],
             ticket: vec![Integration::Slack],
             secrets_dir: "/etc/alertmanager/secrets".into(),
+            webhook_url: DEFAULT_WEBHOOK_URL.into(),
+            group_wait_secs: 30,
+            group_interval_secs: 5 * 60,
+            repeat_interval_secs: 4 * 3600,
         }
     }
 }
@@ -145,7 +166,12 @@ pub fn render(services: &[Service], opts: &Options) -> String {
     // `alertname` next to service/slo: threshold alerts have no `slo`, and without it every
     // stock alert of a host would arrive as one notification.
     out.push_str("  group_by: [\"service\", \"slo\", \"alertname\"]\n");
-    out.push_str("  group_wait: 30s\n  group_interval: 5m\n  repeat_interval: 4h\n");
+    out.push_str(&format!(
+        "  group_wait: {}\n  group_interval: {}\n  repeat_interval: {}\n",
+        duration::format(opts.group_wait_secs),
+        duration::format(opts.group_interval_secs),
+        duration::format(opts.repeat_interval_secs)
+    ));
     out.push_str("  routes:\n");
     let urgency_routes = |out: &mut String, indent: &str, prefix: &str| {
         out.push_str(&format!(
@@ -191,13 +217,33 @@ pub fn render(services: &[Service], opts: &Options) -> String {
     names.push(("page".into(), &opts.page, "page"));
     names.push(("ticket".into(), &opts.ticket, "ticket"));
     for (name, integrations, urgency) in names {
-        receiver(&mut out, &name, integrations, urgency, &opts.secrets_dir);
+        receiver(&mut out, &name, integrations, urgency, opts);
     }
     out
 }
 
-fn receiver(out: &mut String, name: &str, integrations: &[Integration], urgency: &str, dir: &str) {
+/// Percent-encodes a receiver name (which holds a team label value) for a URL path.
+fn path_segment(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
+    }
+    out
+}
+
+fn receiver(
+    out: &mut String,
+    name: &str,
+    integrations: &[Integration],
+    urgency: &str,
+    opts: &Options,
+) {
     out.push_str(&format!("  - name: {}\n", quote(name)));
+    let dir = &opts.secrets_dir;
     let secret = |what: &str| quote(&format!("{dir}/{name}-{what}"));
     let resolved = urgency == "page";
     let mut kinds: Vec<Integration> = integrations.to_vec();
@@ -234,7 +280,12 @@ fn receiver(out: &mut String, name: &str, integrations: &[Integration], urgency:
             Integration::Webhook => {
                 out.push_str("    webhook_configs:\n");
                 out.push_str(&format!(
-                    "      - url: \"http://alert-gateway.example.invalid/{name}\"\n        send_resolved: true\n        http_config:\n          authorization:\n            credentials_file: {}\n",
+                    "      - url: {}\n        send_resolved: true\n        http_config:\n          authorization:\n            credentials_file: {}\n",
+                    quote(&format!(
+                        "{}/{}",
+                        opts.webhook_url.trim_end_matches('/'),
+                        path_segment(name)
+                    )),
                     secret("webhook-token")
                 ));
             }
@@ -249,6 +300,12 @@ mod tests {
     #[test]
     fn regex_metacharacters_are_escaped() {
         assert_eq!(regex_escape("p1.high|x"), "p1\\.high\\|x");
+    }
+
+    #[test]
+    fn receiver_names_are_safe_url_path_segments() {
+        assert_eq!(path_segment("data-eng_2.page"), "data-eng_2.page");
+        assert_eq!(path_segment("a b/c"), "a%20b%2Fc");
     }
 
     #[test]

@@ -141,6 +141,11 @@ pub enum Error {
         first: String,
         second: String,
     },
+    /// A `--param` names a parameter no spec declares under `params`.
+    #[error(
+        "--param {name}: no spec declares a parameter `{name}` under `params` (declared: {declared})"
+    )]
+    UnknownParam { name: String, declared: String },
 }
 
 #[cfg(test)]

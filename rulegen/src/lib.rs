@@ -27,11 +27,16 @@ pub mod window;
 pub use error::{Error, SpecError};
 pub use model::Service;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// Reads and validates spec files, failing on the first invalid one. Service names must be
-/// unique across all files, since outputs are written per service.
-pub fn load_files(paths: &[std::path::PathBuf]) -> Result<Vec<Service>, Error> {
+/// unique across all files, since outputs are written per service. `params` replace the
+/// values of native specs' parameters of the same name; each must be declared by at least
+/// one of the specs (an override nobody reads is a typo).
+pub fn load_files(
+    paths: &[std::path::PathBuf],
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<Service>, Error> {
     let mut services: Vec<Service> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for path in paths {
@@ -40,7 +45,7 @@ pub fn load_files(paths: &[std::path::PathBuf]) -> Result<Vec<Service>, Error> {
             path: display.clone(),
             source,
         })?;
-        for s in spec::load(&display, &text)? {
+        for s in spec::load_with_params(&display, &text, params)? {
             if let Some(first) = seen.insert(s.name.clone(), display.clone()) {
                 return Err(Error::DuplicateService {
                     service: s.name,
@@ -49,6 +54,22 @@ pub fn load_files(paths: &[std::path::PathBuf]) -> Result<Vec<Service>, Error> {
                 });
             }
             services.push(s);
+        }
+    }
+    for name in params.keys() {
+        if !services.iter().any(|s| s.params.contains_key(name)) {
+            let declared: BTreeSet<&str> = services
+                .iter()
+                .flat_map(|s| s.params.keys().map(String::as_str))
+                .collect();
+            return Err(Error::UnknownParam {
+                name: name.clone(),
+                declared: if declared.is_empty() {
+                    "none".into()
+                } else {
+                    declared.into_iter().collect::<Vec<_>>().join(", ")
+                },
+            });
         }
     }
     Ok(services)

@@ -1,11 +1,12 @@
 //! `lakewatch-rulegen`: SLO specs in, Prometheus rules out. See the crate docs for the
 //! pipeline; this file only parses flags, maps errors to exit codes and writes files.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::Context;
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use lakewatch_rulegen::alertmanager::{self, Integration};
 use lakewatch_rulegen::output::{self, Flavor};
 use lakewatch_rulegen::rules::{self, SliSource};
@@ -14,6 +15,38 @@ use lakewatch_rulegen::{Service, dashboard, model, stock, unittest, window};
 fn integration(s: &str) -> Result<Integration, String> {
     Integration::parse(s)
         .ok_or_else(|| format!("`{s}` is not one of pagerduty, slack, email, webhook"))
+}
+
+fn param(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    let valid = name.starts_with(|c: char| c.is_ascii_lowercase() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+    if !valid {
+        return Err(format!(
+            "parameter name `{name}` must match [a-z_][a-z0-9_]*"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
+}
+
+/// An Alertmanager interval: a duration of at least one second.
+fn interval(s: &str) -> Result<u64, String> {
+    match lakewatch_rulegen::duration::parse(s)? {
+        0 => Err("must be at least 1s".into()),
+        n => Ok(n),
+    }
+}
+
+fn url(s: &str) -> Result<String, String> {
+    if s.starts_with("http://") || s.starts_with("https://") {
+        Ok(s.to_string())
+    } else {
+        Err(format!("`{s}` is not an http:// or https:// URL"))
+    }
 }
 
 /// Typed SLO definitions to Prometheus recording and alerting rules.
@@ -40,6 +73,10 @@ enum Command {
         /// Output flavour.
         #[arg(long, value_enum, default_value_t = FormatArg::Plain)]
         format: FormatArg,
+        /// Replace the value of a parameter the specs declare under `params` for this run
+        /// (repeatable), e.g. `--param pg_down_for=30s` for a staging pack.
+        #[arg(long = "param", value_name = "NAME=VALUE", value_parser = param)]
+        params: Vec<(String, String)>,
         /// Also write a `promtool test rules` file per service under DIR/tests/.
         #[arg(long)]
         emit_tests: bool,
@@ -60,6 +97,18 @@ enum Command {
         /// Where Alertmanager finds the receivers' secret files.
         #[arg(long, default_value = "/etc/alertmanager/secrets")]
         secrets_dir: String,
+        /// Base URL of webhook receivers: each POSTs to URL/<receiver name>.
+        #[arg(long, value_name = "URL", default_value = alertmanager::DEFAULT_WEBHOOK_URL, value_parser = url, requires = "alertmanager")]
+        webhook_url: String,
+        /// Alertmanager group_wait: how long a new group waits for more alerts.
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = lakewatch_rulegen::duration::parse, requires = "alertmanager")]
+        group_wait: u64,
+        /// Alertmanager group_interval: how often a group's new and resolved alerts are sent.
+        #[arg(long, value_name = "DURATION", default_value = "5m", value_parser = interval, requires = "alertmanager")]
+        group_interval: u64,
+        /// Alertmanager repeat_interval: how often a group still firing is sent again.
+        #[arg(long, value_name = "DURATION", default_value = "4h", value_parser = interval, requires = "alertmanager")]
+        repeat_interval: u64,
     },
     /// Regenerate the stock pack: alerts/lakewatch.rules.yml from alerts/lakewatch.yml, and
     /// the stock dashboards and their provisioning file under dashboards/.
@@ -100,8 +149,24 @@ impl From<FormatArg> for Flavor {
 fn main() -> ExitCode {
     // clap exits with 2 on usage errors and 0 for --help/--version.
     let cli = Cli::parse();
+    let mut params = BTreeMap::new();
     let specs = match &cli.command {
-        Command::Generate { specs, .. } | Command::Validate { specs } => specs.clone(),
+        Command::Generate {
+            specs, params: p, ..
+        } => {
+            for (name, value) in p {
+                if params.insert(name.clone(), value.clone()).is_some() {
+                    Cli::command()
+                        .error(
+                            clap::error::ErrorKind::ArgumentConflict,
+                            format!("--param {name} is given twice"),
+                        )
+                        .exit();
+                }
+            }
+            specs.clone()
+        }
+        Command::Validate { specs } => specs.clone(),
         Command::Explain { spec } => vec![spec.clone()],
         Command::Stock { root } => {
             return match write_stock(root) {
@@ -113,7 +178,7 @@ fn main() -> ExitCode {
             };
         }
     };
-    let services = match lakewatch_rulegen::load_files(&specs) {
+    let services = match lakewatch_rulegen::load_files(&specs, &params) {
         Ok(s) => s,
         Err(e) => {
             eprintln!("error: {e}");
@@ -130,6 +195,10 @@ fn main() -> ExitCode {
             page_via,
             ticket_via,
             secrets_dir,
+            webhook_url,
+            group_wait,
+            group_interval,
+            repeat_interval,
             ..
         } => generate(
             &services,
@@ -141,6 +210,10 @@ fn main() -> ExitCode {
                 page: page_via,
                 ticket: ticket_via,
                 secrets_dir,
+                webhook_url,
+                group_wait_secs: group_wait,
+                group_interval_secs: group_interval,
+                repeat_interval_secs: repeat_interval,
             }),
         ),
         Command::Stock { .. } => unreachable!("handled before specs are loaded"),

@@ -35,6 +35,9 @@ pub struct Service {
     pub labels: BTreeMap<String, String>,
     pub slos: Vec<Slo>,
     pub alerts: Vec<ThresholdAlert>,
+    /// The native spec's `params` as substituted (after `--param` overrides); empty for
+    /// the formats that have none.
+    pub params: BTreeMap<String, String>,
     pub format: Format,
     /// The spec file it came from (for messages).
     pub file: String,

@@ -406,6 +406,7 @@ slos:
     alerting:
       min_events: 100
 "#,
+            &Default::default(),
         )
         .unwrap()
     }

@@ -189,6 +189,7 @@ mod tests {
         let s = crate::spec::native::load(
             "s.yml",
             "version: lakewatch/v1\nservice: api\nslos:\n  - name: up\n    objective: 99.5\n    sli:\n      availability: { metric: up, selector: '{job=\"api\"}' }\n    alerting: { min_events: 10 }\n",
+            &Default::default(),
         )
         .unwrap();
         let files = emit(&s, "s.yml").unwrap();

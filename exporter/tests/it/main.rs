@@ -1,11 +1,12 @@
 //! Integration tests: the real `lakewatch-exporter` binary against real peers
 //! (Debian's prometheus-node-exporter, postgresql, prometheus-postgres-exporter,
-//! prometheus, promtool, openssl, curl, the Docker engine). One binary keeps link
-//! time down.
+//! prometheus, prometheus-alertmanager, promtool, openssl, curl, the Docker engine).
+//! One binary keeps link time down.
 
 mod config;
 mod container;
 mod docker;
+mod e2e;
 mod http;
 mod node_exporter;
 mod pg_harness;

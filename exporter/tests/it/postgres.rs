@@ -16,7 +16,7 @@ use crate::support::{
 };
 
 /// A config with one target on `pg` over TCP, its password in a file.
-fn config(dir: &TempDir, pg: &PgServer, extra: &str, password: &str) -> String {
+pub(crate) fn config(dir: &TempDir, pg: &PgServer, extra: &str, password: &str) -> String {
     let pw = dir.write("pgpass", &format!("{password}\n"));
     config_file(
         dir,
@@ -28,7 +28,8 @@ fn config(dir: &TempDir, pg: &PgServer, extra: &str, password: &str) -> String {
     )
 }
 
-const FAST: &str =
+/// Collector settings for tests: a cycle a second.
+pub(crate) const FAST: &str =
     "    interval: 1s\n    timeout: 1s\n    statement_timeout: 800ms\n    lock_timeout: 200ms\n";
 
 fn find<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Option<&'a Sample> {

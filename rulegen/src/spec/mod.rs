@@ -24,12 +24,26 @@ struct Probe {
 
 /// Reads one spec file's text into validated services (OpenSLO files may name several).
 pub fn load(file: &str, text: &str) -> Result<Vec<Service>, SpecError> {
-    load_problem(file, text).map_err(|p| p.in_file(file, text))
+    load_with_params(file, text, &BTreeMap::new())
 }
 
-fn load_problem(file: &str, text: &str) -> Result<Vec<Service>, Problem> {
+/// [`load`], with `params` replacing the values of the native spec's parameters of the
+/// same name (see [`native`]). Other formats have no parameters and ignore them.
+pub fn load_with_params(
+    file: &str,
+    text: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<Service>, SpecError> {
+    load_problem(file, text, params).map_err(|p| p.in_file(file, text))
+}
+
+fn load_problem(
+    file: &str,
+    text: &str,
+    params: &BTreeMap<String, String>,
+) -> Result<Vec<Service>, Problem> {
     match detect(text)? {
-        Format::Native => native::load(file, text).map(|s| vec![s]),
+        Format::Native => native::load(file, text, params).map(|s| vec![s]),
         Format::Sloth => sloth::load(file, text).map(|s| vec![s]),
         Format::OpenSlo => openslo::load(file, text),
     }

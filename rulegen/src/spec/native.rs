@@ -28,7 +28,9 @@
 //! `params` keep thresholds in one place (the stock alert pack is tuned by editing them, not
 //! by hunting literals through PromQL). A placeholder may appear in an alert's `expr`, `for`,
 //! `runbook_url` and annotations; naming an undeclared parameter, or declaring one that no
-//! alert uses, is an error (both are almost always typos).
+//! alert uses, is an error (both are almost always typos). `generate --param NAME=VALUE`
+//! replaces a declared value for one run (test-sized `for:` durations, a staging
+//! threshold) without editing the spec.
 
 use std::collections::BTreeMap;
 
@@ -159,8 +161,14 @@ struct RawAlert {
     runbook_url: Option<String>,
 }
 
-/// Parses and validates a native spec.
-pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
+/// Parses and validates a native spec; `overrides` replace the values of declared
+/// `params` of the same name (names the spec does not declare are ignored here: the
+/// caller checks that each override is declared by some spec).
+pub fn load(
+    file: &str,
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+) -> Result<Service, Problem> {
     let spec: Spec = super::single_document(text)?;
     let service = model::check_name("service", &spec.service.value, Pos::at(&spec.service))?;
     let service_labels = labels(&spec.labels)?;
@@ -187,7 +195,7 @@ pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
         .iter()
         .map(|s| slo(&service, &s.value))
         .collect::<Result<Vec<_>, _>>()?;
-    let params = Params::new(spec.params.as_ref())?;
+    let params = Params::new(spec.params.as_ref(), overrides)?;
     let alerts = spec
         .alerts
         .iter()
@@ -199,6 +207,11 @@ pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
         labels: service_labels,
         slos,
         alerts,
+        params: params
+            .values
+            .into_iter()
+            .map(|(k, (v, _))| (k, v))
+            .collect(),
         format: Format::Native,
         file: file.to_string(),
     })
@@ -404,7 +417,10 @@ static PARAM: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
 });
 
 impl Params {
-    fn new(raw: Option<&Spanned<BTreeMap<String, Spanned<Scalar>>>>) -> Result<Params, Problem> {
+    fn new(
+        raw: Option<&Spanned<BTreeMap<String, Spanned<Scalar>>>>,
+        overrides: &BTreeMap<String, String>,
+    ) -> Result<Params, Problem> {
         static NAME: std::sync::LazyLock<regex::Regex> = std::sync::LazyLock::new(|| {
             regex::Regex::new(r"^[a-z_][a-z0-9_]*$").expect("static regex is valid")
         });
@@ -417,21 +433,27 @@ impl Params {
                     format!("parameter name `{k}` must match [a-z_][a-z0-9_]*"),
                 ));
             }
-            let text = match &v.value {
+            let text = match (&v.value, overrides.get(k)) {
+                (_, Some(over)) => over.clone(),
                 // Fixed formatting keeps regenerated rules byte-identical.
-                Scalar::Num(n) if n.is_finite() => crate::num::format(*n, 12),
-                Scalar::Num(_) => {
+                (Scalar::Num(n), None) if n.is_finite() => crate::num::format(*n, 12),
+                (Scalar::Num(_), None) => {
                     return Err(Problem::new(
                         Pos::at(v),
                         format!("parameter `{k}` must be a finite number or a string"),
                     ));
                 }
-                Scalar::Text(t) => t.clone(),
+                (Scalar::Text(t), None) => t.clone(),
             };
             if PARAM.is_match(&text) {
+                let how = if overrides.contains_key(k) {
+                    " (its value from --param)"
+                } else {
+                    ""
+                };
                 return Err(Problem::new(
                     Pos::at(v),
-                    format!("parameter `{k}` must not refer to other parameters"),
+                    format!("parameter `{k}`{how} must not refer to other parameters"),
                 ));
             }
             values.insert(k.clone(), (text, Pos::at(v)));
@@ -548,7 +570,7 @@ alerts:
 
     #[test]
     fn parses_a_full_spec() {
-        let s = load("s.yml", GOOD).unwrap();
+        let s = load("s.yml", GOOD, &BTreeMap::new()).unwrap();
         assert_eq!(s.name, "checkout");
         assert_eq!(s.labels.get("team").map(String::as_str), Some("payments"));
         assert_eq!(s.slos.len(), 2);
@@ -575,7 +597,7 @@ alerts:
     }
 
     fn err(text: &str) -> Problem {
-        load("s.yml", text).unwrap_err()
+        load("s.yml", text, &BTreeMap::new()).unwrap_err()
     }
 
     #[test]
@@ -605,7 +627,7 @@ alerts:
 
     #[test]
     fn params_are_substituted_and_checked() {
-        let s = load("s.yml", PARAMS).unwrap();
+        let s = load("s.yml", PARAMS, &BTreeMap::new()).unwrap();
         let a = &s.alerts[0];
         assert_eq!(
             a.expr,
@@ -633,6 +655,39 @@ alerts:
         assert_eq!(e.pos.line, 5);
         let e = err(&PARAMS.replace("free_ratio: 0.2", "Free: 0.2"));
         assert!(e.message.contains("parameter name `Free`"), "{}", e.message);
+    }
+
+    #[test]
+    fn overrides_replace_declared_params_only() {
+        let over: BTreeMap<String, String> = [
+            ("wait".to_string(), "2s".to_string()),
+            ("elsewhere".to_string(), "1".to_string()),
+        ]
+        .into();
+        let s = load("s.yml", PARAMS, &over).unwrap();
+        assert_eq!(s.alerts[0].for_secs, 2);
+        assert_eq!(s.params["wait"], "2s");
+        assert_eq!(s.params["free_ratio"], "0.2", "not overridden");
+        assert!(
+            !s.params.contains_key("elsewhere"),
+            "undeclared: ignored here"
+        );
+        let bad: BTreeMap<String, String> = [("wait".to_string(), "soon".to_string())].into();
+        let e = load("s.yml", PARAMS, &bad).unwrap_err();
+        assert!(
+            e.message.contains("`soon` is not a duration"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pos.line, 9, "reported where the parameter is used");
+        let nested: BTreeMap<String, String> =
+            [("wait".to_string(), "{{.params.free_ratio}}".to_string())].into();
+        let e = load("s.yml", PARAMS, &nested).unwrap_err();
+        assert!(
+            e.message.contains("(its value from --param)"),
+            "{}",
+            e.message
+        );
     }
 
     #[test]

@@ -165,6 +165,7 @@ pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problem> {
                         labels: Default::default(),
                         slos: vec![slo],
                         alerts: Vec::new(),
+                        params: Default::default(),
                         format: Format::OpenSlo,
                         file: file.to_string(),
                     }),

@@ -116,6 +116,7 @@ pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
         labels: service_labels,
         slos,
         alerts: Vec::new(),
+        params: BTreeMap::new(),
         format: Format::Sloth,
         file: file.to_string(),
     })

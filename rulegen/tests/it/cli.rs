@@ -1,6 +1,6 @@
-//! The command line: exit codes, validate and explain.
+//! The command line: exit codes, validate and explain, generate options.
 
-use crate::support::{fixture, rulegen};
+use crate::support::{Scratch, fixture, repo_root, rulegen};
 
 #[test]
 fn usage_errors_exit_2() {
@@ -61,4 +61,85 @@ fn explain_prints_the_window_table() {
         ),
         "{out}"
     );
+}
+
+#[test]
+fn param_overrides_a_declared_value_for_one_run() {
+    let scratch = Scratch::new("cli-param");
+    let spec = repo_root().join("alerts/lakewatch.yml");
+    let spec = spec.to_str().unwrap();
+    let out = scratch.path().to_str().unwrap();
+    let o = rulegen(&["generate", spec, "-o", out, "--param", "pg_down_for=2s"]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+    let rules = std::fs::read_to_string(scratch.path().join("lakewatch.rules.yml")).unwrap();
+    let pg = rules
+        .split("- alert: ")
+        .find(|r| r.starts_with("\"PostgresDown\""))
+        .expect("PostgresDown is generated");
+    assert!(pg.contains("\n        for: 2s\n"), "{pg}");
+    let trino = rules
+        .split("- alert: ")
+        .find(|r| r.starts_with("\"TrinoDown\""))
+        .expect("TrinoDown is generated");
+    assert!(
+        trino.contains("\n        for: 2m\n"),
+        "others keep the spec's value: {trino}"
+    );
+
+    // A typo is an error, not a silently ignored flag.
+    let o = rulegen(&["generate", spec, "-o", out, "--param", "pg_down=2s"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("--param pg_down: no spec declares a parameter `pg_down`")
+            && err.contains("pg_down_for"),
+        "{err}"
+    );
+    // A value that does not fit where the parameter is used points into the spec.
+    let o = rulegen(&["generate", spec, "-o", out, "--param", "pg_down_for=soon"]);
+    assert_eq!(o.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("alerts/lakewatch.yml:") && err.contains("`soon` is not a duration"),
+        "{err}"
+    );
+}
+
+#[test]
+fn bad_generate_options_are_usage_errors() {
+    let spec = repo_root().join("alerts/lakewatch.yml");
+    let spec = spec.to_str().unwrap();
+    for (extra, says) in [
+        (&["--param", "pg_down_for"][..], "is not NAME=VALUE"),
+        (&["--param", "Pg=1"][..], "must match [a-z_][a-z0-9_]*"),
+        (
+            &["--param", "pg_down_for=1s", "--param", "pg_down_for=2s"][..],
+            "--param pg_down_for is given twice",
+        ),
+        (
+            &["--alertmanager", "--group-interval", "0s"][..],
+            "at least 1s",
+        ),
+        (
+            &["--alertmanager", "--group-wait", "1x"][..],
+            "is not a duration",
+        ),
+        (
+            &["--alertmanager", "--webhook-url", "hook:9"][..],
+            "not an http://",
+        ),
+        (&["--webhook-url", "http://h/"][..], "--alertmanager"),
+    ] {
+        let mut args = vec!["generate", spec, "-o", "/nonexistent/out"];
+        args.extend(extra);
+        let o = rulegen(&args);
+        assert_eq!(o.status.code(), Some(2), "{extra:?}");
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains(says), "{extra:?}: {err}");
+    }
 }

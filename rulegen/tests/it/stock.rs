@@ -2,7 +2,8 @@
 //! own tools: no drift in alerts/, dashboards/ and deploy/ (regenerate with
 //! `LAKEWATCH_BLESS=1`), every query parses and reads known metrics, dashboards validate
 //! against Grafana's JSON schema and lay out cleanly, promtool checks and unit-tests every
-//! stock alert, amtool checks and routes the generated Alertmanager configs.
+//! stock alert and checks `deploy/prometheus.yml`, amtool checks and routes the generated
+//! Alertmanager configs.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
@@ -422,6 +423,43 @@ fn every_stock_alert_has_a_runbook_section() {
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
 
+/// `deploy/prometheus.yml` as Prometheus reads it, with the stock rules and a generated SLO
+/// rule file where it loads them from (its rule paths are relative to the file).
+#[test]
+fn deploy_prometheus_config_passes_promtool_with_its_rule_files() {
+    let Some(promtool) = promtool() else { return };
+    let root = repo_root();
+    let scratch = Scratch::new("deploy-prometheus");
+    std::fs::copy(
+        root.join("deploy/prometheus.yml"),
+        scratch.path().join("prometheus.yml"),
+    )
+    .unwrap();
+    let rules = scratch.path().join("rules");
+    std::fs::create_dir_all(&rules).unwrap();
+    std::fs::copy(
+        root.join("alerts/lakewatch.rules.yml"),
+        rules.join("lakewatch.rules.yml"),
+    )
+    .unwrap();
+    generate(
+        &crate::support::fixture("native/checkout.yml"),
+        &rules.join("slo"),
+        &[],
+    );
+    let out = promtool_ok(
+        &promtool,
+        scratch.path(),
+        &["check", "config", "prometheus.yml"],
+    );
+    for checked in [
+        "Checking rules/lakewatch.rules.yml",
+        "Checking rules/slo/checkout.rules.yml",
+    ] {
+        assert!(out.contains(checked), "{checked} not checked:\n{out}");
+    }
+}
+
 // ---- Alertmanager -----------------------------------------------------------------------
 
 fn amtool_ok(amtool: &Path, args: &[&str]) -> String {
@@ -455,6 +493,10 @@ fn generated_alertmanager_configs_pass_amtool_and_route_as_designed() {
     let mut args: Vec<String> = vec!["--alertmanager".into()];
     args.push("--page-via=pagerduty,slack".into());
     args.push("--ticket-via=slack,email,webhook,pagerduty".into());
+    args.push("--webhook-url=http://127.0.0.1:9/hooks/".into());
+    args.push("--group-wait=1s".into());
+    args.push("--group-interval=2s".into());
+    args.push("--repeat-interval=1m".into());
     let spec = crate::support::fixture("native/checkout.yml");
     let args_ref: Vec<&str> = args.iter().map(String::as_str).collect();
     generate(&spec, scratch.path(), &args_ref);
@@ -476,6 +518,11 @@ fn generated_alertmanager_configs_pass_amtool_and_route_as_designed() {
     ] {
         assert!(text.contains(secret), "{secret} missing");
     }
+    assert!(
+        text.contains("url: \"http://127.0.0.1:9/hooks/payments-ticket\"")
+            && text.contains("group_wait: 1s\n  group_interval: 2s\n  repeat_interval: 1m\n"),
+        "{text}"
+    );
     let config_s = config.to_str().unwrap();
     amtool_ok(&amtool, &["check-config", config_s]);
     // (labels, receiver amtool must choose)

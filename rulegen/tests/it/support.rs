@@ -86,8 +86,9 @@ pub fn repo_root() -> PathBuf {
         .to_path_buf()
 }
 
-/// Runs promtool with `args` in `dir` and asserts success, showing its output on failure.
-pub fn promtool_ok(promtool: &Path, dir: &Path, args: &[&str]) {
+/// Runs promtool with `args` in `dir` and asserts success, showing its output on failure;
+/// returns its standard output.
+pub fn promtool_ok(promtool: &Path, dir: &Path, args: &[&str]) -> String {
     let out = Command::new(promtool)
         .args(args)
         .current_dir(dir)
@@ -100,6 +101,7 @@ pub fn promtool_ok(promtool: &Path, dir: &Path, args: &[&str]) {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
 /// Every file under `dir` (recursively), sorted.

@@ -1,0 +1,409 @@
+//! End to end, the whole alerting chain with real components: Postgres → lakewatch-exporter
+//! → Debian's `prometheus` evaluating the generated stock rules → Debian's
+//! `prometheus-alertmanager` with the generated routing → a webhook receiver in this test.
+//! Stopping Postgres must page (PostgresDown at the `page` receiver, with the stock labels
+//! and annotations); starting it again must send the resolved notification.
+//!
+//! Rules and routing are made by rulegen from `alerts/lakewatch.yml`, the way a user would
+//! make a test-sized pack: `--param pg_down_for=2s`, and `--webhook-url` and short
+//! Alertmanager timers. The only timings this test writes itself are Prometheus' scrape and
+//! evaluation intervals (1 s). Everything listens on loopback, on free ports.
+
+use std::collections::BTreeMap;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use lakewatch_rulegen::alertmanager::{self, Integration};
+use lakewatch_rulegen::output::{self, Flavor};
+use lakewatch_rulegen::rules::{self, SliSource};
+use serde_json::Value;
+
+use crate::pg_harness::{PASSWORD, PgServer};
+use crate::postgres::{FAST, config};
+use crate::support::{Exporter, Proc, TempDir, free_port, tool, try_http};
+
+/// What Alertmanager sends as the webhook's bearer token (from the generated `*_file`).
+const TOKEN: &str = "e2e-webhook-token";
+
+/// One request the webhook received.
+#[derive(Debug, Clone)]
+struct Post {
+    path: String,
+    authorization: Option<String>,
+    body: String,
+}
+
+/// Alertmanager's webhook receiver: a loopback HTTP/1.1 server that answers 200 to
+/// everything and records each request. Stopped on drop.
+struct Webhook {
+    addr: SocketAddr,
+    posts: Arc<Mutex<Vec<Post>>>,
+    stop: Arc<AtomicBool>,
+}
+
+impl Webhook {
+    fn start() -> Webhook {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("binding the webhook port");
+        let addr = listener.local_addr().expect("a bound address");
+        let posts = Arc::new(Mutex::new(Vec::new()));
+        let stop = Arc::new(AtomicBool::new(false));
+        let (sink, done) = (posts.clone(), stop.clone());
+        std::thread::spawn(move || {
+            for conn in listener.incoming() {
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                let Ok(mut conn) = conn else { continue };
+                // A request we cannot read is recorded as such: the test shows it.
+                let post = read_request(&mut conn).unwrap_or_else(|e| Post {
+                    path: String::new(),
+                    authorization: None,
+                    body: format!("unreadable request: {e}"),
+                });
+                sink.lock().unwrap().push(post);
+                let _ = conn.write_all(
+                    b"HTTP/1.1 200 OK\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                );
+            }
+        });
+        Webhook { addr, posts, stop }
+    }
+
+    fn posts(&self) -> Vec<Post> {
+        self.posts.lock().unwrap().clone()
+    }
+}
+
+impl Drop for Webhook {
+    fn drop(&mut self) {
+        self.stop.store(true, Ordering::Relaxed);
+        // Wakes the accept loop so it sees the flag.
+        let _ = TcpStream::connect(self.addr);
+    }
+}
+
+/// Reads one request with a `Content-Length` body (Alertmanager's Go client sends one).
+fn read_request(conn: &mut TcpStream) -> std::io::Result<Post> {
+    conn.set_read_timeout(Some(Duration::from_secs(10)))?;
+    let mut reader = BufReader::new(conn);
+    let mut line = String::new();
+    reader.read_line(&mut line)?;
+    let path = line.split(' ').nth(1).unwrap_or_default().to_string();
+    let (mut length, mut authorization) = (0, None);
+    loop {
+        line.clear();
+        reader.read_line(&mut line)?;
+        let header = line.trim_end();
+        if header.is_empty() {
+            break;
+        }
+        if let Some((k, v)) = header.split_once(':') {
+            if k.eq_ignore_ascii_case("content-length") {
+                length = v.trim().parse().unwrap_or(0);
+            } else if k.eq_ignore_ascii_case("authorization") {
+                authorization = Some(v.trim().to_string());
+            }
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body)?;
+    Ok(Post {
+        path,
+        authorization,
+        body: String::from_utf8_lossy(&body).into_owned(),
+    })
+}
+
+/// The alerts named `name` in a webhook payload.
+fn alerts_named<'a>(payload: &'a Value, name: &str) -> Vec<&'a Value> {
+    payload["alerts"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter(|a| a["labels"]["alertname"] == name)
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A string map of a payload object (labels, annotations).
+fn strings(v: &Value) -> BTreeMap<String, String> {
+    v.as_object()
+        .map(|o| {
+            o.iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_string()))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A Prometheus-ecosystem server on loopback, killed on drop, its log kept for failures.
+struct Server {
+    _proc: Proc,
+    addr: SocketAddr,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(bin: &Path, args: &[String], log: PathBuf) -> Server {
+        let addr = args
+            .iter()
+            .find_map(|a| a.strip_prefix("--web.listen-address="))
+            .expect("a listen address")
+            .parse()
+            .expect("a socket address");
+        let proc = Proc(
+            Command::new(bin)
+                .args(args)
+                .stdout(Stdio::null())
+                .stderr(std::fs::File::create(&log).expect("creating a log file"))
+                .spawn()
+                .unwrap_or_else(|e| panic!("starting {}: {e}", bin.display())),
+        );
+        Server {
+            _proc: proc,
+            addr,
+            log,
+        }
+    }
+
+    /// A GET's status and body, `None` while the server does not answer.
+    fn get(&self, path: &str) -> Option<(u16, String)> {
+        try_http(self.addr, "GET", path, &[])
+            .ok()
+            .map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
+    }
+
+    fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+}
+
+/// Polls `f` until it returns `Some`; after `within` (a test timeout, not a speed
+/// requirement) panics with `what` and `context()`.
+fn wait<T>(
+    within: Duration,
+    what: &str,
+    context: impl Fn() -> String,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
+    let start = Instant::now();
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            start.elapsed() < within,
+            "timed out waiting for {what}\n{}",
+            context()
+        );
+        std::thread::sleep(Duration::from_millis(200));
+    }
+}
+
+#[test]
+fn postgres_down_pages_through_prometheus_and_alertmanager_then_resolves() {
+    let Some(prometheus) = tool("prometheus", &["/usr/bin/prometheus"]) else {
+        return;
+    };
+    let Some(am_bin) = tool(
+        "prometheus-alertmanager",
+        &["/usr/bin/prometheus-alertmanager"],
+    ) else {
+        return;
+    };
+    let Some(mut pg) = PgServer::start() else {
+        return;
+    };
+    let dir = TempDir::new("e2e");
+    let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, PASSWORD)]);
+    exp.wait_ready(Duration::from_secs(30));
+    let server = format!("127.0.0.1:{}", pg.port);
+
+    // The stock pack, generated as `lakewatch-rulegen generate alerts/lakewatch.yml
+    // --param pg_down_for=2s --alertmanager --page-via webhook --ticket-via webhook ...`.
+    let spec = Path::new(env!("CARGO_MANIFEST_DIR")).join("../alerts/lakewatch.yml");
+    let params = [("pg_down_for".to_string(), "2s".to_string())].into();
+    let services = lakewatch_rulegen::load_files(&[spec], &params)
+        .unwrap_or_else(|e| panic!("the stock spec: {e}"));
+    let stock = &services[0];
+    let set = rules::generate(stock, SliSource::Spec).expect("stock rules generate");
+    let rule_text = output::render(
+        Flavor::Plain,
+        &stock.name,
+        &lakewatch_rulegen::source_name(stock),
+        &set,
+    );
+    assert!(
+        rule_text
+            .contains("- alert: \"PostgresDown\"\n        expr: \"pg_up == 0\"\n        for: 2s\n"),
+        "the override reached the rule:\n{rule_text}"
+    );
+    dir.write("lakewatch.rules.yml", &rule_text);
+    let webhook = Webhook::start();
+    let secrets = dir.0.join("secrets");
+    std::fs::create_dir_all(&secrets).expect("creating the secrets dir");
+    for receiver in ["page", "ticket"] {
+        std::fs::write(secrets.join(format!("{receiver}-webhook-token")), TOKEN)
+            .expect("writing a secret");
+    }
+    let am_config = alertmanager::render(
+        &services,
+        &alertmanager::Options {
+            page: vec![Integration::Webhook],
+            ticket: vec![Integration::Webhook],
+            secrets_dir: secrets.display().to_string(),
+            webhook_url: format!("http://{}/hooks", webhook.addr),
+            group_wait_secs: 1,
+            group_interval_secs: 1,
+            repeat_interval_secs: 3600,
+        },
+    );
+    let am_config = dir.write("alertmanager.yml", &am_config);
+
+    let am_port = free_port();
+    let am = Server::start(
+        &am_bin,
+        &[
+            format!("--config.file={}", am_config.display()),
+            format!("--storage.path={}", dir.0.join("am-data").display()),
+            format!("--web.listen-address=127.0.0.1:{am_port}"),
+            // No HA cluster: no gossip port, no waiting for peers before notifying.
+            "--cluster.listen-address=".to_string(),
+        ],
+        dir.0.join("alertmanager.log"),
+    );
+    let prom_config = dir.write(
+        "prometheus.yml",
+        &format!(
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [lakewatch.rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\nscrape_configs:\n  - job_name: lakewatch\n    static_configs:\n      - targets: ['{}']\n",
+            exp.addr
+        ),
+    );
+    let prom = Server::start(
+        &prometheus,
+        &[
+            format!("--config.file={}", prom_config.display()),
+            format!("--storage.tsdb.path={}", dir.0.join("tsdb").display()),
+            format!("--web.listen-address=127.0.0.1:{}", free_port()),
+            // A firing alert is re-sent every second rather than every minute, so one
+            // send lost while Alertmanager starts cannot stall the test.
+            "--rules.alert.resend-delay=1s".to_string(),
+        ],
+        dir.0.join("prometheus.log"),
+    );
+
+    let context = || {
+        format!(
+            "--- webhook posts ---\n{:#?}\n--- Prometheus alerts ---\n{}\n--- prometheus.log ---\n{}\n--- alertmanager.log ---\n{}\n--- exporter log ---\n{}",
+            webhook.posts(),
+            prom.get("/api/v1/alerts").map(|r| r.1).unwrap_or_default(),
+            prom.log_text(),
+            am.log_text(),
+            exp.log_text()
+        )
+    };
+    let long = Duration::from_secs(60);
+    wait(long, "Alertmanager to be ready", context, || {
+        am.get("/-/ready").filter(|r| r.0 == 200)
+    });
+    wait(long, "Prometheus to load PostgresDown", context, || {
+        prom.get("/api/v1/rules")
+            .filter(|r| r.1.contains("\"name\":\"PostgresDown\""))
+    });
+    wait(long, "Prometheus to store pg_up 1", context, || {
+        prom.get("/api/v1/query?query=pg_up%20%3D%3D%201")
+            .filter(|r| r.1.contains(&format!("\"server\":\"{server}\"")))
+    });
+    let mentions_pg = |p: &Post| p.body.contains("PostgresDown");
+    assert!(
+        !webhook.posts().iter().any(mentions_pg),
+        "PostgresDown while Postgres is up\n{}",
+        context()
+    );
+
+    pg.stop();
+    let (post, firing) = wait(long, "the PostgresDown page", context, || {
+        webhook.posts().into_iter().find_map(|p| {
+            let v: Value = serde_json::from_str(&p.body).ok()?;
+            (v["status"] == "firing" && !alerts_named(&v, "PostgresDown").is_empty())
+                .then_some((p, v))
+        })
+    });
+    // Restart at once: the exporter's reconnect backoff grows while the server is down.
+    pg.start_again();
+
+    assert_eq!(post.path, "/hooks/page", "routed to the paging receiver");
+    assert_eq!(
+        post.authorization.as_deref(),
+        Some(format!("Bearer {TOKEN}").as_str()),
+        "the token from the generated credentials_file"
+    );
+    assert_eq!(firing["receiver"], "page");
+    assert_eq!(firing["version"], "4", "webhook payload version");
+    assert_eq!(
+        strings(&firing["groupLabels"]),
+        [
+            ("alertname".to_string(), "PostgresDown".to_string()),
+            ("service".to_string(), "lakewatch".to_string()),
+        ]
+        .into(),
+        "grouped by the generated group_by"
+    );
+    let alert = alerts_named(&firing, "PostgresDown")[0];
+    assert_eq!(alert["status"], "firing");
+    let want_labels: BTreeMap<String, String> = [
+        ("alertname", "PostgresDown"),
+        ("severity", "critical"),
+        ("service", "lakewatch"),
+        ("target_down", "true"),
+        ("server", server.as_str()),
+        ("job", "lakewatch"),
+        ("instance", &exp.addr.to_string()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    assert_eq!(strings(&alert["labels"]), want_labels);
+    let annotations = strings(&alert["annotations"]);
+    assert_eq!(
+        annotations.get("summary").map(String::as_str),
+        Some(format!("Postgres {server} is unreachable").as_str()),
+        "summary, templated by Prometheus"
+    );
+    assert_eq!(
+        annotations.get("description").map(String::as_str),
+        Some(format!("lakewatch-exporter cannot connect to or query Postgres {server}.").as_str())
+    );
+    assert_eq!(
+        annotations.get("runbook_url"),
+        Some(&format!("{}#postgresdown", stock.params["runbook"]))
+    );
+
+    let fingerprint = alert["fingerprint"].clone();
+    let (post, resolved) = wait(long, "the resolved notification", context, || {
+        webhook.posts().into_iter().find_map(|p| {
+            let v: Value = serde_json::from_str(&p.body).ok()?;
+            (v["status"] == "resolved" && !alerts_named(&v, "PostgresDown").is_empty())
+                .then_some((p, v))
+        })
+    });
+    assert_eq!(post.path, "/hooks/page", "resolved where it paged");
+    assert_eq!(resolved["receiver"], "page");
+    let alert = alerts_named(&resolved, "PostgresDown")[0];
+    assert_eq!(alert["status"], "resolved");
+    assert_eq!(alert["fingerprint"], fingerprint, "the same alert");
+    assert_eq!(strings(&alert["labels"]), want_labels);
+    // Go's zero time is what a still-firing alert carries.
+    assert!(
+        alert["endsAt"]
+            .as_str()
+            .is_some_and(|t| !t.starts_with("0001-") && alert["startsAt"] != t),
+        "a resolved alert has an end: {alert}"
+    );
+}
