@@ -6,6 +6,7 @@
 mod config;
 mod container;
 mod docker;
+mod hardening;
 mod http;
 mod node_exporter;
 mod pg_harness;
