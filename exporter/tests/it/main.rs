@@ -9,6 +9,7 @@ mod docker;
 mod hardening;
 mod http;
 mod node_exporter;
+mod panics;
 mod pg_harness;
 mod postgres;
 mod promtool;
