@@ -79,6 +79,8 @@ pub struct Exporter {
     child: Child,
     pub addr: SocketAddr,
     pub log: Arc<Mutex<Vec<String>>>,
+    /// Copies stderr into `log`; ends when the process has exited.
+    reader: Option<std::thread::JoinHandle<()>>,
 }
 
 impl Exporter {
@@ -106,7 +108,7 @@ impl Exporter {
         let log = Arc::new(Mutex::new(Vec::new()));
         let (tx, rx) = std::sync::mpsc::channel();
         let sink = log.clone();
-        std::thread::spawn(move || {
+        let reader = std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines().map_while(Result::ok) {
                 if line.contains(" listening ")
                     && let Some(addr) = line
@@ -128,7 +130,12 @@ impl Exporter {
                 );
             }
         };
-        Exporter { child, addr, log }
+        Exporter {
+            child,
+            addr,
+            log,
+            reader: Some(reader),
+        }
     }
 
     pub fn get(&self, path: &str) -> Response {
@@ -179,6 +186,10 @@ impl Exporter {
         let start = Instant::now();
         loop {
             if let Some(status) = self.child.try_wait().expect("waiting for the exporter") {
+                // Its last log lines may still be in the pipe: read them all.
+                if let Some(reader) = self.reader.take() {
+                    let _ = reader.join();
+                }
                 return status;
             }
             assert!(
