@@ -1,12 +1,16 @@
 //! The `lakewatch-exporter` binary: flags, logging, start-up and graceful shutdown.
 
+use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::str::FromStr;
+use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
+use lakewatch_exporter::config::{Config, DEFAULT_CONFIG, format_duration, parse_duration};
+use lakewatch_exporter::server::Limits;
 use lakewatch_exporter::web::WebConfig;
 use lakewatch_exporter::{jobs, scheduler, server};
 
@@ -40,6 +44,59 @@ struct Args {
     )]
     web_config_file: Option<PathBuf>,
 
+    /// Connections served at once. At the limit idle keep-alive connections are closed
+    /// and new connections wait in the listen backlog for a free slot. Keep it below
+    /// the open-files limit (ulimit -n).
+    #[arg(
+        long = "web.max-connections",
+        value_name = "N",
+        default_value_t = Limits::DEFAULT.max_connections as u32,
+        value_parser = clap::value_parser!(u32).range(1..),
+        env = "LAKEWATCH_WEB_MAX_CONNECTIONS"
+    )]
+    max_connections: u32,
+
+    /// Time a client has to send a request's headers (and finish the TLS handshake),
+    /// counted from connecting or, on a kept-alive connection, from the request's first
+    /// byte. Slow clients beyond it are disconnected (slowloris guard).
+    #[arg(
+        long = "web.header-read-timeout",
+        value_name = "DURATION",
+        default_value_t = FlagDuration(Limits::DEFAULT.header_read_timeout),
+        env = "LAKEWATCH_WEB_HEADER_READ_TIMEOUT"
+    )]
+    header_read_timeout: FlagDuration,
+
+    /// How long a kept-alive connection may wait for its next request. Above the
+    /// scrape interval, Prometheus reuses one connection (and TLS session).
+    #[arg(
+        long = "web.idle-timeout",
+        value_name = "DURATION",
+        default_value_t = FlagDuration(Limits::DEFAULT.idle_timeout),
+        env = "LAKEWATCH_WEB_IDLE_TIMEOUT"
+    )]
+    idle_timeout: FlagDuration,
+
+    /// Time to answer a request, from its headers to the response's last byte written.
+    /// A client that stops reading is disconnected after it. Keep it above scrape_timeout.
+    #[arg(
+        long = "web.write-timeout",
+        value_name = "DURATION",
+        default_value_t = FlagDuration(Limits::DEFAULT.write_timeout),
+        env = "LAKEWATCH_WEB_WRITE_TIMEOUT"
+    )]
+    write_timeout: FlagDuration,
+
+    /// Largest request line plus headers, in bytes; a larger request gets 431.
+    #[arg(
+        long = "web.max-header-bytes",
+        value_name = "BYTES",
+        default_value_t = Limits::DEFAULT.max_header_bytes as u32,
+        value_parser = clap::value_parser!(u32).range(1024..=262_144),
+        env = "LAKEWATCH_WEB_MAX_HEADER_BYTES"
+    )]
+    max_header_bytes: u32,
+
     /// Log line format.
     #[arg(long = "log.format", value_enum, default_value_t = LogFormat::Text, env = "LAKEWATCH_LOG_FORMAT")]
     log_format: LogFormat,
@@ -66,6 +123,39 @@ struct Args {
 enum LogFormat {
     Text,
     Json,
+}
+
+/// A flag's duration, written like the config file's (`500ms`, `10s`, `2m`).
+#[derive(Debug, Clone, Copy)]
+struct FlagDuration(Duration);
+
+impl FromStr for FlagDuration {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        match parse_duration(s) {
+            Ok(d) if d.is_zero() => Err("must be longer than 0s".into()),
+            Ok(d) => Ok(FlagDuration(d)),
+            Err(e) => Err(format!("{e}: expected a duration such as 500ms, 10s or 2m")),
+        }
+    }
+}
+
+impl fmt::Display for FlagDuration {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&format_duration(self.0))
+    }
+}
+
+impl Args {
+    fn limits(&self) -> Limits {
+        Limits {
+            max_connections: self.max_connections as usize,
+            header_read_timeout: self.header_read_timeout.0,
+            idle_timeout: self.idle_timeout.0,
+            write_timeout: self.write_timeout.0,
+            max_header_bytes: self.max_header_bytes as usize,
+        }
+    }
 }
 
 fn main() -> ExitCode {
@@ -103,6 +193,7 @@ fn parse_listen_address(addr: &str) -> anyhow::Result<SocketAddr> {
 fn run(args: Args) -> anyhow::Result<()> {
     let config = load_config(&args)?;
     let listen = parse_listen_address(&args.listen_address)?;
+    let limits = args.limits();
     let web = args
         .web_config_file
         .as_deref()
@@ -172,7 +263,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             config = %args.config.as_ref().map_or("embedded default".into(), |p| p.display().to_string()),
             "listening"
         );
-        server::serve(listener, hub, security, shutdown_signal()).await;
+        server::serve(listener, hub, security, limits, shutdown_signal()).await;
         tasks.abort_all();
         tracing::info!("shut down");
         Ok(())

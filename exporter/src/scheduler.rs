@@ -2,11 +2,15 @@
 //! keeps the served [`Snapshot`] current.
 //!
 //! A cycle's result replaces that collector's fragment; a failed, timed-out or panicking
-//! cycle clears it (no stale series) and flips `lakewatch_collector_up` to 0. Results are
+//! cycle clears it (no stale series) and flips `lakewatch_collector_up` to 0; a task that
+//! dies anyway (a panic while a collector's future is dropped) is restarted by a
+//! supervisor and reported the same way, as a `panic` error. Results are
 //! handed to one builder task that re-encodes the snapshot, coalescing bursts of updates,
 //! so encoding never happens on a collector's clock or on a scrape.
 
-use std::collections::BTreeMap;
+use std::any::Any;
+use std::collections::{BTreeMap, HashMap};
+use std::convert::Infallible;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
@@ -16,13 +20,20 @@ use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use lakewatch_catalog as cat;
-use tokio::sync::Notify;
+use tokio::sync::{Mutex as AsyncMutex, Notify};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
 use crate::collector::{CollectError, Collector, Fragment};
 use crate::config::Schedule;
 use crate::snapshot::Snapshot;
+
+// Surviving a collector's panic relies on unwinding; with `panic = "abort"` one buggy
+// collector would take every other one and /metrics down with it.
+#[cfg(not(panic = "unwind"))]
+compile_error!(
+    "lakewatch-exporter must be built with panic = \"unwind\" (collector panics are caught)"
+);
 
 /// A collector and when to run it.
 pub struct Job {
@@ -157,7 +168,11 @@ impl Hub {
             Err(err) => {
                 let message = err.to_string();
                 if s.up || s.last_error.as_deref() != Some(message.as_str()) {
-                    tracing::warn!(collector = s.collector, target = %s.target, error = %message, "collection failed");
+                    if err.kind == "panic" {
+                        tracing::error!(collector = s.collector, target = %s.target, error = %message, "collector panicked (a bug; please report it)");
+                    } else {
+                        tracing::warn!(collector = s.collector, target = %s.target, error = %message, "collection failed");
+                    }
                 } else {
                     tracing::debug!(collector = s.collector, target = %s.target, error = %message, "collection still failing");
                 }
@@ -285,31 +300,108 @@ impl<F: Future + Unpin> Future for CatchUnwind<F> {
         match std::panic::catch_unwind(AssertUnwindSafe(|| Pin::new(&mut self.0).poll(cx))) {
             Ok(Poll::Pending) => Poll::Pending,
             Ok(Poll::Ready(v)) => Poll::Ready(Ok(v)),
-            Err(payload) => {
-                let msg = payload
-                    .downcast_ref::<&str>()
-                    .map(|s| s.to_string())
-                    .or_else(|| payload.downcast_ref::<String>().cloned())
-                    .unwrap_or_else(|| "unknown panic".into());
-                Poll::Ready(Err(msg))
-            }
+            Err(payload) => Poll::Ready(Err(panic_message(payload.as_ref()))),
         }
     }
 }
 
-/// Runs one cycle under the job's timeout.
+/// The message a panic was raised with.
+fn panic_message(payload: &(dyn Any + Send)) -> String {
+    payload
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| payload.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+fn panicked(message: String) -> CollectError {
+    CollectError::new("panic", format!("collector panicked: {message}"))
+}
+
+/// Runs one cycle under the job's timeout. A panic while the collector starts or polls
+/// its future fails the cycle; one while the future is dropped ends the task, and
+/// [`supervise`] restarts it.
 async fn run_cycle(job: &mut Job) -> Result<Fragment, CollectError> {
     let timeout = job.schedule.timeout;
-    match tokio::time::timeout(timeout, CatchUnwind(job.collector.collect())).await {
+    let collector = &mut job.collector;
+    let start = move || {
+        let collector = collector; // moved in, so the future may borrow it
+        collector.collect()
+    };
+    let future = match std::panic::catch_unwind(AssertUnwindSafe(start)) {
+        Ok(future) => future,
+        Err(payload) => return Err(panicked(panic_message(payload.as_ref()))),
+    };
+    match tokio::time::timeout(timeout, CatchUnwind(future)).await {
         Ok(Ok(result)) => result,
-        Ok(Err(panic)) => Err(CollectError::new(
-            "panic",
-            format!("collector panicked: {panic}"),
-        )),
+        Ok(Err(panic)) => Err(panicked(panic)),
         Err(_) => Err(CollectError::new(
             "timeout",
             format!("cycle did not finish within the {timeout:?} timeout"),
         )),
+    }
+}
+
+/// Runs one job's cycles on its interval, forever. A restarted task waits one interval
+/// first, as if the cycle that killed its predecessor had completed: a collector that
+/// kills its task every cycle is retried at its normal pace, not in a tight loop.
+async fn run_job(
+    hub: Arc<Hub>,
+    idx: usize,
+    job: Arc<AsyncMutex<Job>>,
+    restarted: bool,
+) -> Infallible {
+    // Held for the task's life; unwinding or aborting the task releases it, so the
+    // next task gets the same collector (which, like after a timeout, must cope with
+    // a cycle that ended half-way).
+    let mut job = job.lock_owned().await;
+    let interval = job.schedule.interval;
+    let first = if restarted {
+        tokio::time::Instant::now() + interval
+    } else {
+        tokio::time::Instant::now()
+    };
+    let mut ticker = tokio::time::interval_at(first, interval);
+    // A slow cycle delays the next one instead of causing a burst to catch up.
+    ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    loop {
+        ticker.tick().await;
+        let start = Instant::now();
+        let result = run_cycle(&mut job).await;
+        hub.record(idx, start.elapsed(), result);
+    }
+}
+
+/// Runs every job in its own task and restarts a task that dies, reporting the death
+/// as a panicked cycle. Job tasks never return (their type says so), so only a panic
+/// can end one early, or an abort: dropping this future aborts them all.
+async fn supervise(hub: Arc<Hub>, jobs: Vec<(usize, Job)>) {
+    let mut running: JoinSet<Infallible> = JoinSet::new();
+    let mut by_task = HashMap::new();
+    for (idx, job) in jobs {
+        let job = Arc::new(AsyncMutex::new(job));
+        let task = running.spawn(run_job(hub.clone(), idx, job.clone(), false));
+        by_task.insert(task.id(), (idx, job));
+    }
+    while let Some(ended) = running.join_next_with_id().await {
+        let (id, message) = match ended {
+            Ok((_, never)) => match never {},
+            Err(e) if e.is_panic() => (e.id(), panic_message(e.into_panic().as_ref())),
+            Err(_) => continue, // aborted: shutting down
+        };
+        let Some((idx, job)) = by_task.remove(&id) else {
+            continue;
+        };
+        hub.record(
+            idx,
+            Duration::ZERO,
+            Err(CollectError::new(
+                "panic",
+                format!("collector task died: {message}; restarted"),
+            )),
+        );
+        let task = running.spawn(run_job(hub.clone(), idx, job.clone(), true));
+        by_task.insert(task.id(), (idx, job));
     }
 }
 
@@ -330,20 +422,7 @@ pub fn start(jobs: Vec<Job>, series_per_target: usize) -> (Arc<Hub>, JoinSet<()>
         .collect();
     hub.rebuild();
     let mut tasks = JoinSet::new();
-    for (idx, mut job) in jobs {
-        let hub = hub.clone();
-        tasks.spawn(async move {
-            let mut ticker = tokio::time::interval(job.schedule.interval);
-            // A slow cycle delays the next one instead of causing a burst to catch up.
-            ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
-            loop {
-                ticker.tick().await;
-                let start = Instant::now();
-                let result = run_cycle(&mut job).await;
-                hub.record(idx, start.elapsed(), result);
-            }
-        });
-    }
+    tasks.spawn(supervise(hub.clone(), jobs));
     let builder = hub.clone();
     tasks.spawn(async move {
         loop {

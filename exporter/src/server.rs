@@ -4,25 +4,30 @@
 
 use std::convert::Infallible;
 use std::future::Future;
-use std::sync::Arc;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
 use http_body_util::Full;
+use hyper::body::{Frame, SizeHint};
 use hyper::header::{self, HeaderMap, HeaderValue};
 use hyper::service::service_fn;
 use hyper::{Method, Request, Response, StatusCode};
 use hyper_util::rt::{TokioIo, TokioTimer};
-use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::server::graceful::{GracefulShutdown, Watcher};
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
+use tokio::sync::{Notify, Semaphore};
+use tokio::time::Instant;
 
 use crate::config::format_duration;
 use crate::scheduler::Hub;
 use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use crate::web::BasicAuth;
 
-/// How long a client may take to send its request headers (slowloris guard).
-const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 
@@ -33,19 +38,105 @@ pub struct Security {
     pub auth: Option<Arc<BasicAuth>>,
 }
 
+/// What one client may hold of the server (the `--web.*` flags). Every phase of a
+/// connection has a deadline, so no client keeps a connection slot for long unless it
+/// is being answered.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Connections served at once.
+    pub max_connections: usize,
+    /// From accepting a connection (TLS handshake included), or from the first byte of
+    /// a later request on a kept-alive one, to the end of the request headers.
+    pub header_read_timeout: Duration,
+    /// How long a kept-alive connection may wait for the first byte of its next request.
+    pub idle_timeout: Duration,
+    /// From the end of the request headers to the response's last byte being written.
+    pub write_timeout: Duration,
+    /// Largest request line plus headers, in bytes; a larger request gets 431.
+    pub max_header_bytes: usize,
+}
+
+impl Limits {
+    /// The flags' defaults.
+    pub const DEFAULT: Limits = Limits {
+        max_connections: 512,
+        header_read_timeout: Duration::from_secs(10),
+        // Longer than common scrape intervals (15 s to 1 m), so Prometheus reuses its
+        // connection (and TLS session) from one scrape to the next.
+        idle_timeout: Duration::from_secs(120),
+        // Above any sensible scrape_timeout; bounds how long a client that stops
+        // reading keeps a (possibly large, possibly outdated) snapshot alive.
+        write_timeout: Duration::from_secs(60),
+        max_header_bytes: 16 * 1024,
+    };
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits::DEFAULT
+    }
+}
+
+/// Connection slots, shared by the accept loop and every connection.
+struct Gate {
+    slots: Arc<Semaphore>,
+    /// True while the accept loop waits for a slot: idle connections close then.
+    full: AtomicBool,
+    /// Wakes idle connections when the server becomes full.
+    evict: Notify,
+}
+
+/// Everything a connection task needs.
+struct Server {
+    hub: Arc<Hub>,
+    security: Security,
+    limits: Limits,
+    gate: Gate,
+    http: hyper::server::conn::http1::Builder,
+}
+
 /// Serves until `shutdown` completes, then lets in-flight requests finish (bounded).
+///
+/// At `max_connections` the loop stops accepting: new connections wait in the kernel's
+/// listen backlog, first come first served, and every idle keep-alive connection is
+/// closed to make room. We queue rather than accept-and-close because closing hands
+/// each freed slot to whichever client reconnects first, and an attacker reconnecting
+/// in a tight loop wins that race against a scraper that tries every 15 s, forever.
+/// Queued, the scraper's connection is next in line, and it never waits long: a slot
+/// is only ever held by a connection that is reading a request (`header_read_timeout`)
+/// or being answered (`write_timeout`), since idle ones give theirs up at the limit.
 pub async fn serve(
     listener: TcpListener,
     hub: Arc<Hub>,
     security: Security,
+    limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    let server = Arc::new(Server::new(hub, security, limits));
     let graceful = GracefulShutdown::new();
-    let mut http = hyper::server::conn::http1::Builder::new();
-    http.timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT);
+    let mut warned: Option<Instant> = None;
     tokio::pin!(shutdown);
     loop {
+        let permit = match server.gate.slots.clone().try_acquire_owned() {
+            Ok(permit) => permit,
+            Err(_) => {
+                server.gate.full.store(true, Ordering::SeqCst);
+                server.gate.evict.notify_waiters();
+                if warned.is_none_or(|t| t.elapsed() > Duration::from_secs(60)) {
+                    tracing::warn!(
+                        limit = limits.max_connections,
+                        "connection limit reached: closing idle connections, new ones wait for a free slot (--web.max-connections)"
+                    );
+                    warned = Some(Instant::now());
+                }
+                let permit = tokio::select! {
+                    permit = server.gate.slots.clone().acquire_owned() => permit,
+                    () = &mut shutdown => break,
+                };
+                server.gate.full.store(false, Ordering::SeqCst);
+                permit.expect("the connection semaphore is never closed")
+            }
+        };
         let (stream, _peer) = tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
@@ -59,44 +150,12 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (hub, auth) = (hub.clone(), security.auth.clone());
-        let service = service_fn(move |req| {
-            let (hub, auth) = (hub.clone(), auth.clone());
-            async move { Ok::<_, Infallible>(handle(&hub, auth.as_ref(), &req).await) }
-        });
-        let watcher = graceful.watcher();
-        let http = http.clone();
-        let tls = security.tls.clone();
+        let (server, watcher) = (server.clone(), graceful.watcher());
         tokio::spawn(async move {
-            let result = match tls {
-                None => {
-                    watcher
-                        .watch(http.serve_connection(TokioIo::new(stream), service))
-                        .await
-                }
-                Some(acceptor) => {
-                    // The handshake shares the header timeout: a client that opens a
-                    // socket and says nothing must not hold it forever.
-                    match tokio::time::timeout(HEADER_READ_TIMEOUT, acceptor.accept(stream)).await {
-                        Ok(Ok(tls)) => {
-                            watcher
-                                .watch(http.serve_connection(TokioIo::new(tls), service))
-                                .await
-                        }
-                        Ok(Err(e)) => {
-                            tracing::debug!("TLS handshake failed: {e}");
-                            return;
-                        }
-                        Err(_) => {
-                            tracing::debug!("TLS handshake timed out");
-                            return;
-                        }
-                    }
-                }
-            };
-            if let Err(e) = result {
-                tracing::debug!("connection ended with error: {e}");
+            if let Some(why) = server.connection(stream, watcher).await {
+                tracing::debug!("closed a connection: {why}");
             }
+            drop(permit);
         });
     }
     drop(listener);
@@ -105,6 +164,270 @@ pub async fn serve(
         .is_err()
     {
         tracing::warn!("some connections did not finish within {SHUTDOWN_GRACE:?}; closing them");
+    }
+}
+
+impl Server {
+    fn new(hub: Arc<Hub>, security: Security, limits: Limits) -> Server {
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            // hyper's own header timer also runs while a kept-alive connection is idle,
+            // which would make the idle timeout pointless; `Conn::watchdog` times both.
+            .header_read_timeout(None)
+            .max_header_size(limits.max_header_bytes);
+        Server {
+            hub,
+            security,
+            limits,
+            gate: Gate {
+                slots: Arc::new(Semaphore::new(limits.max_connections)),
+                full: AtomicBool::new(false),
+                evict: Notify::new(),
+            },
+            http,
+        }
+    }
+
+    /// Serves one connection (TLS handshake first, when configured) until the client
+    /// closes it, hyper ends it, or it overstays a deadline of [`Limits`] (returned).
+    async fn connection<S>(&self, stream: S, watcher: Watcher) -> Option<&'static str>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let conn = Arc::new(Conn::new());
+        let serve = async {
+            let result = match &self.security.tls {
+                None => self.http1(stream, &conn, watcher).await,
+                Some(acceptor) => match acceptor.accept(stream).await {
+                    Ok(tls) => self.http1(tls, &conn, watcher).await,
+                    Err(e) => {
+                        tracing::debug!("TLS handshake failed: {e}");
+                        return;
+                    }
+                },
+            };
+            if let Err(e) = result {
+                tracing::debug!("connection ended with error: {e}");
+            }
+        };
+        tokio::select! {
+            () = serve => None,
+            why = conn.watchdog(&self.limits, &self.gate) => Some(why),
+        }
+    }
+
+    /// HTTP/1.1 on an established byte stream, until it ends.
+    async fn http1<S>(&self, stream: S, conn: &Arc<Conn>, watcher: Watcher) -> hyper::Result<()>
+    where
+        S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+    {
+        let io = TokioIo::new(Tracked {
+            inner: stream,
+            conn: conn.clone(),
+        });
+        let (hub, auth, conn) = (self.hub.clone(), self.security.auth.clone(), conn.clone());
+        let service = service_fn(move |req| {
+            conn.enter(
+                &[Phase::Opening, Phase::Idle, Phase::Head, Phase::Flushing],
+                Phase::Responding,
+            );
+            let (hub, auth) = (hub.clone(), auth.clone());
+            let done = Done(conn.clone());
+            async move {
+                let response = handle(&hub, auth.as_ref(), &req).await;
+                Ok::<_, Infallible>(response.map(|inner| Body { inner, _done: done }))
+            }
+        });
+        watcher.watch(self.http.serve_connection(io, service)).await
+    }
+}
+
+/// Where a connection is in its request cycle; the phase decides the deadline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Phase {
+    /// Just accepted: TLS handshake and the first request's headers.
+    Opening,
+    /// Kept alive, waiting for the first byte of the next request.
+    Idle,
+    /// Reading a later request's headers.
+    Head,
+    /// Headers read: answering and writing the response.
+    Responding,
+    /// The response is with hyper, not yet flushed to the socket.
+    Flushing,
+}
+
+/// One connection's phase, updated by its I/O and its requests, watched by its
+/// [`Conn::watchdog`].
+struct Conn {
+    /// The phase and when its deadline started.
+    phase: Mutex<(Phase, Instant)>,
+    changed: Notify,
+}
+
+impl Conn {
+    fn new() -> Conn {
+        Conn {
+            phase: Mutex::new((Phase::Opening, Instant::now())),
+            changed: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, (Phase, Instant)> {
+        // Only plain assignments happen under this lock.
+        self.phase.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Moves to `to` if the connection is in one of `from`. Flushing keeps the
+    /// responding phase's start: the write timeout covers both.
+    fn enter(&self, from: &[Phase], to: Phase) {
+        let mut phase = self.lock();
+        if from.contains(&phase.0) {
+            let since = if to == Phase::Flushing {
+                phase.1
+            } else {
+                Instant::now()
+            };
+            *phase = (to, since);
+            drop(phase);
+            self.changed.notify_one();
+        }
+    }
+
+    fn deadline(&self, limits: &Limits) -> (Phase, Instant) {
+        let (phase, since) = *self.lock();
+        let limit = match phase {
+            Phase::Opening | Phase::Head => limits.header_read_timeout,
+            Phase::Idle => limits.idle_timeout,
+            Phase::Responding | Phase::Flushing => limits.write_timeout,
+        };
+        (phase, since + limit)
+    }
+
+    /// Resolves, with the reason, when the connection overstays its phase's deadline or
+    /// is idle while the server is full.
+    async fn watchdog(&self, limits: &Limits, gate: &Gate) -> &'static str {
+        loop {
+            // Registered before `full` is read, so a `notify_waiters` in between counts.
+            let evicted = gate.evict.notified();
+            tokio::pin!(evicted);
+            evicted.as_mut().enable();
+            let (phase, deadline) = self.deadline(limits);
+            let idle = phase == Phase::Idle;
+            if idle && gate.full.load(Ordering::SeqCst) {
+                return "idle while the connection limit is reached";
+            }
+            tokio::select! {
+                () = tokio::time::sleep_until(deadline) => {
+                    let (phase, deadline) = self.deadline(limits);
+                    if deadline <= Instant::now() {
+                        return match phase {
+                            Phase::Opening | Phase::Head => "request headers not received within --web.header-read-timeout",
+                            Phase::Idle => "idle for --web.idle-timeout",
+                            Phase::Responding | Phase::Flushing => "response not written within --web.write-timeout",
+                        };
+                    }
+                }
+                () = self.changed.notified() => {}
+                () = &mut evicted, if idle => {
+                    if self.deadline(limits).0 == Phase::Idle {
+                        return "idle while the connection limit is reached";
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// The connection's byte stream, reporting to [`Conn`] when a request starts arriving
+/// and when a response has been flushed.
+struct Tracked<S> {
+    inner: S,
+    conn: Arc<Conn>,
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<std::io::Result<()>> {
+        let before = buf.filled().len();
+        let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
+        if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
+            self.conn.enter(&[Phase::Idle], Phase::Head);
+        }
+        polled
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
+    fn poll_write(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write(cx, buf)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[std::io::IoSlice<'_>],
+    ) -> Poll<std::io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        let polled = Pin::new(&mut self.inner).poll_flush(cx);
+        // hyper flushes the socket only once its own buffer is empty; after the
+        // response body was handed over, that is the end of the response.
+        if matches!(polled, Poll::Ready(Ok(()))) {
+            self.conn.enter(&[Phase::Flushing], Phase::Idle);
+        }
+        polled
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<std::io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+}
+
+/// A response body that tells its connection when hyper is done with it.
+struct Body {
+    inner: Full<Bytes>,
+    _done: Done,
+}
+
+struct Done(Arc<Conn>);
+
+impl Drop for Done {
+    fn drop(&mut self) {
+        self.0.enter(&[Phase::Responding], Phase::Flushing);
+    }
+}
+
+impl hyper::body::Body for Body {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<Frame<Bytes>, Infallible>>> {
+        Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> SizeHint {
+        self.inner.size_hint()
     }
 }
 
@@ -332,6 +655,71 @@ mod tests {
         assert!(!accepts_gzip(&headers(&[("accept-encoding", "gzip;q=0")])));
         assert!(!accepts_gzip(&headers(&[("accept-encoding", "br")])));
         assert!(!accepts_gzip(&headers(&[])));
+    }
+
+    /// A server with no collectors whose limits are all an hour except `limits`'.
+    fn server(limits: impl FnOnce(&mut Limits)) -> Server {
+        let mut l = Limits {
+            header_read_timeout: Duration::from_secs(3600),
+            idle_timeout: Duration::from_secs(3600),
+            write_timeout: Duration::from_secs(3600),
+            ..Limits::DEFAULT
+        };
+        limits(&mut l);
+        let (hub, _tasks) = crate::scheduler::start(Vec::new(), 10);
+        Server::new(hub, Security::default(), l)
+    }
+
+    /// The deadline only bounds the test: without the limit under test the connection
+    /// would stay open for an hour.
+    async fn closes(server: &Server, io: tokio::io::DuplexStream) -> Option<&'static str> {
+        // Dropping a GracefulShutdown signals shutdown: keep it.
+        let graceful = GracefulShutdown::new();
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            server.connection(io, graceful.watcher()),
+        )
+        .await
+        .expect("the connection was closed")
+    }
+
+    #[tokio::test]
+    async fn a_client_that_does_not_read_is_cut_by_the_write_timeout() {
+        use tokio::io::AsyncWriteExt;
+        let server = server(|l| l.write_timeout = Duration::from_millis(200));
+        // 256 bytes of buffer: the landing page does not fit, so writing it blocks.
+        let (mut client, io) = tokio::io::duplex(256);
+        client
+            .write_all(b"GET / HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        assert_eq!(
+            closes(&server, io).await,
+            Some("response not written within --web.write-timeout")
+        );
+    }
+
+    #[tokio::test]
+    async fn a_connection_goes_idle_after_each_response() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let server = server(|l| l.idle_timeout = Duration::from_millis(200));
+        let (mut client, io) = tokio::io::duplex(64 * 1024);
+        let talk = async {
+            for method in ["GET", "HEAD"] {
+                client
+                    .write_all(format!("{method} /healthz HTTP/1.1\r\nHost: t\r\n\r\n").as_bytes())
+                    .await
+                    .unwrap();
+                let mut buf = [0u8; 1024];
+                let n = client.read(&mut buf).await.unwrap();
+                assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
+            }
+            std::future::pending::<()>().await;
+        };
+        tokio::select! {
+            () = talk => unreachable!(),
+            why = closes(&server, io) => assert_eq!(why, Some("idle for --web.idle-timeout")),
+        }
     }
 
     #[test]

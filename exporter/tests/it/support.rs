@@ -169,6 +169,13 @@ impl Exporter {
         self.log.lock().unwrap().join("\n")
     }
 
+    /// How many file descriptors the exporter has open (sockets included).
+    pub fn open_fds(&self) -> usize {
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
+            .expect("reading the exporter's /proc/PID/fd")
+            .count()
+    }
+
     /// Sends SIGTERM and waits for the process to exit.
     pub fn terminate(&mut self, within: Duration) -> ExitStatus {
         let ok = Command::new("kill")
