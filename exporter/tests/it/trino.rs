@@ -840,10 +840,12 @@ fn errors_mark_only_their_target() {
     );
     assert!(text.contains("node_filesystem_size_bytes{"), "{text}");
     assert_catalog_labels(&s);
-    // The hung target costs only its own cycle: /metrics answers at once meanwhile.
+    // The hung target costs only its own cycle: /metrics answers meanwhile. The hang
+    // never ends, so a scrape waiting on it would never return; the bound is a deadline
+    // far above any normal answer, not a latency target.
     let start = Instant::now();
     let _ = exp.metrics();
-    assert!(start.elapsed() < Duration::from_millis(500));
+    assert!(start.elapsed() < Duration::from_secs(5));
 }
 
 /// Trino over https: a coordinator whose certificate is signed by the CA in `ca_file` is
