@@ -82,8 +82,10 @@ fn metrics_agree_with_docker() {
         ],
         BURST,
     );
-    // Burns CPU forever under a 0.5 CPU quota: throttled, and its counter moves.
-    let burner = scene.run("burner", &["--cpus", "0.5"], "while :; do :; done");
+    // Burns CPU forever under a 0.1 CPU quota: throttled, and its counter moves. The quota
+    // is small so that it is hit even when a loaded machine gives the burner only a
+    // fraction of a core (a 0.5 quota was never reached at a load average of 12).
+    let burner = scene.run("burner", &["--cpus", "0.1"], "while :; do :; done");
     // Holds 32 MB in /dev/shm (page cache of a tmpfs, counted by its memory cgroup).
     let mem = scene.run(
         "mem",
@@ -157,7 +159,7 @@ fn metrics_agree_with_docker() {
     // The throttled burner: quota from its spec, throttling, and a moving counter.
     assert_eq!(
         value(&s, "container_spec_cpu_quota", &scene.name("burner"), &[]),
-        Some(50_000.0)
+        Some(10_000.0)
     );
     assert_eq!(
         value(&s, "container_spec_cpu_period", &scene.name("burner"), &[]),
@@ -179,9 +181,10 @@ fn metrics_agree_with_docker() {
         &[("cpu", "total")],
     )
     .unwrap();
+    // 3 s (plus up to a collection interval) at 0.1 CPU: well under 0.6 s, above zero.
     assert!(
-        cpu2 - cpu1 > 0.5,
-        "the burner's CPU counter moves: {cpu1} → {cpu2}"
+        cpu2 - cpu1 > 0.05 && cpu2 - cpu1 < 0.6,
+        "the burner's CPU counter moves within its quota: {cpu1} → {cpu2}"
     );
     assert!(
         value(
@@ -355,9 +358,16 @@ fn cgroup_and_api_paths_agree() {
                 .iter()
                 .find(|b| b.name == name && b.labels == a.labels)
                 .unwrap_or_else(|| panic!("{name}{:?} missing from the API path", a.labels));
-            // Idle containers' memory moves by a few pages between two reads.
+            // Idle containers' memory moves by a few pages between two reads, and their
+            // interfaces still see the odd packet (IPv6 router solicitations and the like).
             let slack = if name.contains("memory") {
                 256.0 * 1024.0
+            } else if name.contains("network") {
+                if name.ends_with("bytes_total") {
+                    1024.0
+                } else {
+                    8.0
+                }
             } else {
                 0.0
             };
