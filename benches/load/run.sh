@@ -40,13 +40,14 @@ trap cleanup EXIT
 source "$LOAD/lib.sh"
 RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
 
-# start_ours NAME [CONFIG]: our exporter; sets PORT_<NAME> and PID_<NAME>.
+# start_ours NAME [CONFIG] [READY_PATH]: our exporter; sets PORT_<NAME> and PID_<NAME>.
+# Waits for READY_PATH (default /readyz: every collector's first cycle has ended).
 start_ours() {
   local port; port=$(free_port)
   "$BIN/lakewatch-exporter" --web.listen-address "127.0.0.1:$port" --log.level warn ${2:+--config "$2"} \
     2>>"$WORK/$1.log" &
   PIDS+=($!); printf -v "PID_$1" '%s' $!; printf -v "PORT_$1" '%s' "$port"
-  wait_http "http://127.0.0.1:$port/readyz"
+  wait_http "http://127.0.0.1:$port${3:-/readyz}"
 }
 
 # start_baseline NAME BODY_URL: the static baseline serving a copy of BODY_URL's body,
@@ -149,7 +150,8 @@ collectors:
         dsn: postgresql://postgres@127.0.0.1:$SLOW_PORT/postgres?sslmode=disable
         password_file: $PG_PASSWORD_FILE
 YML
-start_ours lakewatch_slow "$WORK/slow.yml"
+# Its first cycle takes longer than wait_http waits: /metrics answers meanwhile.
+start_ours lakewatch_slow "$WORK/slow.yml" /metrics
 PORT_postgres_exporter_slow=$(free_port)
 DATA_SOURCE_NAME="postgresql://postgres:bench-password@127.0.0.1:$SLOW_PORT/postgres?sslmode=disable" \
   prometheus-postgres-exporter --web.listen-address "127.0.0.1:$PORT_postgres_exporter_slow" --log.level=warn 2>/dev/null &
