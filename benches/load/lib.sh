@@ -80,7 +80,8 @@ wrk_cell() {
   p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
   errs=$(awk '/Non-2xx|Socket errors/ {print}' "$WORK/wrk.txt" | tr '\n' ' ' | sed 's/  */ /g')
   local cpu_per_k db_per_k=""
-  cpu_per_k=$(python3 -c "print(f'{($t1-$t0)/$HZ/max($reqs,1)*1000:.4f}')")
+  # No answer at all (a peer stuck on a slow target): no per-scrape cost to report.
+  cpu_per_k=$(python3 -c "print(f'{($t1-$t0)/$HZ/$reqs*1000:.4f}' if ${reqs:-0} else '')")
   [ -n "$db" ] && db_per_k=$(python3 -c "print(f'{($d1-$d0)/$HZ/max($reqs,1)*1000:.4f}')")
   printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$enc" "${rps:-0}" "${p50:-}" "${p99:-}" \
     "$cpu_per_k" "${errs:-}" "$db_per_k" >> "$WORK/rows"

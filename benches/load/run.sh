@@ -244,7 +244,7 @@ replace_section "$OUT" load "$WORK/section.load"
   echo
   echo "Peak RSS (VmHWM): lakewatch_pg $RSS_PG_OURS KiB, postgres_exporter $RSS_PGX KiB."
   echo
-  echo "Slow Postgres: every reply from the server delayed 2 s by \`benches/load/slowproxy.py\`; 16 connections, plain, one ${SLOW_DURATION} s cell each, wrk timeout 30 s. Our pg_up at the end: ${SLOW_UP:-none} (a cycle needs more round trips than its timeout allows: the target is reported down while /metrics stays fast)."
+  echo "Slow Postgres: every reply from the server delayed 2 s by \`benches/load/slowproxy.py\`; 16 connections, plain, one ${SLOW_DURATION} s cell each, wrk timeout 30 s. Our pg_up at the end: ${SLOW_UP:-none}. Our scrapes never wait for the database; postgres_exporter's wait for every query."
   echo
   python3 "$LOAD/table.py" "$WORK/rows.slow" lakewatch_slow lakewatch_slow postgres_exporter_slow
 } > "$WORK/section.pg"

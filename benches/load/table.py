@@ -37,7 +37,8 @@ for conns in conns_seen:
             rps = float(r[3] or 0)
             ratio = "—" if name == ours else (f"{base / rps:,.2f}×" if rps else "∞ (no answer)")
             err = f" ({r[7].strip()})" if len(r) > 7 and r[7].strip() else ""
-            line = f"| {conns} | {enc} | {name}{err} | {rps:,.0f} | {ms(r[4])} | {ms(r[5])} | {float(r[6]):.4f} |"
+            cpu = f"{float(r[6]):.4f}" if r[6] else "—"
+            line = f"| {conns} | {enc} | {name}{err} | {rps:,.0f} | {ms(r[4])} | {ms(r[5])} | {cpu} |"
             if has_db:
                 line += f" {r[8] if len(r) > 8 and r[8] else '—'} |"
             print(line + f" {ratio} |")

@@ -19,7 +19,8 @@ IMAGE=lakewatch-test-busybox:latest
 LABEL=lakewatch-bench=soak
 
 command -v wrk >/dev/null || { echo "missing wrk: apt-get install -y wrk" >&2; exit 1; }
-cargo build --release --quiet -p lakewatch-exporter --bin lakewatch-exporter
+# The same package set as load/run.sh, so features unify alike and the build is shared.
+cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter
 BIN="$CARGO_TARGET_DIR/release"
 WORK=$(mktemp -d)
 PIDS=()
