@@ -17,6 +17,8 @@ declare -A PACKAGES=(
   [prometheus-postgres-exporter]=/usr/bin/prometheus-postgres-exporter
   [postgresql]=/usr/bin/psql
   [prometheus-alertmanager]=/usr/bin/amtool
+  # scripts/postgres-version.sh: Postgres 13 and 17 from other Debian releases.
+  [patchelf]=/usr/bin/patchelf
 )
 
 missing=()
@@ -70,3 +72,25 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# The Postgres tests again on the oldest and newest supported major versions (the run
+# above used the installed one, 15 on bookworm), unpacked from the Debian releases that
+# package them. Skipped without network to deb.debian.org, except under CI=true.
+for major in 13 17; do
+  echo "==> Postgres tests on PostgreSQL $major"
+  if ! bin=$(scripts/postgres-version.sh "$major"); then
+    if [ "${CI:-}" = true ]; then
+      echo "PostgreSQL $major could not be fetched" >&2
+      exit 1
+    fi
+    echo "SKIPPED: PostgreSQL $major could not be fetched (scripts/postgres-version.sh $major)"
+    continue
+  fi
+  if cargo nextest --version >/dev/null 2>&1; then
+    LAKEWATCH_PG_BIN="$bin" cargo nextest run -p lakewatch-exporter --locked --no-fail-fast \
+      -E 'test(/^postgres::/)'
+  else
+    LAKEWATCH_PG_BIN="$bin" cargo test -p lakewatch-exporter --locked --no-fail-fast \
+      --test it -- postgres::
+  fi
+done

@@ -156,6 +156,13 @@ impl PgServer {
         Some(server)
     }
 
+    /// The server's `server_version_num`, e.g. 170012.
+    pub fn version_num(&self) -> u32 {
+        self.psql("postgres", "SHOW server_version_num")
+            .parse()
+            .expect("server_version_num is a number")
+    }
+
     /// The CA of a [`PgServer::start_tls`] server.
     pub fn ca_file(&self) -> PathBuf {
         self.dir.0.join("ca.crt")
