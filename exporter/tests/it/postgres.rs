@@ -236,7 +236,8 @@ fn at_most_one_connection_per_target_under_scrape_load() {
 
     let stop = Arc::new(AtomicBool::new(false));
     let scrapes = Arc::new(AtomicUsize::new(0));
-    let load = Duration::from_secs(15);
+    // The bar: 50 scrapes/s for 30 s.
+    let load = Duration::from_secs(30);
     let workers: Vec<_> = (0..5)
         .map(|_| {
             let (exp, stop, scrapes) = (exp.clone(), stop.clone(), scrapes.clone());
@@ -279,7 +280,7 @@ fn at_most_one_connection_per_target_under_scrape_load() {
         ["127.0.0.1", "socket"],
         "both targets were connected"
     );
-    assert!(scrapes.load(Ordering::Relaxed) > 100, "load actually ran");
+    assert!(scrapes.load(Ordering::Relaxed) > 1_000, "load actually ran");
     let text = exp.metrics();
     for target in ["tcp", "socket"] {
         assert!(
