@@ -125,16 +125,27 @@ pub enum Entry {
 
 /// Parses a `/v1/query` body. Only a body that is not a JSON array is an error; a bad
 /// element becomes [`Entry::Malformed`].
+///
+/// The list is split into borrowed raw elements (no tree of the whole body is built) and
+/// each element is read into [`QueryInfo`] directly, so the heap holds the body plus
+/// the few fields kept per query.
 pub fn parse_query_list(body: &[u8]) -> Result<Vec<Entry>, serde_json::Error> {
-    let values: Vec<serde_json::Value> = serde_json::from_slice(body)?;
-    Ok(values
+    /// What is left of an element that is not a valid `BasicQueryInfo`.
+    #[derive(Deserialize)]
+    struct Id {
+        #[serde(rename = "queryId")]
+        query_id: Option<String>,
+    }
+    let raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)?;
+    Ok(raw
         .into_iter()
-        .map(|v| {
-            let id = v.get("queryId").and_then(|i| i.as_str()).map(str::to_owned);
-            match serde_json::from_value::<QueryInfo>(v) {
-                Ok(q) => Entry::Query(q),
-                Err(_) => Entry::Malformed(id),
-            }
+        .map(|r| match serde_json::from_str::<QueryInfo>(r.get()) {
+            Ok(q) => Entry::Query(q),
+            Err(_) => Entry::Malformed(
+                serde_json::from_str::<Id>(r.get())
+                    .ok()
+                    .and_then(|i| i.query_id),
+            ),
         })
         .collect())
 }
@@ -940,7 +951,9 @@ mod tests {
             {"queryId":"a","state":"RUNNING","unknownField":{"x":1},"queryStats":{"fullyBlocked":true,"progressPercentage":1.0E1}},
             {"queryId":"b","state":7},
             {"state":"FINISHED"},
-            {"queryId":"c","state":"FAILED","errorType":"EXTERNAL","queryStats":{"executionTime":"0.00ns","queuedTime":"0.00ns","totalCpuTime":"0.00ns","rawInputDataSize":"0B"}}
+            {"queryId":"c","state":"FAILED","errorType":"EXTERNAL","queryStats":{"executionTime":"0.00ns","queuedTime":"0.00ns","totalCpuTime":"0.00ns","rawInputDataSize":"0B"}},
+            5,
+            {"queryId":9,"state":"RUNNING"}
         ]"#;
         let entries = parse_query_list(body).unwrap();
         assert!(matches!(&entries[0], Entry::Query(q) if q.query_stats.fully_blocked));
@@ -949,6 +962,9 @@ mod tests {
         assert!(
             matches!(&entries[3], Entry::Query(q) if q.error_type.as_deref() == Some("EXTERNAL"))
         );
+        assert!(matches!(&entries[4], Entry::Malformed(None)));
+        assert!(matches!(&entries[5], Entry::Malformed(None)));
+        assert_eq!(entries.len(), 6);
         assert!(parse_query_list(b"{\"not\":\"a list\"}").is_err());
         assert!(parse_query_list(b"<html>").is_err());
     }
