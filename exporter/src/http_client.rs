@@ -98,6 +98,31 @@ pub async fn request(
     body: Option<Bytes>,
     limit: usize,
 ) -> Result<Response, HttpError> {
+    let mut buf = Vec::new();
+    let (status, headers) =
+        request_streamed(endpoint, method, path, headers, body, limit, |_, d| {
+            buf.extend_from_slice(d)
+        })
+        .await?;
+    Ok(Response {
+        status,
+        headers,
+        body: Bytes::from(buf),
+    })
+}
+
+/// Sends one request and hands the response body to `on_data` as it arrives, with the
+/// response status, without keeping it (at most `limit` bytes in all). Returns the status
+/// and headers once the body has been read.
+pub async fn request_streamed(
+    endpoint: &Endpoint,
+    method: Method,
+    path: &str,
+    headers: &[(HeaderName, HeaderValue)],
+    body: Option<Bytes>,
+    limit: usize,
+    on_data: impl FnMut(StatusCode, &[u8]) + Send,
+) -> Result<(StatusCode, HeaderMap), HttpError> {
     let addr = endpoint.authority();
     let target = format!("{}{path}", endpoint.base_path);
     let mut builder = Request::builder()
@@ -117,21 +142,24 @@ pub async fn request(
     // Small request/response exchanges: do not wait for Nagle.
     let _ = stream.set_nodelay(true);
     match &endpoint.tls {
-        None => exchange(stream, req, addr, limit).await,
+        None => exchange(stream, req, addr, limit, on_data).await,
         Some(tls) => match tls.connect(stream).await {
-            Ok(stream) => exchange(stream, req, addr, limit).await,
+            Ok(stream) => exchange(stream, req, addr, limit, on_data).await,
             Err(source) => Err(HttpError::Tls { addr, source }),
         },
     }
 }
 
-/// One request/response on an open connection, driven in this future.
+/// One request/response on an open connection, driven in this future. Each body frame
+/// goes to `on_data` and is dropped at once, so hyper's read buffer is reused instead of
+/// every chunk being kept.
 async fn exchange<S>(
     stream: S,
     req: Request<Full<Bytes>>,
     addr: String,
     limit: usize,
-) -> Result<Response, HttpError>
+    mut on_data: impl FnMut(StatusCode, &[u8]) + Send,
+) -> Result<(StatusCode, HeaderMap), HttpError>
 where
     S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
 {
@@ -145,16 +173,6 @@ where
     let exchange = async {
         let resp = sender.send_request(req).await.map_err(protocol)?;
         let (parts, body) = resp.into_parts();
-        // Copied frame by frame into one buffer sized from Content-Length: each frame is
-        // dropped at once, so hyper's read buffer is reused instead of every chunk being
-        // kept until a final copy (twice the body at the peak: ~7 MB for a 2,000-query
-        // Trino list).
-        let size = parts
-            .headers
-            .get(hyper::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok())
-            .unwrap_or(0);
-        let mut buf = Vec::with_capacity(size.min(limit));
         let mut body = pin!(Limited::new(body, limit));
         while let Some(frame) = body.frame().await {
             let frame = frame.map_err(|e| match e.downcast::<hyper::Error>() {
@@ -165,14 +183,10 @@ where
                 },
             })?;
             if let Some(data) = frame.data_ref() {
-                buf.extend_from_slice(data);
+                on_data(parts.status, data);
             }
         }
-        Ok(Response {
-            status: parts.status,
-            headers: parts.headers,
-            body: Bytes::from(buf),
-        })
+        Ok((parts.status, parts.headers))
     };
     let mut exchange = pin!(exchange);
     let mut conn = pin!(conn);

@@ -123,31 +123,200 @@ pub enum Entry {
     Malformed(Option<String>),
 }
 
-/// Parses a `/v1/query` body. Only a body that is not a JSON array is an error; a bad
-/// element becomes [`Entry::Malformed`].
-///
-/// The list is split into borrowed raw elements (no tree of the whole body is built) and
-/// each element is read into [`QueryInfo`] directly, so the heap holds the body plus
-/// the few fields kept per query.
-pub fn parse_query_list(body: &[u8]) -> Result<Vec<Entry>, serde_json::Error> {
-    /// What is left of an element that is not a valid `BasicQueryInfo`.
-    #[derive(Deserialize)]
-    struct Id {
-        #[serde(rename = "queryId")]
-        query_id: Option<String>,
+/// Parses a whole `/v1/query` body (see [`QueryListReader`]).
+pub fn parse_query_list(body: &[u8]) -> Result<Vec<Entry>, String> {
+    let mut reader = QueryListReader::default();
+    reader.push(body);
+    reader.finish()
+}
+
+/// Largest single entry kept for parsing; a longer one (a huge query text) is skipped
+/// as malformed. Trino's own `query.max-length` is 1,000,000 characters.
+const ENTRY_LIMIT: usize = 4 << 20;
+
+/// Reads a `/v1/query` body as it arrives: the top-level array is split into its
+/// elements on the fly and each element is parsed into [`QueryInfo`] on its own, so
+/// memory holds one element and the fields kept per query, never the body (a
+/// coordinator with thousands of remembered queries sends megabytes). Only a body that
+/// is not a complete JSON array is an error; an element that is not a valid
+/// `BasicQueryInfo` becomes [`Entry::Malformed`].
+#[derive(Debug, Default)]
+pub struct QueryListReader {
+    state: ListState,
+    /// Nesting depth inside the current element.
+    depth: usize,
+    in_string: bool,
+    escaped: bool,
+    /// The current element's bytes; cleared (and `oversized` set) past [`ENTRY_LIMIT`].
+    element: Vec<u8>,
+    oversized: bool,
+    entries: Vec<Entry>,
+    error: Option<String>,
+}
+
+#[derive(Debug, Default, PartialEq)]
+enum ListState {
+    /// Before the opening `[`.
+    #[default]
+    Start,
+    /// After `[` (`first`) or a `,`: an element, or `]` right after `[`.
+    Between { first: bool },
+    /// Inside an element.
+    Element,
+    /// After the closing `]`: only whitespace may follow.
+    Done,
+}
+
+impl QueryListReader {
+    /// Takes the next piece of the body.
+    pub fn push(&mut self, mut chunk: &[u8]) {
+        while let Some(&b) = chunk.first() {
+            if self.error.is_some() {
+                return;
+            }
+            if self.state == ListState::Element {
+                let n = self.element_bytes(chunk);
+                chunk = &chunk[n..];
+            } else if self.between_elements(b) {
+                chunk = &chunk[1..];
+            }
+        }
     }
-    let raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)?;
-    Ok(raw
-        .into_iter()
-        .map(|r| match serde_json::from_str::<QueryInfo>(r.get()) {
-            Ok(q) => Entry::Query(q),
-            Err(_) => Entry::Malformed(
-                serde_json::from_str::<Id>(r.get())
-                    .ok()
-                    .and_then(|i| i.query_id),
-            ),
-        })
-        .collect())
+
+    /// The entries, once the whole body was pushed.
+    pub fn finish(mut self) -> Result<Vec<Entry>, String> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        match self.state {
+            ListState::Done => Ok(self.entries),
+            ListState::Start => Err("empty body, expected a JSON array".into()),
+            _ => Err("the JSON array ends early (body cut short?)".into()),
+        }
+    }
+
+    fn fail(&mut self, message: String) {
+        self.error = Some(message);
+    }
+
+    /// Takes a byte outside any element; false when it starts one (left for
+    /// [`Self::element_bytes`]).
+    fn between_elements(&mut self, b: u8) -> bool {
+        let space = matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+        match self.state {
+            ListState::Start if space => {}
+            ListState::Start if b == b'[' => self.state = ListState::Between { first: true },
+            ListState::Start => self.fail(format!(
+                "expected a JSON array, found {:?} first",
+                char::from(b)
+            )),
+            ListState::Between { .. } if space => {}
+            ListState::Between { first: true } if b == b']' => self.state = ListState::Done,
+            ListState::Between { .. } if b == b']' || b == b',' => self.fail(format!(
+                "{:?} where a list element was expected",
+                char::from(b)
+            )),
+            ListState::Between { .. } | ListState::Element => {
+                self.state = ListState::Element;
+                return false;
+            }
+            ListState::Done if space => {}
+            ListState::Done => self.fail(format!(
+                "{:?} after the end of the JSON array",
+                char::from(b)
+            )),
+        }
+        true
+    }
+
+    /// Consumes bytes of the current element from `chunk`, up to and including the `,`
+    /// or `]` that ends it; returns how many. Runs of string content are skipped in one
+    /// search and copied in one go.
+    fn element_bytes(&mut self, chunk: &[u8]) -> usize {
+        let mut i = 0;
+        while i < chunk.len() {
+            if self.in_string && !self.escaped {
+                // Jump to the next quote or backslash: the bulk of an entry is its text.
+                match chunk[i..].iter().position(|&c| c == b'"' || c == b'\\') {
+                    Some(p) => i += p,
+                    None => {
+                        i = chunk.len();
+                        break;
+                    }
+                }
+            }
+            let b = chunk[i];
+            i += 1;
+            if self.in_string {
+                if self.escaped {
+                    self.escaped = false;
+                } else if b == b'\\' {
+                    self.escaped = true;
+                } else if b == b'"' {
+                    self.in_string = false;
+                }
+                continue;
+            }
+            match b {
+                b'"' => self.in_string = true,
+                b'{' | b'[' => self.depth += 1,
+                b'}' | b']' if self.depth > 0 => self.depth -= 1,
+                b',' | b']' if self.depth == 0 => {
+                    self.keep(&chunk[..i - 1]);
+                    self.end_element();
+                    self.state = if b == b']' {
+                        ListState::Done
+                    } else {
+                        ListState::Between { first: false }
+                    };
+                    return i;
+                }
+                b'}' => {
+                    self.fail("unbalanced '}' in the JSON array".into());
+                    return i;
+                }
+                _ => {}
+            }
+        }
+        self.keep(&chunk[..i]);
+        i
+    }
+
+    /// Appends to the current element, or drops it for good past [`ENTRY_LIMIT`].
+    fn keep(&mut self, bytes: &[u8]) {
+        if self.oversized {
+            return;
+        }
+        if self.element.len() + bytes.len() > ENTRY_LIMIT {
+            self.element = Vec::new();
+            self.oversized = true;
+        } else {
+            self.element.extend_from_slice(bytes);
+        }
+    }
+
+    fn end_element(&mut self) {
+        /// What is left of an element that is not a valid `BasicQueryInfo`.
+        #[derive(Deserialize)]
+        struct Id {
+            #[serde(rename = "queryId")]
+            query_id: Option<String>,
+        }
+        let entry = if std::mem::take(&mut self.oversized) {
+            Entry::Malformed(None)
+        } else {
+            match serde_json::from_slice::<QueryInfo>(&self.element) {
+                Ok(q) => Entry::Query(q),
+                Err(_) => Entry::Malformed(
+                    serde_json::from_slice::<Id>(&self.element)
+                        .ok()
+                        .and_then(|i| i.query_id),
+                ),
+            }
+        };
+        self.entries.push(entry);
+        self.element.clear();
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -546,7 +715,7 @@ impl TrinoCollector {
         let resp = self
             .send(Method::GET, "/metrics", &self.api_headers(), None)
             .await?;
-        check_status("/metrics", &resp)?;
+        check_status("/metrics", resp.status)?;
         let text = std::str::from_utf8(&resp.body).map_err(|_| Failure {
             kind: "parse",
             message: "/metrics: body is not UTF-8".into(),
@@ -640,18 +809,31 @@ impl TrinoCollector {
             Vec::new()
         };
         let resp = self.send(Method::GET, path, &headers, None).await?;
-        check_status(path, &resp)?;
+        check_status(path, resp.status)?;
         decode(path, &resp.body)
     }
 
     async fn queries(&self) -> Result<Vec<Entry>, Failure> {
-        let resp = self
-            .send(Method::GET, "/v1/query", &self.api_headers(), None)
-            .await?;
-        check_status("/v1/query", &resp)?;
-        parse_query_list(&resp.body).map_err(|e| Failure {
+        let path = "/v1/query";
+        let mut reader = QueryListReader::default();
+        let (status, _) = http_client::request_streamed(
+            &self.target.endpoint,
+            Method::GET,
+            path,
+            &self.api_headers(),
+            None,
+            BODY_LIMIT,
+            |status, data| {
+                if status.is_success() {
+                    reader.push(data);
+                }
+            },
+        )
+        .await?;
+        check_status(path, status)?;
+        reader.finish().map_err(|e| Failure {
             kind: "parse",
-            message: format!("/v1/query: not a JSON list of queries: {e}"),
+            message: format!("{path}: not a JSON list of queries: {e}"),
         })
     }
 
@@ -668,7 +850,7 @@ impl TrinoCollector {
                 self.ui_cookie = Some(self.ui_login().await?);
                 continue;
             }
-            check_status(path, &resp)?;
+            check_status(path, resp.status)?;
             return decode(path, &resp.body);
         }
         Err(Failure {
@@ -749,8 +931,7 @@ async fn within<T>(
         })
 }
 
-fn check_status(path: &str, resp: &Response) -> Result<(), Failure> {
-    let status = resp.status;
+fn check_status(path: &str, status: StatusCode) -> Result<(), Failure> {
     if status.is_success() {
         return Ok(());
     }
@@ -967,6 +1148,81 @@ mod tests {
         assert_eq!(entries.len(), 6);
         assert!(parse_query_list(b"{\"not\":\"a list\"}").is_err());
         assert!(parse_query_list(b"<html>").is_err());
+    }
+
+    /// The body in any pieces gives what the whole body gives: every split point, and
+    /// one byte at a time.
+    #[test]
+    fn query_list_reader_does_not_depend_on_chunking() {
+        let body =
+            br#" [ {"queryId":"a]\"},{[","state":"RUNNING","queryStats":{"fullyBlocked":true}},
+            [1,[2]], "x,]", {"queryId":"b","state":7} ,
+            {"queryId":"c","state":"FINISHED","errorType":null}]
+        "#;
+        let whole = format!("{:?}", parse_query_list(body).unwrap());
+        assert!(whole.contains(r#"query_id: "a]\"},{[""#), "{whole}");
+        assert!(whole.contains(r#"Malformed(Some("b"))"#), "{whole}");
+        assert_eq!(parse_query_list(body).unwrap().len(), 5);
+        for at in 0..=body.len() {
+            let mut r = QueryListReader::default();
+            r.push(&body[..at]);
+            r.push(&body[at..]);
+            assert_eq!(format!("{:?}", r.finish().unwrap()), whole, "split at {at}");
+        }
+        let mut r = QueryListReader::default();
+        for b in body {
+            r.push(std::slice::from_ref(b));
+        }
+        assert_eq!(format!("{:?}", r.finish().unwrap()), whole, "byte by byte");
+    }
+
+    #[test]
+    fn query_list_reader_refuses_what_is_not_one_complete_array() {
+        for ok in [&b"[]"[..], b" \n[ \t]\r\n", b"[{}]"] {
+            assert!(
+                parse_query_list(ok).is_ok(),
+                "{:?}",
+                String::from_utf8_lossy(ok)
+            );
+        }
+        for bad in [
+            &b""[..],
+            b"   ",
+            b"[",
+            b"[{\"queryId\":\"a\"",
+            b"[1,",
+            b"[1,]",
+            b"[,1]",
+            b"[1] x",
+            b"[1]]",
+            b"]",
+            b"{}",
+            b"[}]",
+            b"<html>",
+        ] {
+            assert!(
+                parse_query_list(bad).is_err(),
+                "{:?} accepted",
+                String::from_utf8_lossy(bad)
+            );
+        }
+    }
+
+    /// A huge element is skipped, not kept: memory stays bounded by ENTRY_LIMIT and the
+    /// entries after it are still read.
+    #[test]
+    fn oversized_entry_is_skipped_as_malformed() {
+        let mut r = QueryListReader::default();
+        r.push(br#"[{"queryId":"huge","state":"RUNNING","query":""#);
+        let text = vec![b'x'; 1 << 20];
+        for _ in 0..5 {
+            r.push(&text);
+            assert!(r.element.capacity() <= ENTRY_LIMIT + (1 << 20));
+        }
+        r.push(br#""},{"queryId":"next","state":"RUNNING"}]"#);
+        let entries = r.finish().unwrap();
+        assert!(matches!(&entries[0], Entry::Malformed(None)), "{entries:?}");
+        assert!(matches!(&entries[1], Entry::Query(q) if q.query_id == "next"));
     }
 
     #[test]
