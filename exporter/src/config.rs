@@ -1627,11 +1627,13 @@ impl Validator<'_> {
             },
         };
         let stats_concurrency = match raw.stats_concurrency {
-            Some(c) if c.value == 0 || c.value > 64 => {
-                return Err(self.error(&c, "stats_concurrency must be between 1 and 64"));
+            Some(c) if c.value == 0 || c.value > 256 => {
+                return Err(self.error(&c, "stats_concurrency must be between 1 and 256"));
             }
             Some(c) => c.value as usize,
-            None => 4,
+            // dockerd answers every waiting stats call at its next one-second sampling
+            // tick, so a cycle takes about containers / stats_concurrency seconds.
+            None => 32,
         };
         Ok(Some(ContainerConfig {
             schedule,
@@ -2528,6 +2530,7 @@ mod tests {
         assert_eq!(ct.stats_source, StatsSource::Auto);
         assert_eq!(ct.docker_host, None);
         assert_eq!(ct.label_allowlist, CONTAINER_LABEL_ALLOWLIST);
+        assert_eq!(ct.stats_concurrency, 32);
         let c = Config::parse(
             "collectors:\n  container:\n    enabled: true\n    labels_include: [a, 'b=c']\n    names_exclude: '^tmp'\n",
             "c.yml",
@@ -2557,6 +2560,21 @@ mod tests {
         let tls = c.container.unwrap().tls.expect("tls block kept");
         assert_eq!(tls.server_name.as_deref(), Some("docker.internal"));
         assert!(tls.insecure_skip_verify);
+        let c = Config::parse(
+            "collectors:\n  container:\n    stats_concurrency: 256\n",
+            "c.yml",
+        )
+        .unwrap();
+        assert_eq!(c.container.unwrap().stats_concurrency, 256);
+        for bad in ["0", "257"] {
+            let e = invalid(&format!(
+                "collectors:\n  container:\n    stats_concurrency: {bad}\n"
+            ));
+            assert!(
+                e.starts_with("c.yml:3:24: stats_concurrency must be between 1 and 256"),
+                "{e}"
+            );
+        }
         let e = invalid("collectors:\n  container:\n    max_containers: 0\n");
         assert!(e.starts_with("c.yml:3:21: max_containers"), "{e}");
         let e = invalid("collectors:\n  container:\n    labels_exclude: ['=x']\n");
