@@ -82,16 +82,18 @@ sleep 6
 wrk -t1 -c8 -d"${SOAK}s" --timeout 2s -H "Accept-Encoding: gzip" "http://127.0.0.1:$PORT/metrics" > "$WORK/wrk.txt" 2>&1 &
 WRK_PID=$!; PIDS+=("$WRK_PID")
 
+# Runs in this shell (not in $(...)): it updates PG_PID and MOTO_PID, and a server started
+# inside a command substitution would hold its output pipe open forever.
 churn() {
   case $(( $1 % 3 )) in
-    0) pg_stop; sleep 2; pg_run; echo "postgres restarted" ;;
+    0) pg_stop; sleep 2; pg_run; CHURNED="postgres restarted" ;;
     1) if $DOCKER; then
-         if docker ps -q --filter "label=$LABEL" | grep -q .; then docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null; echo "container removed"
-         else docker run -d --label "$LABEL" "$IMAGE" sleep 86400 >/dev/null; echo "container started"; fi
-       else echo "no docker image: skipped"; fi ;;
+         if docker ps -q --filter "label=$LABEL" | grep -q .; then docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null; CHURNED="container removed"
+         else docker run -d --label "$LABEL" "$IMAGE" sleep 86400 >/dev/null; CHURNED="container started"; fi
+       else CHURNED="no docker image: skipped"; fi ;;
     2) if [ -n "$S3_PORT" ]; then
-         if kill -0 "$MOTO_PID" 2>/dev/null; then kill "$MOTO_PID"; echo "moto killed"; else start_moto; echo "moto started"; fi
-       else echo "no moto: skipped"; fi ;;
+         if kill -0 "$MOTO_PID" 2>/dev/null; then kill "$MOTO_PID"; CHURNED="moto killed"; else start_moto; CHURNED="moto started"; fi
+       else CHURNED="no moto: skipped"; fi ;;
   esac
 }
 
@@ -99,7 +101,7 @@ START=$(date +%s); : > "$WORK/samples"; step=0; churned=0
 while kill -0 "$WRK_PID" 2>/dev/null; do
   elapsed=$(( $(date +%s) - START ))
   printf '%s\t%s\t%s\n' "$elapsed" "$(rss_kb "$PID")" "$(ls "/proc/$PID/fd" | wc -l)" >> "$WORK/samples"
-  if [ $(( elapsed / 30 )) -gt "$churned" ]; then churned=$(( elapsed / 30 )); echo "t=${elapsed}s $(churn "$step")" >&2; step=$((step + 1)); fi
+  if [ $(( elapsed / 30 )) -gt "$churned" ]; then churned=$(( elapsed / 30 )); churn "$step"; echo "t=${elapsed}s $CHURNED" >&2; step=$((step + 1)); fi
   sleep 10
 done
 wait "$WRK_PID" || true
