@@ -84,7 +84,8 @@ const MAX_PERIOD_POINTS: u64 = 8640;
 
 /// Generates the rule groups for one service. Every expression is parsed (or is an SLO
 /// selector away from one that was, see [`check_templated`]) before it is returned; a
-/// failure there is a rulegen bug and is reported as such.
+/// failure there is a rulegen bug and is reported as such. The SLIs' rates from the spec
+/// were parsed when it was read ([`crate::model::check_sli_rates`]).
 pub fn generate(service: &Service, source: SliSource) -> Result<RuleSet, String> {
     let mut groups = Vec::new();
     for slo in &service.slos {
@@ -222,9 +223,6 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
         SliSource::Spec => sli_rates(&slo.sli),
         SliSource::Synthetic => synthetic_rates(&service.name, &slo.name),
     };
-    // The rates hold the user's queries: parse them as they are.
-    promql::check_generated(&errors)?;
-    promql::check_generated(&total)?;
     let record = |name: &str, expr: String| Rule {
         kind: RuleKind::Record(name.to_string()),
         expr,
@@ -304,8 +302,14 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
             rules.push(burn_alert(service, slo, urgency, alert, &mine, &sel));
         }
     }
-    // Everything after the two rates is built from the selector, windows and numbers.
-    for r in &rules[2..] {
+    // The spec's rates hold the user's queries and were parsed when the spec was read
+    // (model::check_sli_rates); everything else is built from the selector, windows and
+    // numbers.
+    let built = match source {
+        SliSource::Spec => &rules[2..],
+        SliSource::Synthetic => &rules[..],
+    };
+    for r in built {
         check_templated(&r.expr, &service.name, &slo.name)?;
     }
     Ok(Group {
