@@ -9,9 +9,12 @@
 //!
 //! Layout is computed, not written by hand: panels flow left to right in 24 columns under
 //! their row, so skipping a panel (its collector is not in the catalog yet) never leaves a
-//! hole or an overlap. Output is `serde_json`'s pretty printer over sorted maps, so the
-//! same input gives byte-identical files.
+//! hole or an overlap. Output is `serde_json`'s pretty printer with every object's keys
+//! sorted, so the same input gives byte-identical files.
 
+use std::sync::LazyLock;
+
+use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::{Service, Slo};
@@ -160,25 +163,34 @@ impl Panel {
 
 /// Lays out and renders a dashboard as pretty JSON with a trailing newline.
 pub fn render(d: &Dashboard) -> String {
-    let mut text = serde_json::to_string_pretty(&to_json(d)).expect("a JSON value serializes");
+    let mut text = serde_json::to_string_pretty(&layout(d)).expect("dashboard JSON serializes");
     text.push('\n');
     text
 }
 
 /// The dashboard as a JSON value (panels laid out, ids assigned).
 pub fn to_json(d: &Dashboard) -> Value {
+    serde_json::to_value(layout(d)).expect("dashboard JSON serializes")
+}
+
+fn layout(d: &Dashboard) -> DashboardJson<'_> {
     let mut panels = Vec::new();
     let mut id = 0u32;
     let mut y = 0u32;
     for row in &d.rows {
         id += 1;
-        panels.push(json!({
-            "type": "row",
-            "id": id,
-            "title": row.title,
-            "collapsed": false,
-            "panels": [],
-            "gridPos": { "h": 1, "w": GRID_COLUMNS, "x": 0, "y": y },
+        panels.push(PanelJson::Row(RowJson {
+            collapsed: false,
+            grid_pos: GridPos {
+                h: 1,
+                w: GRID_COLUMNS,
+                x: 0,
+                y,
+            },
+            id,
+            panels: [],
+            title: &row.title,
+            kind: "row",
         }));
         y += 1;
         let (mut x, mut line_height) = (0u32, 0u32);
@@ -190,7 +202,13 @@ pub fn to_json(d: &Dashboard) -> Value {
                 line_height = 0;
             }
             id += 1;
-            panels.push(panel_json(p, id, x, y, w));
+            let grid_pos = GridPos {
+                h: p.height,
+                w,
+                x,
+                y,
+            };
+            panels.push(panel_json(p, id, grid_pos));
             x += w;
             line_height = line_height.max(p.height);
         }
@@ -205,21 +223,8 @@ pub fn to_json(d: &Dashboard) -> Value {
         "hide": 0,
     })];
     variables.extend(d.variables.iter().cloned());
-    json!({
-        "uid": d.uid,
-        "title": d.title,
-        "description": d.description,
-        "tags": d.tags,
-        "timezone": "browser",
-        "editable": true,
-        "graphTooltip": 1,
-        "time": { "from": format!("now-{}", d.range), "to": "now" },
-        "refresh": "1m",
-        "schemaVersion": SCHEMA_VERSION,
-        "version": 1,
-        "links": [],
-        "templating": { "list": variables },
-        "annotations": { "list": [{
+    DashboardJson {
+        annotations: json!({ "list": [{
             "builtIn": 1,
             "datasource": { "type": "grafana", "uid": "-- Grafana --" },
             "enable": true,
@@ -227,110 +232,328 @@ pub fn to_json(d: &Dashboard) -> Value {
             "iconColor": "rgba(0, 211, 255, 1)",
             "name": "Annotations & Alerts",
             "type": "dashboard",
-        }]},
-        "panels": panels,
-    })
+        }]}),
+        description: &d.description,
+        editable: true,
+        graph_tooltip: 1,
+        links: [],
+        panels,
+        refresh: "1m",
+        schema_version: SCHEMA_VERSION,
+        tags: &d.tags,
+        templating: Templating { list: variables },
+        time: Time {
+            from: format!("now-{}", d.range),
+            to: "now",
+        },
+        timezone: "browser",
+        title: &d.title,
+        uid: &d.uid,
+        version: 1,
+    }
 }
 
-fn datasource() -> Value {
-    json!({ "type": "prometheus", "uid": format!("${{{DATASOURCE_VAR}}}") })
-}
-
-fn panel_json(p: &Panel, id: u32, x: u32, y: u32, w: u32) -> Value {
-    let grid = json!({ "h": p.height, "w": w, "x": x, "y": y });
+fn panel_json(p: &Panel, id: u32, grid_pos: GridPos) -> PanelJson<'_> {
     if p.kind == Kind::Text {
-        return json!({
-            "type": "text",
-            "id": id,
-            "title": p.title,
-            "gridPos": grid,
-            "options": { "mode": "markdown", "content": p.content },
+        return PanelJson::Text(TextJson {
+            grid_pos,
+            id,
+            options: TextOptions {
+                content: &p.content,
+                mode: "markdown",
+            },
+            title: &p.title,
+            kind: "text",
         });
     }
-    let targets: Vec<Value> = p
+    let targets = p
         .targets
         .iter()
         .enumerate()
-        .map(|(i, t)| {
-            let ref_id = char::from(b'A' + (i % 26) as u8).to_string();
-            json!({
-                "datasource": datasource(),
-                "expr": t.expr,
-                "legendFormat": if t.legend.is_empty() { "__auto".to_string() } else { t.legend.clone() },
-                "instant": t.instant,
-                "range": !t.instant,
-                "format": if p.kind == Kind::Table { "table" } else { "time_series" },
-                "refId": ref_id,
-            })
+        .map(|(i, t)| TargetJson {
+            datasource: PROMETHEUS,
+            expr: &t.expr,
+            format: if p.kind == Kind::Table {
+                "table"
+            } else {
+                "time_series"
+            },
+            instant: t.instant,
+            legend_format: if t.legend.is_empty() {
+                "__auto"
+            } else {
+                &t.legend
+            },
+            range: !t.instant,
+            ref_id: char::from(b'A' + (i % 26) as u8),
         })
         .collect();
-    let mut steps = vec![json!({ "color": "green", "value": null })];
-    steps.extend(
-        p.thresholds
-            .iter()
-            .map(|(v, c)| json!({ "color": c, "value": v })),
-    );
-    let mut defaults = json!({
-        "unit": p.unit,
-        "thresholds": { "mode": "absolute", "steps": steps },
-        "color": { "mode": if p.kind == Kind::TimeSeries { "palette-classic" } else { "thresholds" } },
+    let mut steps = vec![Step {
+        color: "green",
+        value: None,
+    }];
+    steps.extend(p.thresholds.iter().map(|(v, c)| Step {
+        color: c,
+        value: Some(*v),
+    }));
+    let time_series = p.kind == Kind::TimeSeries;
+    PanelJson::Viz(Box::new(VizJson {
+        datasource: PROMETHEUS,
+        description: &p.description,
+        field_config: FieldConfig {
+            defaults: Defaults {
+                color: Mode {
+                    mode: if time_series {
+                        "palette-classic"
+                    } else {
+                        "thresholds"
+                    },
+                },
+                custom: time_series.then_some(Custom {
+                    draw_style: "line",
+                    fill_opacity: 10,
+                    line_width: 1,
+                    show_points: "never",
+                    span_nulls: false,
+                    thresholds_style: Mode {
+                        mode: if p.threshold_lines { "dashed" } else { "off" },
+                    },
+                }),
+                max: p.max,
+                min: p.min,
+                thresholds: Thresholds {
+                    mode: "absolute",
+                    steps,
+                },
+                unit: &p.unit,
+            },
+            overrides: [],
+        },
+        grid_pos,
+        id,
+        options: options(p.kind),
+        targets,
+        title: &p.title,
+        // Instant table queries return one `Value` column per query plus the labels;
+        // `merge` joins them on the labels so each series is one row.
+        transformations: (p.kind == Kind::Table).then(|| {
+            static MERGE: LazyLock<Value> =
+                LazyLock::new(|| json!([{ "id": "merge", "options": {} }]));
+            &*MERGE
+        }),
+        kind: p.kind.plugin(),
+    }))
+}
+
+/// A panel's `options`: the same for every panel of a kind, so built once.
+fn options(kind: Kind) -> &'static Value {
+    static TIME_SERIES: LazyLock<Value> = LazyLock::new(|| {
+        json!({
+            "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true },
+            "tooltip": { "mode": "multi", "sort": "desc" },
+        })
     });
-    if let Some(min) = p.min {
-        defaults["min"] = json!(min);
-    }
-    if let Some(max) = p.max {
-        defaults["max"] = json!(max);
-    }
-    let options = match p.kind {
-        Kind::TimeSeries => {
-            defaults["custom"] = json!({
-                "drawStyle": "line",
-                "lineWidth": 1,
-                "fillOpacity": 10,
-                "showPoints": "never",
-                "spanNulls": false,
-                "thresholdsStyle": { "mode": if p.threshold_lines { "dashed" } else { "off" } },
-            });
-            json!({
-                "legend": { "displayMode": "list", "placement": "bottom", "showLegend": true },
-                "tooltip": { "mode": "multi", "sort": "desc" },
-            })
-        }
-        Kind::Stat => json!({
+    static STAT: LazyLock<Value> = LazyLock::new(|| {
+        json!({
             "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
             "colorMode": "value",
             "graphMode": "area",
             "textMode": "auto",
             "justifyMode": "auto",
             "orientation": "auto",
-        }),
-        Kind::Gauge => json!({
+        })
+    });
+    static GAUGE: LazyLock<Value> = LazyLock::new(|| {
+        json!({
             "reduceOptions": { "calcs": ["lastNotNull"], "fields": "", "values": false },
             "showThresholdLabels": false,
             "showThresholdMarkers": true,
-        }),
-        Kind::Table => json!({ "showHeader": true, "cellHeight": "sm" }),
-        Kind::Text => json!({}),
-    };
-    let mut panel = json!({
-        "type": p.kind.plugin(),
-        "id": id,
-        "title": p.title,
-        "datasource": datasource(),
-        "gridPos": grid,
-        "targets": targets,
-        "fieldConfig": { "defaults": defaults, "overrides": [] },
-        "options": options,
+        })
     });
-    if !p.description.is_empty() {
-        panel["description"] = json!(p.description);
+    static TABLE: LazyLock<Value> =
+        LazyLock::new(|| json!({ "showHeader": true, "cellHeight": "sm" }));
+    static TEXT: LazyLock<Value> = LazyLock::new(|| json!({}));
+    match kind {
+        Kind::TimeSeries => &TIME_SERIES,
+        Kind::Stat => &STAT,
+        Kind::Gauge => &GAUGE,
+        Kind::Table => &TABLE,
+        Kind::Text => &TEXT,
     }
-    if p.kind == Kind::Table {
-        // Instant table queries return one `Value` column per query plus the labels;
-        // `merge` joins them on the labels so each series is one row.
-        panel["transformations"] = json!([{ "id": "merge", "options": {} }]);
-    }
-    panel
+}
+
+// ---- the JSON model ----------------------------------------------------------------------
+//
+// Panels are written straight from these borrowing structs, not through a
+// `serde_json::Value` tree: building the tree (a sorted map and owned strings per key) was
+// most of rulegen's time on large spec sets (issue 9). Every struct declares its fields in
+// the order a `Value` map sorts them, so files stay as the tree printed them;
+// `keys_are_sorted_like_a_json_value` checks it.
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct DashboardJson<'a> {
+    annotations: Value,
+    description: &'a str,
+    editable: bool,
+    graph_tooltip: u32,
+    links: [(); 0],
+    panels: Vec<PanelJson<'a>>,
+    refresh: &'static str,
+    schema_version: u32,
+    tags: &'a [String],
+    templating: Templating,
+    time: Time,
+    timezone: &'static str,
+    title: &'a str,
+    uid: &'a str,
+    version: u32,
+}
+
+#[derive(Serialize)]
+struct Templating {
+    list: Vec<Value>,
+}
+
+#[derive(Serialize)]
+struct Time {
+    from: String,
+    to: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum PanelJson<'a> {
+    Row(RowJson<'a>),
+    Text(TextJson<'a>),
+    Viz(Box<VizJson<'a>>),
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct RowJson<'a> {
+    collapsed: bool,
+    grid_pos: GridPos,
+    id: u32,
+    panels: [(); 0],
+    title: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TextJson<'a> {
+    grid_pos: GridPos,
+    id: u32,
+    options: TextOptions<'a>,
+    title: &'a str,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize)]
+struct TextOptions<'a> {
+    content: &'a str,
+    mode: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct VizJson<'a> {
+    datasource: Datasource,
+    #[serde(skip_serializing_if = "str::is_empty")]
+    description: &'a str,
+    field_config: FieldConfig<'a>,
+    grid_pos: GridPos,
+    id: u32,
+    options: &'static Value,
+    targets: Vec<TargetJson<'a>>,
+    title: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    transformations: Option<&'static Value>,
+    #[serde(rename = "type")]
+    kind: &'static str,
+}
+
+#[derive(Serialize, Clone, Copy)]
+struct GridPos {
+    h: u32,
+    w: u32,
+    x: u32,
+    y: u32,
+}
+
+#[derive(Serialize)]
+struct Datasource {
+    #[serde(rename = "type")]
+    kind: &'static str,
+    uid: &'static str,
+}
+
+/// Every panel's and query's datasource: the [`DATASOURCE_VAR`] variable.
+const PROMETHEUS: Datasource = Datasource {
+    kind: "prometheus",
+    uid: "${datasource}",
+};
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct TargetJson<'a> {
+    datasource: Datasource,
+    expr: &'a str,
+    format: &'static str,
+    instant: bool,
+    legend_format: &'a str,
+    range: bool,
+    ref_id: char,
+}
+
+#[derive(Serialize)]
+struct FieldConfig<'a> {
+    defaults: Defaults<'a>,
+    overrides: [(); 0],
+}
+
+#[derive(Serialize)]
+struct Defaults<'a> {
+    color: Mode,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    custom: Option<Custom>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<f64>,
+    thresholds: Thresholds<'a>,
+    unit: &'a str,
+}
+
+#[derive(Serialize)]
+struct Mode {
+    mode: &'static str,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Custom {
+    draw_style: &'static str,
+    fill_opacity: u32,
+    line_width: u32,
+    show_points: &'static str,
+    span_nulls: bool,
+    thresholds_style: Mode,
+}
+
+#[derive(Serialize)]
+struct Thresholds<'a> {
+    mode: &'static str,
+    steps: Vec<Step<'a>>,
+}
+
+#[derive(Serialize)]
+struct Step<'a> {
+    color: &'a str,
+    value: Option<f64>,
 }
 
 /// A Grafana uid (at most 40 characters) derived from a name: readable while it fits,
@@ -521,6 +744,54 @@ mod tests {
         assert_eq!(long.len(), 40);
         assert_eq!(long, uid_for("lakewatch-slo", &"a".repeat(100)));
         assert_ne!(long, uid_for("lakewatch-slo", &"a".repeat(99)));
+    }
+
+    #[test]
+    fn keys_are_sorted_like_a_json_value() {
+        let d = Dashboard {
+            uid: "u".into(),
+            title: "t".into(),
+            description: "d".into(),
+            tags: vec!["x".into()],
+            variables: vec![json!({ "name": "v", "type": "custom" })],
+            range: "1h".into(),
+            rows: vec![Row {
+                title: "r".into(),
+                panels: vec![
+                    Panel::new(Kind::TimeSeries, "a", "short")
+                        .describe("about a")
+                        .range(Some(0.0), Some(1.5))
+                        .query("up", "")
+                        .query("up", "{{job}}")
+                        .thresholds(&[(-1e9, "red"), (0.25, "yellow")]),
+                    Panel::new(Kind::Stat, "b", "s").query("up", "x"),
+                    Panel::new(Kind::Gauge, "c", "percentunit").thresholds(&[(0.5, "green")]),
+                    Panel::new(Kind::Table, "d", "short").query("ALERTS", "{{alertname}}"),
+                    Panel {
+                        content: "# note".into(),
+                        ..Panel::new(Kind::Text, "e", "")
+                    },
+                ],
+            }],
+        };
+        let text = render(&d);
+        let value: Value = serde_json::from_str(&text).unwrap();
+        // A `Value` prints its objects' keys sorted: the struct fields must be in that order.
+        assert_eq!(text, serde_json::to_string_pretty(&value).unwrap() + "\n");
+        assert_eq!(value, to_json(&d));
+        let a = &value["panels"][1];
+        assert_eq!(a["datasource"]["uid"], format!("${{{DATASOURCE_VAR}}}"));
+        assert_eq!(
+            a["fieldConfig"]["defaults"]["thresholds"]["steps"][1]["value"],
+            -1e9
+        );
+        assert_eq!(
+            a["fieldConfig"]["defaults"]["custom"]["thresholdsStyle"]["mode"],
+            "dashed"
+        );
+        assert_eq!(a["targets"][1]["refId"], "B");
+        assert_eq!(value["panels"][4]["transformations"][0]["id"], "merge");
+        assert_eq!(value["panels"][5]["options"]["content"], "# note");
     }
 
     #[test]

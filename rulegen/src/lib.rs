@@ -28,24 +28,30 @@ pub use error::{Error, SpecError};
 pub use model::Service;
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
-/// Reads and validates spec files, failing on the first invalid one. Service names must be
-/// unique across all files, since outputs are written per service. `params` replace the
+/// Reads and validates spec files (on all cores), failing on the first invalid one. Service
+/// names must be unique across all files, since outputs are written per service. `params` replace the
 /// values of native specs' parameters of the same name; each must be declared by at least
 /// one of the specs (an override nobody reads is a typo).
 pub fn load_files(
     paths: &[std::path::PathBuf],
     params: &BTreeMap<String, String>,
 ) -> Result<Vec<Service>, Error> {
-    let mut services: Vec<Service> = Vec::new();
-    let mut seen: BTreeMap<String, String> = BTreeMap::new();
-    for path in paths {
+    let loaded = parallel_map(paths, |path| {
         let display = path.display().to_string();
         let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
             path: display.clone(),
             source,
         })?;
-        for s in spec::load_with_params(&display, &text, params)? {
+        let services = spec::load_with_params(&display, &text, params)?;
+        Ok::<_, Error>((display, services))
+    });
+    let mut services: Vec<Service> = Vec::new();
+    let mut seen: BTreeMap<String, String> = BTreeMap::new();
+    for result in loaded {
+        let (display, file_services) = result?;
+        for s in file_services {
             if let Some(first) = seen.insert(s.name.clone(), display.clone()) {
                 return Err(Error::DuplicateService {
                     service: s.name,
@@ -82,4 +88,62 @@ pub fn source_name(service: &Service) -> String {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| service.file.clone())
+}
+
+/// `f` applied to every item, on as many scoped threads as there are cores (each taking
+/// the next item when it is done with one, so a large item does not hold up a share of
+/// the others); results in the order of `items`. Specs and services are independent, and
+/// a large spec set is CPU-bound work the machine's other cores would otherwise not do.
+pub fn parallel_map<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = AtomicUsize::new(0);
+    let mut done: Vec<(usize, R)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| {
+                w.join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+            })
+            .collect()
+    });
+    done.sort_unstable_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parallel_map_keeps_the_order() {
+        let items: Vec<u64> = (0..1000).collect();
+        let squares = parallel_map(&items, |i| {
+            // Uneven work, so threads finish items out of order.
+            if i % 7 == 0 {
+                std::thread::yield_now();
+            }
+            i * i
+        });
+        assert_eq!(squares, items.iter().map(|i| i * i).collect::<Vec<_>>());
+        assert!(parallel_map(&[] as &[u8], |_| 0).is_empty());
+    }
 }

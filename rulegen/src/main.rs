@@ -252,7 +252,7 @@ fn generate(
     alertmanager: Option<alertmanager::Options>,
 ) -> anyhow::Result<()> {
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
-    for s in services {
+    let written = lakewatch_rulegen::parallel_map(services, |s| -> anyhow::Result<()> {
         let set = rules::generate(s, SliSource::Spec).map_err(anyhow::Error::msg)?;
         let source = lakewatch_rulegen::source_name(s);
         write(
@@ -272,7 +272,10 @@ fn generate(
                 &dashboard::render(&d),
             )?;
         }
-    }
+        Ok(())
+    });
+    // The first failure in service order, as a sequential run would report it.
+    written.into_iter().collect::<anyhow::Result<()>>()?;
     if let Some(opts) = alertmanager {
         write(
             &out.join("alertmanager.yml"),

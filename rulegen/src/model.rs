@@ -286,6 +286,17 @@ pub fn check_query(what: &str, query: &str, pos: Pos) -> Result<String, Problem>
     Ok(query.trim().to_string())
 }
 
+/// The SLI's two 5m rates, as the rules record them ([`crate::rules::sli_rates`]), parse
+/// and fit the catalog. Every spec reader runs this on every SLI, so rule generation does
+/// not parse the rates (and compile their regex matchers) a second time.
+pub fn check_sli_rates(sli: &Sli, pos: Pos) -> Result<(), Problem> {
+    let (errors, total) = crate::rules::sli_rates(sli);
+    for q in [errors, total] {
+        check_query("SLI", &q, pos)?;
+    }
+    Ok(())
+}
+
 /// Replaces the window placeholder with a concrete range.
 pub fn fill_window(template: &str, range: &str) -> String {
     template.replace(WINDOW_PLACEHOLDER, range)

@@ -269,7 +269,9 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
                 }
             };
             let total = model::check_window_query("total query", &total.value, Pos::at(total))?;
-            Ok(Sli::Ratio { errors, total })
+            let sli = Sli::Ratio { errors, total };
+            model::check_sli_rates(&sli, Pos::at(raw))?;
+            Ok(sli)
         }
         RawSli::Latency {
             metric,
@@ -292,7 +294,7 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
                 matchers,
                 le,
             };
-            check_generated_sli(
+            model::check_sli_rates(
                 &sli,
                 selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
             )?;
@@ -313,7 +315,7 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
                 metric: metric.value.clone(),
                 matchers,
             };
-            check_generated_sli(
+            model::check_sli_rates(
                 &sli,
                 selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
             )?;
@@ -340,15 +342,6 @@ pub(crate) fn check_catalog_kind(
         )),
         _ => Ok(()),
     }
-}
-
-/// Runs the catalog label check on the queries the SLI will generate.
-fn check_generated_sli(sli: &Sli, pos: Pos) -> Result<(), Problem> {
-    let (errors, total) = crate::rules::sli_rates(sli);
-    for q in [errors, total] {
-        model::check_query("SLI", &q, pos)?;
-    }
-    Ok(())
 }
 
 fn alerting(service: &str, slo: &str, raw: Option<&RawAlerting>) -> Result<Alerting, Problem> {
@@ -567,6 +560,23 @@ alerts:
     expr: node_filesystem_avail_bytes{mountpoint="/"} < 1e9
     for: 10m
 "#;
+
+    #[test]
+    fn rates_that_do_not_parse_are_an_error_in_the_spec() {
+        // Valid alone, but `sum()` of a scalar is not: the recorded rate would not parse.
+        let spec = GOOD.replace(
+            "errors: sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}]))",
+            "errors: scalar(sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}])))",
+        );
+        assert_ne!(spec, GOOD);
+        let e = load("s.yml", &spec, &BTreeMap::new()).unwrap_err();
+        assert!(
+            e.message.starts_with("SLI is not valid PromQL"),
+            "{}",
+            e.message
+        );
+        assert_eq!(e.pos.line, 8);
+    }
 
     #[test]
     fn parses_a_full_spec() {

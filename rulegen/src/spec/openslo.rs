@@ -236,6 +236,7 @@ fn slo(doc: &Doc) -> Result<(String, Slo), Problem> {
         ));
     };
     let sli = sli(&indicator.spec, threshold)?;
+    model::check_sli_rates(&sli, Pos::at(&indicator.spec))?;
     Ok((
         service.clone(),
         Slo {

@@ -1,5 +1,5 @@
 //! Golden files: every valid fixture spec, generated in every flavour (plus emitted
-//! tests), must match `tests/fixtures/golden/<format>/<spec>/` byte for byte.
+//! tests and its SLO dashboard), must match `tests/fixtures/golden/<format>/<spec>/` byte for byte.
 //! Regenerate with `LAKEWATCH_BLESS=1 cargo test -p lakewatch-rulegen --test it golden`.
 
 use crate::support::{Scratch, files_under, fixture, generate, good_specs};
@@ -25,7 +25,7 @@ fn generated_files_match_goldens() {
             .to_string();
         let stem = spec.file_stem().unwrap().to_string_lossy().to_string();
         let scratch = Scratch::new(&format!("golden-{format}-{stem}"));
-        generate(spec, scratch.path(), &["--emit-tests"]);
+        generate(spec, scratch.path(), &["--emit-tests", "--dashboards"]);
         generate(spec, scratch.path(), &["--format", "operator"]);
         generate(spec, scratch.path(), &["--format", "mimir"]);
         let golden = fixture(&format!("golden/{format}/{stem}"));
@@ -72,8 +72,8 @@ fn regeneration_is_byte_identical() {
     for spec in good_specs() {
         let a = Scratch::new("determinism-a");
         let b = Scratch::new("determinism-b");
-        generate(&spec, a.path(), &["--emit-tests"]);
-        generate(&spec, b.path(), &["--emit-tests"]);
+        generate(&spec, a.path(), &["--emit-tests", "--dashboards"]);
+        generate(&spec, b.path(), &["--emit-tests", "--dashboards"]);
         let fa = files_under(a.path());
         assert_eq!(fa.len(), files_under(b.path()).len());
         for f in fa {
