@@ -70,3 +70,7 @@ if cargo nextest --version >/dev/null 2>&1; then
 else
   cargo test --workspace --locked --no-fail-fast
 fi
+
+# A short fuzz run of every parser; the corpus replay above already ran with the tests.
+echo "==> fuzz"
+scripts/fuzz.sh "${LAKEWATCH_FUZZ_SECONDS:-20}"
