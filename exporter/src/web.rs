@@ -75,11 +75,8 @@ impl WebConfig {
     /// Parses and validates web config text; `name` is used in error messages and
     /// relative certificate paths are taken from `base`.
     pub fn parse(text: &str, name: &str, base: &Path) -> Result<WebConfig, ConfigError> {
-        let raw: RawWebConfig = serde_saphyr::from_str(text).map_err(|e| {
-            ConfigError::Syntax(e.render_with_options(serde_saphyr::render_options! {
-                source_name: Some(name),
-            }))
-        })?;
+        let raw: RawWebConfig =
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::syntax(&e, name))?;
         let err = |span_line: u64, span_col: u64, message: String| ConfigError::Invalid {
             path: name.to_string(),
             line: span_line,
