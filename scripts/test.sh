@@ -94,3 +94,7 @@ for major in 13 17; do
       --test it -- postgres::
   fi
 done
+
+# A short fuzz run of every parser; the corpus replay above already ran with the tests.
+echo "==> fuzz"
+scripts/fuzz.sh "${LAKEWATCH_FUZZ_SECONDS:-20}"

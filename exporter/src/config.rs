@@ -42,6 +42,28 @@ pub enum ConfigError {
     },
 }
 
+impl ConfigError {
+    /// A YAML error of file `name`. serde-saphyr names the file in the header of the
+    /// snippet it quotes, but some errors come without a snippet, and then without the
+    /// file (found by fuzzing: an invalid duration after a broken line); those get
+    /// `file:line:column: ` in front.
+    pub(crate) fn syntax(e: &serde_saphyr::Error, name: &str) -> ConfigError {
+        let rendered = e.render_with_options(serde_saphyr::render_options! {
+            source_name: Some(name),
+        });
+        let Some(l) = e.location() else {
+            return ConfigError::Syntax(format!("{name}: {rendered}"));
+        };
+        let at = format!("{name}:{}:{}", l.line(), l.column());
+        if rendered.contains(&at) {
+            return ConfigError::Syntax(rendered);
+        }
+        let suffix = format!(" at line {}, column {}", l.line(), l.column());
+        let message = rendered.strip_suffix(&suffix).unwrap_or(&rendered);
+        ConfigError::Syntax(format!("{at}: {message}"))
+    }
+}
+
 /// The validated configuration.
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -720,11 +742,7 @@ impl Config {
         let raw: RawConfig = if text.trim().is_empty() {
             RawConfig::default()
         } else {
-            serde_saphyr::from_str(text).map_err(|e| {
-                ConfigError::Syntax(e.render_with_options(serde_saphyr::render_options! {
-                    source_name: Some(name),
-                }))
-            })?
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::syntax(&e, name))?
         };
         Validator { name }.config(raw)
     }
@@ -1940,6 +1958,15 @@ pub const DISK_DEVICES_EXCLUDE: &str = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn yaml_errors_name_the_file_even_without_a_snippet() {
+        // A lone CR ends a line for YAML, but serde-saphyr quotes no snippet after one.
+        let text = "collectors:\n  disk:\n    timeout: 5s\r    interval: 5x\n";
+        let e = Config::parse(text, "c.yml").unwrap_err().to_string();
+        assert!(e.starts_with("c.yml:4:15: invalid duration \"5x\""), "{e}");
+        assert!(!e.contains("at line"), "{e}");
+    }
 
     fn invalid(text: &str) -> String {
         Config::parse(text, "c.yml")

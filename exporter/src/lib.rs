@@ -8,6 +8,8 @@
 
 pub mod collector;
 pub mod config;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod http_client;
 pub mod passthrough;
 pub mod scheduler;

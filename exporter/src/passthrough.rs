@@ -135,6 +135,11 @@ pub fn select(
         let Some(family) = convert(&name, fam) else {
             continue;
         };
+        // `_total` of a counter or `_bucket` of a histogram declared with an empty name
+        // (`# TYPE  counter`) leaves no name at all (found by fuzzing).
+        if !valid_name(&family.name, true) {
+            continue;
+        }
         let query = family.query_name();
         if !allow.allows(&query) || is_reserved(&query) || is_reserved(&family.name) {
             continue;
@@ -536,6 +541,21 @@ pub fn classify_transport(text: &str) -> &'static str {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn families_without_a_name_are_dropped() {
+        let allow = AllowList::new(&["*"]).unwrap();
+        for text in [
+            "# TYPE  counter\n_total 1\n",
+            "# TYPE  histogram\n_bucket{le=\"+Inf\"} 1\n",
+        ] {
+            assert_eq!(
+                select(text, &allow, |_| false, &[]).unwrap(),
+                vec![],
+                "{text}"
+            );
+        }
+    }
 
     fn allow(globs: &[&str]) -> AllowList {
         AllowList::new(globs).unwrap()

@@ -19,7 +19,7 @@
 use std::collections::{BTreeMap, HashMap};
 use std::path::{Path, PathBuf};
 use std::str::FromStr as _;
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex, OnceLock, RwLock};
 use std::time::{Duration, SystemTime};
 
 use hyper::header::HeaderValue;
@@ -69,14 +69,16 @@ impl WebConfig {
             path: name.clone(),
             source,
         })?;
-        let raw: RawWebConfig = serde_saphyr::from_str(&text).map_err(|e| {
-            ConfigError::Syntax(e.render_with_options(serde_saphyr::render_options! {
-                source_name: Some(name.as_str()),
-            }))
-        })?;
-        let base = path.parent().unwrap_or(Path::new("."));
+        WebConfig::parse(&text, &name, path.parent().unwrap_or(Path::new(".")))
+    }
+
+    /// Parses and validates web config text; `name` is used in error messages and
+    /// relative certificate paths are taken from `base`.
+    pub fn parse(text: &str, name: &str, base: &Path) -> Result<WebConfig, ConfigError> {
+        let raw: RawWebConfig =
+            serde_saphyr::from_str(text).map_err(|e| ConfigError::syntax(&e, name))?;
         let err = |span_line: u64, span_col: u64, message: String| ConfigError::Invalid {
-            path: name.clone(),
+            path: name.to_string(),
             line: span_line,
             column: span_col,
             message,
@@ -86,10 +88,21 @@ impl WebConfig {
 
         let mut users = BTreeMap::new();
         for (user, hash) in raw.basic_auth_users {
-            if bcrypt::HashParts::from_str(&hash.value).is_err() {
+            let Ok(parts) = bcrypt::HashParts::from_str(&hash.value) else {
                 return Err(at(
                     &hash,
                     format!("basic_auth_users.{user}: not a bcrypt hash (expected $2y$...)"),
+                ));
+            };
+            // The hash's format admits costs 00..99; bcrypt itself (and Go's, which
+            // exporter-toolkit uses) only computes 4..=31.
+            if !BCRYPT_COSTS.contains(&parts.get_cost()) {
+                return Err(at(
+                    &hash,
+                    format!(
+                        "basic_auth_users.{user}: bcrypt cost {} is out of range (4 to 31)",
+                        parts.get_cost()
+                    ),
                 ));
             }
             users.insert(user, hash.value);
@@ -258,16 +271,22 @@ impl ResolvesServerCert for CertReloader {
 /// HMAC of user and password with a key drawn at start-up, so the cache holds no
 /// passwords, its keys reveal nothing, and a repeated wrong password costs the same as
 /// a repeated right one. Unknown users are checked against a dummy hash so they take as
-/// long as known ones.
+/// long as known ones; it is made on the first unknown user, on the blocking pool, so
+/// start-up (and `--check-config`) does not pay bcrypt.
 pub struct BasicAuth {
     users: BTreeMap<String, String>,
-    /// A hash of a random password at the users' cost, verified for unknown users.
-    dummy: String,
+    /// The users' highest cost, at which the dummy hash is made.
+    cost: u32,
+    /// A hash of a random password at `cost`, verified for unknown users.
+    dummy: OnceLock<String>,
     key: hmac::Key,
     cache: Mutex<HashMap<[u8; 32], bool>>,
 }
 
 const CACHE_LIMIT: usize = 4096;
+
+/// The bcrypt costs bcrypt can compute.
+const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=31;
 
 impl BasicAuth {
     pub fn new(users: BTreeMap<String, String>) -> BasicAuth {
@@ -276,18 +295,30 @@ impl BasicAuth {
         let cost = users
             .values()
             .filter_map(|h| bcrypt::HashParts::from_str(h).ok())
-            .map(|p| p.get_cost())
+            .map(|p| {
+                p.get_cost()
+                    .clamp(*BCRYPT_COSTS.start(), *BCRYPT_COSTS.end())
+            })
             .max()
             .unwrap_or(bcrypt::DEFAULT_COST);
-        let mut secret = [0u8; 16];
-        ring::rand::SecureRandom::fill(&rng, &mut secret).expect("the OS random source works");
-        let dummy = bcrypt::hash(secret, cost).expect("bcrypt accepts any cost it parsed");
         BasicAuth {
             users,
-            dummy,
+            cost,
+            dummy: OnceLock::new(),
             key,
             cache: Mutex::new(HashMap::new()),
         }
+    }
+
+    /// The dummy hash, made on first use (bcrypt at the users' cost: call it on the
+    /// blocking pool).
+    fn dummy(&self) -> &str {
+        self.dummy.get_or_init(|| {
+            let mut secret = [0u8; 16];
+            ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
+                .expect("the OS random source works");
+            bcrypt::hash(secret, self.cost).expect("the cost was clamped to bcrypt's range")
+        })
     }
 
     /// True when the `Authorization` header carries valid credentials. Uncached checks
@@ -313,7 +344,10 @@ impl BasicAuth {
         }
         let me = self.clone();
         let ok = tokio::task::spawn_blocking(move || {
-            let hash = me.users.get(&user).unwrap_or(&me.dummy);
+            let hash = me
+                .users
+                .get(&user)
+                .map_or_else(|| me.dummy(), String::as_str);
             bcrypt::verify(&password, hash).unwrap_or(false) && me.users.contains_key(&user)
         })
         .await
@@ -370,6 +404,25 @@ mod tests {
         assert!(auth.check(Some(&header("prom", "s3cret"))).await);
         assert!(!auth.check(Some(&header("prom", "wrong"))).await);
         assert_eq!(auth.cache.lock().unwrap().len(), 3);
+    }
+
+    #[test]
+    fn bcrypt_costs_bcrypt_cannot_compute_are_refused() {
+        for cost in ["03", "32", "99"] {
+            let text = format!(
+                "basic_auth_users:\n  prom: $2a${cost}$CCCCCCCCCCCCCCCCCCCCC.E5YPO9kmyuRGyh0XouQYb4YMJKvyOeW\n"
+            );
+            let Err(e) = WebConfig::parse(&text, "web.yml", Path::new(".")) else {
+                panic!("cost {cost} accepted");
+            };
+            assert_eq!(
+                e.to_string(),
+                format!(
+                    "web.yml:2:9: basic_auth_users.prom: bcrypt cost {} is out of range (4 to 31)",
+                    cost.trim_start_matches('0')
+                )
+            );
+        }
     }
 
     #[test]

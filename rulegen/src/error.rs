@@ -109,13 +109,35 @@ fn snippet(source: &str, pos: Pos) -> String {
     if pos.line == 0 {
         return String::new();
     }
-    let Some(text) = source.lines().nth((pos.line - 1) as usize) else {
+    let Some(text) = yaml_lines(source).nth((pos.line - 1) as usize) else {
         return String::new();
     };
     let gutter = pos.line.to_string();
     let pad = " ".repeat(gutter.len());
     let caret = " ".repeat(pos.column.saturating_sub(1) as usize);
     format!("{gutter} | {text}\n{pad} | {caret}^")
+}
+
+/// The lines of a YAML text as YAML numbers them: `\r\n`, `\r` and `\n` each end one
+/// (`str::lines` does not split at a lone `\r`, so a file with old Mac line ends got the
+/// wrong line quoted; found by fuzzing). A text ending in a line break has an empty last
+/// line, where errors about an unexpected end point.
+pub(crate) fn yaml_lines(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = Some(text);
+    std::iter::from_fn(move || {
+        let s = rest?;
+        let Some(i) = s.find(['\r', '\n']) else {
+            rest = None;
+            return Some(s);
+        };
+        let end = if s[i..].starts_with("\r\n") {
+            i + 2
+        } else {
+            i + 1
+        };
+        rest = Some(&s[end..]);
+        Some(&s[..i])
+    })
 }
 
 /// Everything that can stop rulegen.
@@ -167,6 +189,16 @@ mod tests {
             e.to_string(),
             "spec.yml:2:12: objective must be in (0, 100), got 100\n2 | objective: 100\n  |            ^"
         );
+    }
+
+    #[test]
+    fn snippets_count_lines_as_yaml_does() {
+        assert_eq!(
+            yaml_lines("a\r\nb\rc\nd\n").collect::<Vec<_>>(),
+            ["a", "b", "c", "d", ""]
+        );
+        let e = Problem::new(Pos { line: 3, column: 1 }, "here").in_file("s.yml", "a\rb\rc: 1\r");
+        assert_eq!(e.snippet, "3 | c: 1\n  | ^");
     }
 
     #[test]

@@ -14,6 +14,8 @@ pub mod alertmanager;
 pub mod dashboard;
 pub mod duration;
 pub mod error;
+#[doc(hidden)]
+pub mod fuzz;
 pub mod model;
 mod num;
 pub mod output;

@@ -7,6 +7,7 @@ mod config;
 mod container;
 mod docker;
 mod e2e;
+mod fuzz_corpus;
 mod hardening;
 mod http;
 mod node_exporter;

@@ -383,11 +383,7 @@ pub fn parse(text: &str, name: &str) -> Result<Vec<CustomQuery>, ConfigError> {
     let raw: Entries<Spanned<RawQuery>> = if text.trim().is_empty() {
         Entries(Vec::new())
     } else {
-        serde_saphyr::from_str(text).map_err(|e| {
-            ConfigError::Syntax(e.render_with_options(serde_saphyr::render_options! {
-                source_name: Some(name),
-            }))
-        })?
+        serde_saphyr::from_str(text).map_err(|e| ConfigError::syntax(&e, name))?
     };
     let error = |span: &Location, message: String| ConfigError::Invalid {
         path: name.to_string(),
