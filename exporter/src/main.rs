@@ -249,6 +249,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         let (hub, mut tasks) = scheduler::start(jobs, config.series_per_target);
         let mut security = server::Security::default();
         if let Some(web) = web {
+            if let Some(auth) = web.auth.clone() {
+                // The dummy hash for unknown users, made before the first request needs it.
+                tokio::task::spawn_blocking(move || auth.warm_up());
+            }
             security.auth = web.auth;
             security.tls = web.tls.map(tokio_rustls::TlsAcceptor::from);
             if let Some(reloader) = web.reloader {

@@ -281,6 +281,9 @@ pub struct BasicAuth {
     dummy: OnceLock<String>,
     key: hmac::Key,
     cache: Mutex<HashMap<[u8; 32], bool>>,
+    /// bcrypt computations so far, with the cost of each (what a request's time is made of).
+    #[cfg(test)]
+    bcrypt_runs: Mutex<Vec<u32>>,
 }
 
 const CACHE_LIMIT: usize = 4096;
@@ -307,16 +310,27 @@ impl BasicAuth {
             dummy: OnceLock::new(),
             key,
             cache: Mutex::new(HashMap::new()),
+            #[cfg(test)]
+            bcrypt_runs: Mutex::new(Vec::new()),
         }
     }
 
-    /// The dummy hash, made on first use (bcrypt at the users' cost: call it on the
-    /// blocking pool).
+    /// Makes the dummy hash now (bcrypt at the users' cost: call it on the blocking
+    /// pool). The server does this at start-up, so the first unknown user does not pay
+    /// for it and stand out by taking twice as long; parsing (`--check-config`,
+    /// fuzzing) never does.
+    pub fn warm_up(&self) {
+        self.dummy();
+    }
+
+    /// The dummy hash, made on first use unless [`BasicAuth::warm_up`] made it.
     fn dummy(&self) -> &str {
         self.dummy.get_or_init(|| {
             let mut secret = [0u8; 16];
             ring::rand::SecureRandom::fill(&ring::rand::SystemRandom::new(), &mut secret)
                 .expect("the OS random source works");
+            #[cfg(test)]
+            self.bcrypt_runs.lock().unwrap().push(self.cost);
             bcrypt::hash(secret, self.cost).expect("the cost was clamped to bcrypt's range")
         })
     }
@@ -348,6 +362,11 @@ impl BasicAuth {
                 .users
                 .get(&user)
                 .map_or_else(|| me.dummy(), String::as_str);
+            #[cfg(test)]
+            me.bcrypt_runs
+                .lock()
+                .unwrap()
+                .push(bcrypt::HashParts::from_str(hash).map_or(0, |p| p.get_cost()));
             bcrypt::verify(&password, hash).unwrap_or(false) && me.users.contains_key(&user)
         })
         .await
@@ -404,6 +423,50 @@ mod tests {
         assert!(auth.check(Some(&header("prom", "s3cret"))).await);
         assert!(!auth.check(Some(&header("prom", "wrong"))).await);
         assert_eq!(auth.cache.lock().unwrap().len(), 3);
+    }
+
+    /// The 1,000 tries, without a stopwatch (a timing assertion on a shared CI
+    /// machine measures the machine): what a client can time is the work a request
+    /// does, so the test counts it. Right, wrong and unknown-user credentials each cost
+    /// exactly one bcrypt at the same cost the first time they are seen and none when
+    /// repeated, so response times cannot tell them apart; the cache keys are HMACs.
+    #[tokio::test]
+    async fn right_wrong_and_unknown_credentials_do_the_same_work() {
+        let hash = bcrypt::hash("s3cret", 5).unwrap();
+        let auth = Arc::new(BasicAuth::new(BTreeMap::from([("prom".to_string(), hash)])));
+        // As the server does at start-up: one bcrypt at the users' cost, then none.
+        auth.warm_up();
+        auth.warm_up();
+        assert_eq!(*auth.bcrypt_runs.lock().unwrap(), [5]);
+        let mut seen = std::collections::HashSet::new();
+        // (kind, first time seen) -> the bcrypt costs paid by each such request.
+        let mut work: BTreeMap<(&str, bool), Vec<Vec<u32>>> = BTreeMap::new();
+        for i in 0..1000 {
+            let (kind, user, password) = match i % 4 {
+                0 => ("right", "prom", "s3cret".to_string()),
+                1 => ("wrong, repeated", "prom", "guess".to_string()),
+                2 => ("wrong, new each time", "prom", format!("guess-{i}")),
+                _ => ("unknown user", "nobody", "s3cret".to_string()),
+            };
+            let before = auth.bcrypt_runs.lock().unwrap().len();
+            let ok = auth.check(Some(&header(user, &password))).await;
+            assert_eq!(ok, kind == "right", "{kind}");
+            let paid = auth.bcrypt_runs.lock().unwrap()[before..].to_vec();
+            let first = seen.insert((user, password));
+            work.entry((kind, first)).or_default().push(paid);
+        }
+        for ((kind, first), requests) in &work {
+            let expected: Vec<u32> = if *first { vec![5] } else { vec![] };
+            assert!(
+                requests.iter().all(|paid| *paid == expected),
+                "{kind} (first: {first}): {requests:?}"
+            );
+        }
+        // Every kind was both new and repeated, except the ever-new wrong passwords.
+        assert_eq!(work.len(), 7, "{:?}", work.keys());
+        assert_eq!(work[&("wrong, new each time", true)].len(), 250);
+        // 3 repeated credentials + 250 new ones; keys are 32-byte HMAC tags.
+        assert_eq!(auth.cache.lock().unwrap().len(), 253);
     }
 
     #[test]
