@@ -136,3 +136,97 @@ fn bad_flag_is_a_usage_error() {
         "suggests the right flag: {err}"
     );
 }
+
+/// Issue 10's secrets hygiene, every output channel at once: a config with a secret in
+/// each place one can go (Postgres DSN and `password`, S3 secret key, Trino password and
+/// token), every target failing (nothing listens on port 1), debug logging on. No secret
+/// may appear in `--check-config` output, the log, `/metrics` or the status page `/`
+/// (which shows each target's last error).
+#[test]
+fn secrets_never_reach_any_output() {
+    let secrets = [
+        "pg-Dsn-Secret-51",
+        "pg-Key-Secret-52",
+        "s3-Secret-Key-53",
+        "trino-Password-54",
+        "trino-Token-55",
+    ];
+    let dir = TempDir::new("secrets");
+    let path = dir
+        .write(
+            "lakewatch.yml",
+            &format!(
+                "collectors:
+  disk: {{ enabled: false }}
+  container: {{ enabled: false }}
+  postgres:
+    interval: 1s
+    timeout: 900ms
+    targets:
+      - {{ name: dsn, dsn: 'postgresql://lw:{}@127.0.0.1:1/postgres?sslmode=disable' }}
+      - {{ name: key, host: 127.0.0.1, port: 1, user: lw, password: {}, sslmode: disable }}
+  s3:
+    interval: 1s
+    timeout: 900ms
+    targets:
+      - {{ name: s3, endpoint: 'http://127.0.0.1:1', region: us-east-1, access_key: ak, secret_key: {}, path_style: true }}
+  trino:
+    interval: 1s
+    timeout: 900ms
+    targets:
+      - {{ name: basic, url: 'http://127.0.0.1:1', user: lw, password: {} }}
+      - {{ name: bearer, url: 'http://127.0.0.1:1', user: lw, token: {} }}
+",
+                secrets[0], secrets[1], secrets[2], secrets[3], secrets[4]
+            ),
+        )
+        .display()
+        .to_string();
+    let (code, out, err) = check(&["--check-config", "--config", &path]);
+    assert_eq!(code, 0, "{out}{err}");
+    let targets = ["dsn", "key", "s3", "basic", "bearer"];
+    for t in targets {
+        assert!(out.contains(t), "--check-config lists target {t}: {out}");
+    }
+    // The harness runs the exporter with --log.level debug.
+    let exp = crate::support::Exporter::start(&["--config", &path]);
+    // Wait until every target has failed at least twice (errors logged and shown).
+    let start = std::time::Instant::now();
+    loop {
+        let m = exp.metrics();
+        let failed = |t: &str| {
+            m.lines().any(|l| {
+                l.starts_with("lakewatch_collector_errors_total{")
+                    && l.contains(&format!("target=\"{t}\""))
+                    && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(2.0)
+            })
+        };
+        if targets.iter().all(|t| failed(t)) {
+            break;
+        }
+        assert!(
+            start.elapsed() < std::time::Duration::from_secs(30),
+            "not every target failed twice: {m}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+    let status = exp.get("/").text();
+    assert!(
+        status.contains("127.0.0.1:1"),
+        "the status page shows the errors: {status}"
+    );
+    for (channel, text) in [
+        ("--check-config stdout", out),
+        ("--check-config stderr", err),
+        ("log", exp.log_text()),
+        ("/metrics", exp.metrics()),
+        ("/", status),
+    ] {
+        for secret in secrets {
+            assert!(
+                !text.contains(secret),
+                "{secret} leaked into {channel}:\n{text}"
+            );
+        }
+    }
+}

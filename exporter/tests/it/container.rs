@@ -19,13 +19,21 @@ fn wait_idle(id: &str) {
             .unwrap_or(0.0)
     };
     let mut last = cpu();
-    wait_for("the burst to end", Duration::from_secs(60), || {
+    let start = std::time::Instant::now();
+    loop {
         std::thread::sleep(Duration::from_millis(500));
         let now = cpu();
-        let idle = now > 0.2e9 && now - last < 0.01e9;
+        if now > 0.2e9 && now - last < 0.01e9 {
+            return;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "the burst did not end within 60 s: CPU counter {last} -> {now} ns; state {}; stats {}",
+            docker::inspect(id, "{{.State.Status}} {{.State.ExitCode}}"),
+            api_stats(id)
+        );
         last = now;
-        idle
-    });
+    }
 }
 
 /// A config that watches only this scene's containers, every second.
