@@ -93,6 +93,29 @@ fn matches_postgres_exporter() {
         "lake",
         "CREATE TABLE t AS SELECT g AS i, md5(g::text) AS s FROM generate_series(1, 20000) g",
     );
+    // Before Postgres 15 the statistics collector publishes a session's commits a moment
+    // after it ends: wait until lake's count is in and has stopped moving, so both
+    // exporters read the same settled number.
+    let commits = || {
+        pg.psql(
+            "postgres",
+            "SELECT xact_commit FROM pg_stat_database WHERE datname = 'lake'",
+        )
+    };
+    let start = Instant::now();
+    let mut last = commits();
+    loop {
+        std::thread::sleep(Duration::from_millis(700));
+        let now = commits();
+        if now != "0" && now == last {
+            break;
+        }
+        assert!(
+            start.elapsed() < Duration::from_secs(30),
+            "lake's commit count never settled: {last} -> {now}"
+        );
+        last = now;
+    }
     let dir = TempDir::new("pg-compat");
     let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, PASSWORD)]);
     wait_for(
