@@ -8,8 +8,9 @@ use crate::support::{
     Exporter, Sample, TempDir, config_file, eventually, parse_exposition, sample_value,
 };
 
-/// A CPU-bound loop without forks (about a CPU-second here), then idle.
-const BURST: &str = "i=0; while [ $i -lt 200000 ]; do i=$((i+1)); done; exec sleep 3600";
+/// A CPU-bound loop without forks (about a CPU-second here; 200,000 rounds were 0.2 s,
+/// right at `wait_idle`'s threshold), then idle.
+const BURST: &str = "i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; exec sleep 3600";
 
 /// Waits until a container's CPU counter has stopped moving after its burst.
 fn wait_idle(id: &str) {
