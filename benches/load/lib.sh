@@ -69,6 +69,8 @@ pg_stop() {
 wrk_cell() {
   local name=$1 pid=$2 url=$3 conns=$4 enc=$5 db=${6:-} hdr=() threads=2
   [ "$enc" = gzip ] && hdr=(-H "Accept-Encoding: gzip")
+  # "paced": plain, each connection pausing 10 ms between requests (below saturation).
+  [ "$enc" = paced ] && hdr=(-s "$(dirname "${BASH_SOURCE[0]}")/paced.lua")
   [ "$conns" = 1 ] && threads=1
   local t0 d0=0; t0=$(ticks "$pid"); [ -n "$db" ] && d0=$(tree_ticks "$db")
   wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT:-2}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk.txt" 2>&1

@@ -78,6 +78,11 @@ matrix() {
       wrk_cell "$peer" "${!pid}" "$peer_url" "$conns" "$enc" "$db"
     done
   done
+  # Latency below saturation: 16 connections, ~1,600 requests/s asked.
+  pid="PID_$ours"; port="PORT_$ours"
+  wrk_cell "$ours" "${!pid}" "http://127.0.0.1:${!port}/metrics" 16 paced "$db"
+  pid="PID_$base"; port="PORT_$base"
+  wrk_cell baseline "${!pid}" "http://127.0.0.1:${!port}/" 16 paced
 }
 
 # ---- 1. host metrics -------------------------------------------------------------------
@@ -161,6 +166,7 @@ sleep 1
 SLOW_DURATION=$(( DURATION < 30 ? 30 : DURATION ))
 DURATION_SAVED=$DURATION; DURATION=$SLOW_DURATION
 WRK_TIMEOUT=30 wrk_cell lakewatch_slow "$PID_lakewatch_slow" "http://127.0.0.1:$PORT_lakewatch_slow/metrics" 16 plain
+WRK_TIMEOUT=30 wrk_cell lakewatch_slow "$PID_lakewatch_slow" "http://127.0.0.1:$PORT_lakewatch_slow/metrics" 16 paced
 WRK_TIMEOUT=30 wrk_cell postgres_exporter_slow "$PID_postgres_exporter_slow" "http://127.0.0.1:$PORT_postgres_exporter_slow/metrics" 16 plain
 DURATION=$DURATION_SAVED
 cp "$WORK/rows" "$WORK/rows.slow"

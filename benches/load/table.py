@@ -26,7 +26,7 @@ print(head + " ours ÷ this (req/s) |")
 print(sep + "---:|")
 conns_seen = sorted({r[1] for r in rows}, key=int)
 for conns in conns_seen:
-    for enc in ["plain", "gzip"]:
+    for enc in ["plain", "gzip", "paced"]:
         if (ours, conns, enc) not in by:
             continue
         base = float(by[(ours, conns, enc)][3])
