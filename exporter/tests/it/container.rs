@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect, wait_for};
+use crate::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect};
 use crate::support::{
     Exporter, Sample, TempDir, config_file, eventually, parse_exposition, sample_value,
 };
@@ -121,10 +121,11 @@ fn metrics_agree_with_docker() {
         "dd if=/dev/zero of=/dev/null bs=64M count=1",
     );
 
-    wait_for("the scene to settle", Duration::from_secs(60), || {
-        inspect(&flaky, "{{.State.Status}} {{.RestartCount}}") == "exited 2"
+    eventually(Duration::from_secs(60), "the scene to settle", || {
+        (inspect(&flaky, "{{.State.Status}} {{.RestartCount}}") == "exited 2"
             && inspect(&oom, "{{.State.Status}} {{.State.OOMKilled}}") == "exited true"
-            && inspect(&sick, "{{.State.Health.Status}}") == "unhealthy"
+            && inspect(&sick, "{{.State.Health.Status}}") == "unhealthy")
+            .then_some(())
     });
     wait_idle(&burst);
 
@@ -409,16 +410,16 @@ fn containers_come_and_go() {
         None
     );
     let id = scene.run("late", &[], "exec sleep 3600");
-    wait_for(
-        "the new container to appear",
+    eventually(
         Duration::from_secs(10),
-        || value(&samples(&exp), "container_memory_usage_bytes", &name, &[]).is_some(),
+        "the new container to appear",
+        || value(&samples(&exp), "container_memory_usage_bytes", &name, &[]),
     );
     docker::docker(&["rm", "-f", &id]);
-    wait_for(
-        "the removed container to disappear",
+    eventually(
         Duration::from_secs(10),
-        || !exp.metrics().contains(&name),
+        "the removed container to disappear",
+        || (!exp.metrics().contains(&name)).then_some(()),
     );
 }
 
@@ -483,8 +484,8 @@ fn max_containers_caps_what_is_exported() {
     let done = scene.run("a-done", &[], "exit 0");
     scene.run("b-run", &[], "exec sleep 3600");
     scene.run("c-run", &[], "exec sleep 3600");
-    wait_for("a-done to exit", Duration::from_secs(30), || {
-        inspect(&done, "{{.State.Status}}") == "exited"
+    eventually(Duration::from_secs(30), "a-done to exit", || {
+        (inspect(&done, "{{.State.Status}}") == "exited").then_some(())
     });
     let dir = TempDir::new("container-cap");
     let cfg = scene_config(&dir, &scene, "    max_containers: 2\n");

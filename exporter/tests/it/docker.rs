@@ -7,7 +7,7 @@ use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use crate::support::TempDir;
 
@@ -194,18 +194,6 @@ impl Drop for Scene {
 /// `docker inspect --format` of one container.
 pub fn inspect(id: &str, format: &str) -> String {
     docker(&["inspect", "--format", format, id])
-}
-
-/// Polls `check` until it is true or `within` passes.
-pub fn wait_for(what: &str, within: Duration, mut check: impl FnMut() -> bool) {
-    let start = Instant::now();
-    while start.elapsed() < within {
-        if check() {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(200));
-    }
-    panic!("timed out after {within:?} waiting for {what}");
 }
 
 /// Docker's own stats for a container, straight from the Engine API (one-shot).

@@ -12,7 +12,8 @@ use lakewatch_catalog::{self as cat, Kind};
 
 use crate::pg_harness::{PASSWORD, PgServer};
 use crate::support::{
-    Exporter, Proc, Sample, TempDir, config_file, free_port, http, parse_exposition, tool,
+    Exporter, Proc, Sample, TempDir, config_file, eventually, free_port, http, parse_exposition,
+    tool,
 };
 
 /// A config with one target on `pg` over TCP, its password in a file.
@@ -102,20 +103,18 @@ fn matches_postgres_exporter() {
             "SELECT xact_commit FROM pg_stat_database WHERE datname = 'lake'",
         )
     };
-    let start = Instant::now();
     let mut last = commits();
-    loop {
-        std::thread::sleep(Duration::from_millis(700));
-        let now = commits();
-        if now != "0" && now == last {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "lake's commit count never settled: {last} -> {now}"
-        );
-        last = now;
-    }
+    eventually(
+        Duration::from_secs(30),
+        "lake's commit count to settle",
+        || {
+            std::thread::sleep(Duration::from_millis(500));
+            let now = commits();
+            let settled = now != "0" && now == last;
+            last = now;
+            settled.then_some(())
+        },
+    );
     let dir = TempDir::new("pg-compat");
     let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, PASSWORD)]);
     wait_for(
@@ -406,21 +405,17 @@ fn version_specific_views_follow_the_server() {
     };
     // The checkpointer reports its counts a moment after CHECKPOINT returns (before 15,
     // through the stats collector), so the view is polled until the count arrives.
-    let start = Instant::now();
-    let want = loop {
-        let n: f64 = pg
-            .psql("postgres", &format!("SELECT {column} FROM {view}"))
-            .parse()
-            .expect("a number");
-        if n >= 1.0 {
-            break n;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "{view}.{column} still 0 after CHECKPOINT"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    };
+    let want = eventually(
+        Duration::from_secs(30),
+        "the count after CHECKPOINT",
+        || {
+            let n: f64 = pg
+                .psql("postgres", &format!("SELECT {column} FROM {view}"))
+                .parse()
+                .expect("a number");
+            (n >= 1.0).then_some(n)
+        },
+    );
     wait_for(
         &exp,
         &format!("{metric} = {want}"),
@@ -796,18 +791,17 @@ fn custom_queries_match_postgres_exporter() {
     );
     // Before Postgres 15 the statistics collector publishes the insert counts a moment
     // later; both exporters must read the same settled numbers.
-    let start = Instant::now();
-    while pg.psql(
-        "postgres",
-        "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'lake_t'",
-    ) != "1234"
-    {
-        assert!(
-            start.elapsed() < Duration::from_secs(30),
-            "lake_t's inserts never reached pg_stat_user_tables"
-        );
-        std::thread::sleep(Duration::from_millis(100));
-    }
+    eventually(
+        Duration::from_secs(30),
+        "lake_t's inserts in the statistics",
+        || {
+            let n = pg.psql(
+                "postgres",
+                "SELECT n_tup_ins FROM pg_stat_user_tables WHERE relname = 'lake_t'",
+            );
+            (n == "1234").then_some(())
+        },
+    );
     let dir = TempDir::new("pg-queries");
     let queries = dir.write(
         "queries.yaml",
