@@ -3,91 +3,13 @@
 
 use std::time::Duration;
 
-use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
-use aws_sdk_s3::primitives::ByteStream;
-
+use crate::support::s3::Admin;
 use crate::support::{
     Exporter, Moto, TempDir, config_file, eventually, node_exporter, promtool_check_metrics, value,
 };
 
 /// A secret no test ever expects to see in output.
 const SECRET: &str = "lw-s3cr3t-DO-NOT-LEAK-7f3a91";
-
-/// Test-side S3 client: sets up buckets and objects over the real protocol.
-struct Admin {
-    rt: tokio::runtime::Runtime,
-    client: aws_sdk_s3::Client,
-}
-
-impl Admin {
-    fn new(endpoint: &str) -> Admin {
-        let rt = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
-            .expect("a tokio runtime");
-        let http = aws_smithy_http_client::Builder::new().build_http();
-        let config = aws_sdk_s3::Config::builder()
-            .behavior_version(BehaviorVersion::latest())
-            .endpoint_url(endpoint)
-            .region(Region::new("us-east-1"))
-            .credentials_provider(Credentials::new("admin", "admin", None, None, "test"))
-            .force_path_style(true)
-            .http_client(http)
-            .build();
-        Admin {
-            rt,
-            client: aws_sdk_s3::Client::from_conf(config),
-        }
-    }
-
-    fn bucket(&self, name: &str, sizes: &[usize]) {
-        self.rt.block_on(async {
-            self.client
-                .create_bucket()
-                .bucket(name)
-                .send()
-                .await
-                .expect("create bucket");
-            for (i, size) in sizes.iter().enumerate() {
-                self.client
-                    .put_object()
-                    .bucket(name)
-                    .key(format!("obj-{i:04}"))
-                    .body(ByteStream::from(vec![b'x'; *size]))
-                    .send()
-                    .await
-                    .expect("put object");
-            }
-        });
-    }
-
-    fn delete_bucket(&self, name: &str) {
-        self.rt.block_on(async {
-            let out = self
-                .client
-                .list_objects_v2()
-                .bucket(name)
-                .send()
-                .await
-                .expect("list");
-            for o in out.contents() {
-                self.client
-                    .delete_object()
-                    .bucket(name)
-                    .key(o.key().unwrap())
-                    .send()
-                    .await
-                    .expect("delete object");
-            }
-            self.client
-                .delete_bucket()
-                .bucket(name)
-                .send()
-                .await
-                .expect("delete bucket");
-        });
-    }
-}
 
 fn promtool_check(body: &str) {
     if let Some(problems) = promtool(body) {

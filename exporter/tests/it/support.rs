@@ -1,6 +1,12 @@
 //! Helpers shared by the integration tests: external tools, the exporter process, a
 //! minimal HTTP client and an exposition-format reader. Everything started here is
-//! stopped on drop, also when a test fails.
+//! stopped on drop, also when a test fails. Larger starters live in submodules: the Trino
+//! replay coordinator ([`replay`]), the webhook receiver and Prometheus/Alertmanager
+//! processes ([`alerting`]), and S3 bucket administration ([`s3`]).
+
+pub mod alerting;
+pub mod replay;
+pub mod s3;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -167,6 +173,11 @@ impl Exporter {
 
     pub fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
+    }
+
+    /// The process id (the lab pauses the exporter with SIGSTOP to make it unscrapable).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
     }
 
     /// How many file descriptors the exporter has open (sockets included).
@@ -416,6 +427,11 @@ impl Moto {
 
     pub fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The server's process id, while it runs (the lab stalls it with SIGSTOP).
+    pub fn pid(&self) -> Option<u32> {
+        self.proc.as_ref().map(|p| p.0.id())
     }
 
     /// Kills the server; its port stays reserved for [`Moto::restart`].
