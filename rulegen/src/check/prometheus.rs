@@ -239,7 +239,7 @@ impl Prometheus {
             .runtime
             .block_on(async { tokio::time::timeout(self.timeout, self.request(path, form)).await })
             .map_err(|_| CheckError::Timeout {
-                url: url.clone(),
+                url: self.url.clone(),
                 secs: self.timeout.as_secs_f64(),
             })??;
         let json: Value = serde_json::from_slice(&body).map_err(|_| CheckError::Response {
