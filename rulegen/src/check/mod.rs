@@ -239,7 +239,8 @@ impl Report {
                     q.kind.word(),
                     q.name,
                     p.describe(q.kind),
-                    r.evaluated
+                    // Continuation lines of a multi-line rule line up under the first.
+                    r.evaluated.trim_end().replace('\n', "\n         ")
                 );
             }
         }
@@ -765,6 +766,19 @@ mod tests {
              r.yml:3: alert \"X\": dead selector `upp`: metric `upp` has no series in the last 1h\n  query: up\n\
              r.yml:3: alert \"X\": the condition has no data (the alert can never fire on the current series)\n  query: up\n\
              checked 2 queries in 1 file: 1 dead selector, 0 empty joins, 1 without data\n"
+        );
+    }
+
+    #[test]
+    fn multi_line_queries_stay_under_their_label() {
+        let mut r = result(QueryKind::Panel, vec![Problem::NoData { expr: "x".into() }]);
+        r.evaluated = "sum(\n  x\n)\n".into();
+        let text = Report { results: vec![r] }.render();
+        assert!(
+            text.starts_with(
+                "r.yml:3: panel \"X\": returns no data\n  query: sum(\n           x\n         )\n"
+            ),
+            "{text}"
         );
     }
 
