@@ -453,19 +453,7 @@ fn check_files(
     prom.ping()?;
     let report = check::run(&prom, &queries, opts);
     // A Prometheus that went away mid-run is not a finding about the queries either.
-    if let Some(e) = report
-        .results
-        .iter()
-        .flat_map(|r| &r.problems)
-        .find_map(|p| match p {
-            check::Problem::Failed { message }
-                if message.starts_with("cannot reach Prometheus") =>
-            {
-                Some(message.clone())
-            }
-            _ => None,
-        })
-    {
+    if let Some(e) = report.unreachable() {
         anyhow::bail!("{e}");
     }
     Ok(report)

@@ -212,6 +212,21 @@ impl Report {
         c
     }
 
+    /// The first failure that says Prometheus itself went away during the run (refused
+    /// connections, timeouts), as opposed to rejecting a query: then the report says
+    /// nothing about the queries.
+    pub fn unreachable(&self) -> Option<&str> {
+        self.results
+            .iter()
+            .flat_map(|r| &r.problems)
+            .find_map(|p| match p {
+                Problem::Failed { message } if is_unreachable_message(message) => {
+                    Some(message.as_str())
+                }
+                _ => None,
+            })
+    }
+
     /// Every query with its state (`ok` with its series count, or each problem with the
     /// query that was sent), then the one-line summary.
     pub fn render(&self) -> String {
@@ -269,6 +284,13 @@ impl Report {
         }
         s
     }
+}
+
+/// Whether a [`Problem::Failed`] message is a [`CheckError::Connect`] or
+/// [`CheckError::Timeout`] (their texts, which this module writes).
+fn is_unreachable_message(message: &str) -> bool {
+    message.starts_with("cannot reach Prometheus at ")
+        || (message.starts_with("Prometheus at ") && message.contains(" did not answer within "))
 }
 
 fn plural<'a>(n: usize, one: &'a str, many: &'a str) -> &'a str {
@@ -767,6 +789,38 @@ mod tests {
              r.yml:3: alert \"X\": the condition has no data (the alert can never fire on the current series)\n  query: up\n\
              checked 2 queries in 1 file: 1 dead selector, 0 empty joins, 1 without data\n"
         );
+    }
+
+    #[test]
+    fn a_lost_prometheus_is_told_apart_from_a_rejected_query() {
+        let failed = |e: CheckError| Problem::Failed {
+            message: e.to_string(),
+        };
+        let rejected = failed(CheckError::Api {
+            url: "u".into(),
+            status: 400,
+            error_type: "bad_data".into(),
+            message: "parse error".into(),
+        });
+        let mut report = Report {
+            results: vec![result(QueryKind::Alert, vec![rejected])],
+        };
+        assert_eq!(report.unreachable(), None);
+        for lost in [
+            CheckError::Connect {
+                url: "http://p:9090".into(),
+                message: "refused".into(),
+            },
+            CheckError::Timeout {
+                url: "http://p:9090".into(),
+                secs: 30.0,
+            },
+        ] {
+            let text = lost.to_string();
+            report.results[0].problems.push(failed(lost));
+            assert_eq!(report.unreachable(), Some(text.as_str()));
+            report.results[0].problems.pop();
+        }
     }
 
     #[test]
