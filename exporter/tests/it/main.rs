@@ -10,6 +10,7 @@ mod e2e;
 mod fuzz_corpus;
 mod hardening;
 mod http;
+mod lab;
 mod node_exporter;
 mod panics;
 mod pg_harness;

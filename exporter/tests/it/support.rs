@@ -429,11 +429,6 @@ impl Moto {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    /// The server's process id, while it runs (the lab stalls it with SIGSTOP).
-    pub fn pid(&self) -> Option<u32> {
-        self.proc.as_ref().map(|p| p.0.id())
-    }
-
     /// Kills the server; its port stays reserved for [`Moto::restart`].
     pub fn kill(&mut self) {
         self.proc = None;
