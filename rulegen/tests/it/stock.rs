@@ -316,13 +316,9 @@ fn stock_rules_pass_promtool_check_and_every_alert_has_a_firing_and_a_silent_tes
     // The unit tests run against every stock alert, pending collectors included: promtool
     // does not need the catalog, and this way their tests are proven before they land.
     let service = stock::load_spec(&spec_text()).unwrap();
-    let mut set = rules::generate(&service, SliSource::Spec).unwrap();
-    // promtool compares annotations after template expansion; the tests check labels.
-    for g in &mut set.groups {
-        for r in &mut g.rules {
-            r.annotations.clear();
-        }
-    }
+    // Annotations stay: promtool compares them after template expansion, so each firing
+    // case also proves the rendered summary (which must name the target in trouble).
+    let set = rules::generate(&service, SliSource::Spec).unwrap();
     let scratch = Scratch::new("stock-promtool");
     std::fs::write(
         scratch.path().join("lakewatch.rules.yml"),
