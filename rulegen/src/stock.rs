@@ -282,42 +282,63 @@ fn stat(title: &str, unit: &str) -> Panel {
     Panel::new(Kind::Stat, title, unit)
 }
 
-fn variables() -> Vec<serde_json::Value> {
-    let var = |name: &str, label: &str, query: &str| {
-        json!({
-            "type": "query",
-            "name": name,
-            "label": label,
-            "datasource": { "type": "prometheus", "uid": "${datasource}" },
-            // A plain string query: Grafana 10–12 read it for Prometheus, and the schema
-            // only allows objects of objects for the structured form.
-            "query": query,
-            "definition": query,
-            "refresh": 2,
-            "multi": true,
-            "includeAll": true,
-            "allValue": ".*",
-            "sort": 1,
-            "hide": 0,
-        })
-    };
-    vec![
+/// A query variable over `query` (a Grafana `label_values(...)`), multi-select with All.
+///
+/// No custom `allValue`: Grafana's All then stands for the regex of the values the query
+/// listed. An All of `.*` would also match the series of other jobs and targets (a real
+/// node_exporter, postgres_exporter or cAdvisor emits the same names), and a series that
+/// lacks the label entirely.
+fn var(name: &str, label: &str, query: &str) -> serde_json::Value {
+    json!({
+        "type": "query",
+        "name": name,
+        "label": label,
+        "datasource": { "type": "prometheus", "uid": "${datasource}" },
+        // A plain string query: Grafana 10–12 read it for Prometheus, and the schema
+        // only allows objects of objects for the structured form.
+        "query": query,
+        "definition": query,
+        "refresh": 2,
+        "multi": true,
+        "includeAll": true,
+        "sort": 1,
+        "hide": 0,
+    })
+}
+
+/// `job` (the jobs that scrape lakewatch-exporter: only it emits `lakewatch_build_info`)
+/// and `instance`, then the dashboard's own variables over `{job, instance}`.
+fn variables(extra: &[(&str, &str, String)]) -> Vec<serde_json::Value> {
+    let mut out = vec![
         var("job", "Job", "label_values(lakewatch_build_info, job)"),
         var(
             "instance",
             "Instance",
             "label_values(lakewatch_build_info{job=~\"$job\"}, instance)",
         ),
-    ]
+    ];
+    out.extend(extra.iter().map(|(n, l, q)| var(n, l, q)));
+    out
 }
 
-fn stock(slug: &str, title: &str, description: &str, rows: Vec<Row>) -> Dashboard {
+/// `label_values(<metric>{job, instance[, more]}, <label>)` for a dashboard variable.
+fn values_of(metric: &str, more: &str, label: &str) -> String {
+    format!("label_values({metric}{}, {label})", s(more))
+}
+
+fn stock(
+    slug: &str,
+    title: &str,
+    description: &str,
+    extra_vars: &[(&str, &str, String)],
+    rows: Vec<Row>,
+) -> Dashboard {
     Dashboard {
         uid: dashboard::uid_for("lakewatch", slug),
         title: format!("Lakewatch / {title}"),
         description: description.to_string(),
         tags: vec!["lakewatch".into()],
-        variables: variables(),
+        variables: variables(extra_vars),
         rows,
         range: "6h".into(),
     }
@@ -390,34 +411,40 @@ pub fn definitions() -> Vec<Dashboard> {
     ]
 }
 
+/// Filters by the `target` variable (exporter self-metrics, S3, Trino).
+const TARGET: &str = r#"target=~"$target""#;
+
 fn overview() -> Dashboard {
     let up = "lakewatch_collector_up";
+    let t = s(TARGET);
     stock(
         "overview",
         "Overview",
         "Is every collector and target up, is Prometheus scraping the exporter, and how much does the exporter cost.",
+        &[("target", "Target", values_of(up, "", "target"))],
         vec![
             Row {
                 title: "Health".into(),
                 panels: vec![
                     stat("Collectors down", "short")
-                        .query(&format!("count({up}{} == 0) or vector(0)", s("")), "down")
+                        .query(&format!("count({up}{t} == 0) or vector(0)"), "down")
                         .thresholds(&[(1.0, "red")]),
                     stat("Exporter scrape up", "short")
                         .query(&format!("min(up{})", s("")), "up")
                         .thresholds(&[(0.0, "red"), (1.0, "green")]),
+                    // Postgres series name their target `server` (postgres_exporter's label).
                     stat("Postgres targets up", "short")
                         .query(&format!("sum(pg_up{})", s("")), "up"),
                     stat("Trino coordinators up", "short")
-                        .query(&format!("sum(trino_up{})", s("")), "up"),
+                        .query(&format!("sum(trino_up{t})"), "up"),
                     stat("Object stores up", "short")
-                        .query(&format!("sum(s3_up{})", s("")), "up"),
+                        .query(&format!("sum(s3_up{t})"), "up"),
                     Panel::new(Kind::Table, "Collectors and targets", "short")
                         .size(24, 8)
                         .describe("Each collector and target: up (1/0), last cycle's duration, seconds since its last success.")
-                        .query(&format!("{up}{}", s("")), "up")
-                        .query(&format!("lakewatch_collector_duration_seconds{}", s("")), "duration")
-                        .query(&format!("time() - lakewatch_collector_last_success_timestamp_seconds{}", s("")), "since success"),
+                        .column(&format!("{up}{t}"), "up")
+                        .column(&format!("lakewatch_collector_duration_seconds{t}"), "cycle duration (s)")
+                        .column(&format!("time() - lakewatch_collector_last_success_timestamp_seconds{t}"), "since success (s)"),
                 ],
             },
             Row {
@@ -425,13 +452,13 @@ fn overview() -> Dashboard {
                 panels: vec![
                     ts("Collector up", "short")
                         .range(Some(0.0), Some(1.0))
-                        .query(&format!("{up}{}", s("")), "{{collector}}/{{target}}"),
+                        .query(&format!("{up}{t}"), "{{collector}}/{{target}}"),
                     ts("Collector cycle duration", &unit_of("lakewatch_collector_duration_seconds", "s"))
-                        .query(&format!("lakewatch_collector_duration_seconds{}", s("")), "{{collector}}/{{target}}"),
+                        .query(&format!("lakewatch_collector_duration_seconds{t}"), "{{collector}}/{{target}}"),
                     ts("Collector errors by kind", "ops")
-                        .query(&format!("sum by (collector, target, kind) (rate(lakewatch_collector_errors_total{}[$__rate_interval]))", s("")), "{{collector}}/{{target}} {{kind}}"),
+                        .query(&format!("sum by (collector, target, kind) (rate(lakewatch_collector_errors_total{t}[$__rate_interval]))"), "{{collector}}/{{target}} {{kind}}"),
                     ts("Seconds since last success", &unit_of("lakewatch_collector_last_success_timestamp_seconds", "s"))
-                        .query(&format!("time() - lakewatch_collector_last_success_timestamp_seconds{} > 0", s("")), "{{collector}}/{{target}}"),
+                        .query(&format!("time() - lakewatch_collector_last_success_timestamp_seconds{t} > 0"), "{{collector}}/{{target}}"),
                 ],
             },
             Row {
@@ -449,7 +476,7 @@ fn overview() -> Dashboard {
                     ts("Open file descriptors", "short")
                         .query(&format!("process_open_fds{}", s("")), "{{instance}}"),
                     Panel::new(Kind::Table, "Versions", "short")
-                        .query(&format!("lakewatch_build_info{}", s("")), "{{version}}"),
+                        .column(&format!("count by (version) (lakewatch_build_info{})", s("")), "exporters"),
                 ],
             },
         ],
@@ -457,13 +484,22 @@ fn overview() -> Dashboard {
 }
 
 fn disks() -> Dashboard {
-    let avail = format!("node_filesystem_avail_bytes{}", s(""));
-    let size = format!("node_filesystem_size_bytes{}", s(""));
+    // Filesystem series carry `mountpoint` (and `device`: /dev/sda1), I/O series only
+    // `device` (sda): two variables, and the I/O one is not called `device`, because it
+    // filters only the I/O panels.
+    let fs = s(r#"mountpoint=~"$mountpoint""#);
+    let dev = s(r#"device=~"$disk""#);
+    let avail = format!("node_filesystem_avail_bytes{fs}");
+    let size = format!("node_filesystem_size_bytes{fs}");
     let bytes = unit_of("node_filesystem_avail_bytes", "bytes");
     stock(
         "disks",
         "Disks",
         "Free space, inodes, days until full and I/O of every filesystem and block device.",
+        &[
+            ("mountpoint", "Mountpoint", values_of("node_filesystem_size_bytes", "", "mountpoint")),
+            ("disk", "Block device", values_of("node_disk_io_time_seconds_total", "", "device")),
+        ],
         vec![
             Row {
                 title: "Space".into(),
@@ -479,8 +515,8 @@ fn disks() -> Dashboard {
                     ts("Available", &bytes)
                         .query(&avail, "{{instance}} {{mountpoint}}"),
                     Panel::new(Kind::Table, "Filesystems", &bytes)
-                        .query(&size, "size")
-                        .query(&avail, "available"),
+                        .column(&size, "size")
+                        .column(&avail, "available"),
                 ],
             },
             Row {
@@ -488,12 +524,12 @@ fn disks() -> Dashboard {
                 panels: vec![
                     ts("Free inodes", "percentunit")
                         .range(Some(0.0), Some(1.0))
-                        .query(&format!("node_filesystem_files_free{} / node_filesystem_files{}", s(""), s("")), "{{instance}} {{mountpoint}}")
+                        .query(&format!("node_filesystem_files_free{fs} / node_filesystem_files{fs}"), "{{instance}} {{mountpoint}}")
                         .thresholds(&[(0.1, "red")]),
                     stat("Read-only filesystems", "short")
-                        .query(&format!("count(node_filesystem_readonly{} == 1) or vector(0)", s("")), "read-only"),
+                        .query(&format!("count(node_filesystem_readonly{fs} == 1) or vector(0)"), "read-only"),
                     stat("Filesystems with device errors", "short")
-                        .query(&format!("count(node_filesystem_device_error{} == 1) or vector(0)", s("")), "errors")
+                        .query(&format!("count(node_filesystem_device_error{fs} == 1) or vector(0)"), "errors")
                         .thresholds(&[(1.0, "red")]),
                 ],
             },
@@ -501,14 +537,14 @@ fn disks() -> Dashboard {
                 title: "I/O".into(),
                 panels: vec![
                     ts("Read throughput", &rate_unit_of("node_disk_read_bytes_total", "Bps"))
-                        .query(&format!("rate(node_disk_read_bytes_total{}[$__rate_interval])", s("")), "{{instance}} {{device}}"),
+                        .query(&format!("rate(node_disk_read_bytes_total{dev}[$__rate_interval])"), "{{instance}} {{device}}"),
                     ts("Write throughput", &rate_unit_of("node_disk_written_bytes_total", "Bps"))
-                        .query(&format!("rate(node_disk_written_bytes_total{}[$__rate_interval])", s("")), "{{instance}} {{device}}"),
+                        .query(&format!("rate(node_disk_written_bytes_total{dev}[$__rate_interval])"), "{{instance}} {{device}}"),
                     ts("I/O utilisation", &rate_unit_of("node_disk_io_time_seconds_total", "percentunit"))
                         .describe("Share of time the device had I/O in flight.")
-                        .query(&format!("rate(node_disk_io_time_seconds_total{}[$__rate_interval])", s("")), "{{instance}} {{device}}"),
+                        .query(&format!("rate(node_disk_io_time_seconds_total{dev}[$__rate_interval])"), "{{instance}} {{device}}"),
                     ts("IOPS", "iops")
-                        .query(&format!("rate(node_disk_reads_completed_total{}[$__rate_interval]) + rate(node_disk_writes_completed_total{}[$__rate_interval])", s(""), s("")), "{{instance}} {{device}}"),
+                        .query(&format!("rate(node_disk_reads_completed_total{dev}[$__rate_interval]) + rate(node_disk_writes_completed_total{dev}[$__rate_interval])"), "{{instance}} {{device}}"),
                 ],
             },
             Row {
@@ -525,24 +561,27 @@ fn disks() -> Dashboard {
 }
 
 fn containers() -> Dashboard {
+    const NAME: &str = r#"name=~"$name""#;
+    let c = s(NAME);
     stock(
         "containers",
         "Containers",
         "Docker containers: CPU, memory against limits, restarts, health, network and block I/O (cAdvisor-compatible names).",
+        &[("name", "Container", values_of("container_last_seen", "", "name"))],
         vec![
             Row {
                 title: "State".into(),
                 panels: vec![
                     stat("Running containers", "short")
-                        .query(&format!("count(lakewatch_container_state{} == 1) or vector(0)", s(r#"state="running""#)), "running"),
+                        .query(&format!("count(lakewatch_container_state{} == 1) or vector(0)", s(&format!(r#"{NAME},state="running""#))), "running"),
                     stat("Unhealthy containers", "short")
-                        .query(&format!("count(lakewatch_container_health_status{} == 1) or vector(0)", s(r#"status="unhealthy""#)), "unhealthy")
+                        .query(&format!("count(lakewatch_container_health_status{} == 1) or vector(0)", s(&format!(r#"{NAME},status="unhealthy""#))), "unhealthy")
                         .thresholds(&[(1.0, "red")]),
                     stat("Restarts (1h)", "short")
-                        .query(&format!("sum(increase(lakewatch_container_restarts_total{}[1h]))", s("")), "restarts")
+                        .query(&format!("sum(increase(lakewatch_container_restarts_total{c}[1h]))"), "restarts")
                         .thresholds(&[(1.0, "orange")]),
                     stat("OOM kills (1h)", "short")
-                        .query(&format!("sum(increase(container_oom_events_total{}[1h]))", s("")), "OOM kills")
+                        .query(&format!("sum(increase(container_oom_events_total{c}[1h]))"), "OOM kills")
                         .thresholds(&[(1.0, "red")]),
                 ],
             },
@@ -550,32 +589,34 @@ fn containers() -> Dashboard {
                 title: "CPU and memory".into(),
                 panels: vec![
                     ts("CPU (cores)", "short")
-                        .query(&format!("sum by (name) (rate(container_cpu_usage_seconds_total{}[$__rate_interval]))", s("")), "{{name}}"),
+                        .query(&format!("sum by (instance, name) (rate(container_cpu_usage_seconds_total{c}[$__rate_interval]))"), "{{name}}"),
+                    // The usage counter carries `cpu` (cAdvisor's `cpu="total"`), the
+                    // throttled one does not: sum it away or the division matches nothing.
                     ts("CPU throttled", "percentunit")
                         .describe("Share of the time the container wanted CPU that its quota denied it.")
-                        .query(&format!("rate(container_cpu_cfs_throttled_seconds_total{s}[$__rate_interval]) / (rate(container_cpu_cfs_throttled_seconds_total{s}[$__rate_interval]) + rate(container_cpu_usage_seconds_total{s}[$__rate_interval]))", s = s("")), "{{name}}"),
+                        .query(&format!("rate(container_cpu_cfs_throttled_seconds_total{c}[$__rate_interval]) / (rate(container_cpu_cfs_throttled_seconds_total{c}[$__rate_interval]) + sum without (cpu) (rate(container_cpu_usage_seconds_total{c}[$__rate_interval])))"), "{{name}}"),
                     ts("Memory working set", &unit_of("container_memory_working_set_bytes", "bytes"))
-                        .query(&format!("container_memory_working_set_bytes{}", s("")), "{{name}}"),
+                        .query(&format!("container_memory_working_set_bytes{c}"), "{{name}}"),
                     ts("Memory against limit", "percentunit")
-                        .query(&format!("container_memory_working_set_bytes{s} / (container_spec_memory_limit_bytes{s} > 0)", s = s("")), "{{name}}")
+                        .query(&format!("container_memory_working_set_bytes{c} / (container_spec_memory_limit_bytes{c} > 0)"), "{{name}}")
                         .thresholds(&[(0.9, "red")]),
                     ts("Memory RSS", &unit_of("container_memory_rss", "bytes"))
-                        .query(&format!("container_memory_rss{}", s("")), "{{name}}"),
+                        .query(&format!("container_memory_rss{c}"), "{{name}}"),
                     ts("Restarts", "short")
-                        .query(&format!("increase(lakewatch_container_restarts_total{}[1h])", s("")), "{{name}}"),
+                        .query(&format!("increase(lakewatch_container_restarts_total{c}[1h])"), "{{name}}"),
                 ],
             },
             Row {
                 title: "Network and block I/O".into(),
                 panels: vec![
                     ts("Network received", &rate_unit_of("container_network_receive_bytes_total", "Bps"))
-                        .query(&format!("sum by (name) (rate(container_network_receive_bytes_total{}[$__rate_interval]))", s("")), "{{name}}"),
+                        .query(&format!("sum by (instance, name) (rate(container_network_receive_bytes_total{c}[$__rate_interval]))"), "{{name}}"),
                     ts("Network sent", &rate_unit_of("container_network_transmit_bytes_total", "Bps"))
-                        .query(&format!("sum by (name) (rate(container_network_transmit_bytes_total{}[$__rate_interval]))", s("")), "{{name}}"),
+                        .query(&format!("sum by (instance, name) (rate(container_network_transmit_bytes_total{c}[$__rate_interval]))"), "{{name}}"),
                     ts("Block reads", &rate_unit_of("container_fs_reads_bytes_total", "Bps"))
-                        .query(&format!("sum by (name) (rate(container_fs_reads_bytes_total{}[$__rate_interval]))", s("")), "{{name}}"),
+                        .query(&format!("sum by (instance, name) (rate(container_fs_reads_bytes_total{c}[$__rate_interval]))"), "{{name}}"),
                     ts("Block writes", &rate_unit_of("container_fs_writes_bytes_total", "Bps"))
-                        .query(&format!("sum by (name) (rate(container_fs_writes_bytes_total{}[$__rate_interval]))", s("")), "{{name}}"),
+                        .query(&format!("sum by (instance, name) (rate(container_fs_writes_bytes_total{c}[$__rate_interval]))"), "{{name}}"),
                 ],
             },
         ],
@@ -583,52 +624,72 @@ fn containers() -> Dashboard {
 }
 
 fn postgres() -> Dashboard {
+    // Postgres series name their target `server` (postgres_exporter's label), not `target`.
+    const SERVER: &str = r#"server=~"$server""#;
+    let srv = s(SERVER);
+    let db = s(&format!(r#"{SERVER},datname=~"$datname""#));
+    // Over a window, not lakewatch_pg_cache_hit_ratio: that gauge divides the counters
+    // since the statistics were reset, so it hardly moves after a long uptime.
+    let blocks = |m: &str| format!("sum by (server, datname) (rate({m}{db}[$__rate_interval]))");
     stock(
         "postgres",
         "Postgres",
         "Postgres servers: availability, connections against max_connections, cache hit ratio, transactions, locks, replication and sizes (postgres_exporter-compatible names).",
+        &[
+            ("server", "Server", values_of("pg_up", "", "server")),
+            ("datname", "Database", values_of("pg_database_size_bytes", SERVER, "datname")),
+        ],
         vec![
             Row {
                 title: "Availability and connections".into(),
                 panels: vec![
-                    stat("Servers up", "short").query(&format!("sum(pg_up{})", s("")), "up"),
+                    stat("Servers up", "short").query(&format!("sum(pg_up{srv})"), "up"),
                     stat("Connections used", "percentunit")
-                        .query(&format!("max(lakewatch_pg_connections_used_ratio{})", s("")), "used")
+                        .query(&format!("max(lakewatch_pg_connections_used_ratio{srv})"), "used")
                         .thresholds(&[(0.8, "orange"), (0.9, "red")]),
                     stat("Longest transaction", &unit_of("lakewatch_pg_longest_transaction_seconds", "s"))
-                        .query(&format!("max(lakewatch_pg_longest_transaction_seconds{})", s("")), "longest"),
+                        .query(&format!("max(lakewatch_pg_longest_transaction_seconds{srv})"), "longest"),
                     stat("Deadlocks (1h)", "short")
-                        .query(&format!("sum(increase(pg_stat_database_deadlocks{}[1h]))", s("")), "deadlocks")
+                        .query(&format!("sum(increase(pg_stat_database_deadlocks{db}[1h]))"), "deadlocks")
                         .thresholds(&[(1.0, "red")]),
+                    // Server-wide on purpose: max_connections counts every database.
                     ts("Connections vs max_connections", "short")
-                        .query(&format!("sum by (instance, server) (pg_stat_activity_count{})", s("")), "{{server}} connections")
-                        .query(&format!("max by (instance, server) (pg_settings_max_connections{})", s("")), "{{server}} max"),
+                        .query(&format!("sum by (instance, server) (pg_stat_activity_count{srv})"), "{{server}} connections")
+                        .query(&format!("max by (instance, server) (pg_settings_max_connections{srv})"), "{{server}} max"),
                     ts("Connections by state", "short")
-                        .query(&format!("sum by (server, state) (pg_stat_activity_count{})", s("")), "{{server}} {{state}}"),
+                        .query(&format!("sum by (server, state) (pg_stat_activity_count{srv})"), "{{server}} {{state}}"),
                 ],
             },
             Row {
                 title: "Throughput and cache".into(),
                 panels: vec![
                     ts("Transactions per second", "ops")
-                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_xact_commit{s}[$__rate_interval]) + rate(pg_stat_database_xact_rollback{s}[$__rate_interval]))", s = s("")), "{{server}} {{datname}}"),
+                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_xact_commit{db}[$__rate_interval]) + rate(pg_stat_database_xact_rollback{db}[$__rate_interval]))"), "{{server}} {{datname}}"),
                     ts("Cache hit ratio", "percentunit")
+                        .describe("Blocks found in the buffer cache over all blocks read, over the rate interval.")
                         .range(None, Some(1.0))
-                        .query(&format!("lakewatch_pg_cache_hit_ratio{}", s("")), "{{server}} {{datname}}")
+                        .query(
+                            &format!(
+                                "{hit} / ({hit} + {read})",
+                                hit = blocks("pg_stat_database_blks_hit"),
+                                read = blocks("pg_stat_database_blks_read")
+                            ),
+                            "{{server}} {{datname}}",
+                        )
                         .thresholds(&[(0.0, "red"), (0.9, "green")]),
                     ts("Locks by mode", "short")
-                        .query(&format!("sum by (server, mode) (pg_locks_count{})", s("")), "{{server}} {{mode}}"),
+                        .query(&format!("sum by (server, mode) (pg_locks_count{db})"), "{{server}} {{mode}}"),
                     ts("Replication lag", &unit_of("pg_replication_lag_seconds", "s"))
-                        .query(&format!("pg_replication_lag_seconds{s} and pg_replication_is_replica{s} == 1", s = s("")), "{{server}}"),
+                        .query(&format!("pg_replication_lag_seconds{srv} and pg_replication_is_replica{srv} == 1"), "{{server}}"),
                 ],
             },
             Row {
                 title: "Sizes".into(),
                 panels: vec![
                     ts("Database sizes", &unit_of("pg_database_size_bytes", "bytes"))
-                        .query(&format!("pg_database_size_bytes{}", s("")), "{{server}} {{datname}}"),
+                        .query(&format!("pg_database_size_bytes{db}"), "{{server}} {{datname}}"),
                     ts("Database growth per day", "bytes")
-                        .query(&format!("delta(pg_database_size_bytes{}[1d])", s("")), "{{server}} {{datname}}"),
+                        .query(&format!("delta(pg_database_size_bytes{db}[1d])"), "{{server}} {{datname}}"),
                 ],
             },
         ],
@@ -636,38 +697,44 @@ fn postgres() -> Dashboard {
 }
 
 fn object_storage() -> Dashboard {
-    let used = format!("minio_bucket_usage_total_bytes{}", s(""));
+    let t = s(TARGET);
+    let b = s(&format!(r#"{TARGET},bucket=~"$bucket""#));
+    let used = format!("minio_bucket_usage_total_bytes{b}");
     stock(
         "object-storage",
         "Object storage",
         "S3-compatible object stores: endpoint up, canary probe success and latency, bucket sizes and growth (MinIO-compatible names).",
+        &[
+            ("target", "Target", values_of("s3_up", "", "target")),
+            ("bucket", "Bucket", values_of("minio_bucket_usage_total_bytes", TARGET, "bucket")),
+        ],
         vec![
             Row {
                 title: "Canary probe".into(),
                 panels: vec![
-                    stat("Endpoints up", "short").query(&format!("sum(s3_up{})", s("")), "up"),
+                    stat("Endpoints up", "short").query(&format!("sum(s3_up{t})"), "up"),
                     stat("Probe operations failing", "short")
-                        .query(&format!("count(lakewatch_s3_probe_success{} == 0) or vector(0)", s("")), "failing")
+                        .query(&format!("count(lakewatch_s3_probe_success{t} == 0) or vector(0)"), "failing")
                         .thresholds(&[(1.0, "red")]),
                     ts("Probe success by operation", "short")
                         .range(Some(0.0), Some(1.0))
-                        .query(&format!("lakewatch_s3_probe_success{}", s("")), "{{op}}"),
+                        .query(&format!("lakewatch_s3_probe_success{t}"), "{{target}} {{op}}"),
                     ts("Probe latency p50 / p95", &unit_of("lakewatch_s3_probe_duration_seconds", "s"))
-                        .query(&format!("histogram_quantile(0.5, sum by (le, op) (rate(lakewatch_s3_probe_duration_seconds_bucket{}[$__rate_interval])))", s("")), "{{op}} p50")
-                        .query(&format!("histogram_quantile(0.95, sum by (le, op) (rate(lakewatch_s3_probe_duration_seconds_bucket{}[$__rate_interval])))", s("")), "{{op}} p95"),
+                        .query(&format!("histogram_quantile(0.5, sum by (le, target, op) (rate(lakewatch_s3_probe_duration_seconds_bucket{t}[$__rate_interval])))"), "{{target}} {{op}} p50")
+                        .query(&format!("histogram_quantile(0.95, sum by (le, target, op) (rate(lakewatch_s3_probe_duration_seconds_bucket{t}[$__rate_interval])))"), "{{target}} {{op}} p95"),
                 ],
             },
             Row {
                 title: "Buckets".into(),
                 panels: vec![
                     ts("Bucket size", &unit_of("minio_bucket_usage_total_bytes", "bytes"))
-                        .query(&used, "{{bucket}}"),
+                        .query(&used, "{{target}} {{bucket}}"),
                     ts("Bucket growth per day", "bytes")
-                        .query(&format!("delta({used}[1d])"), "{{bucket}}"),
+                        .query(&format!("delta({used}[1d])"), "{{target}} {{bucket}}"),
                     ts("Objects per bucket", "short")
-                        .query(&format!("minio_bucket_usage_object_total{}", s("")), "{{bucket}}"),
+                        .query(&format!("minio_bucket_usage_object_total{b}"), "{{target}} {{bucket}}"),
                     Panel::new(Kind::Table, "Buckets", &unit_of("minio_bucket_usage_total_bytes", "bytes"))
-                        .query(&used, "bytes"),
+                        .column(&used, "size"),
                 ],
             },
         ],
@@ -675,45 +742,44 @@ fn object_storage() -> Dashboard {
 }
 
 fn trino() -> Dashboard {
+    let t = s(TARGET);
     let exec = "trino_query_execution_time_seconds_bucket";
     let q = |p: &str| {
-        format!(
-            "histogram_quantile({p}, sum by (le, instance) (rate({exec}{}[$__rate_interval])))",
-            s("")
-        )
+        format!("histogram_quantile({p}, sum by (le, target) (rate({exec}{t}[$__rate_interval])))")
     };
     stock(
         "trino",
         "Trino",
         "Trino coordinators: up, running and queued queries, query execution time percentiles and failures by type.",
+        &[("target", "Coordinator", values_of("trino_up", "", "target"))],
         vec![
             Row {
                 title: "Cluster".into(),
                 panels: vec![
-                    stat("Coordinators up", "short").query(&format!("sum(trino_up{})", s("")), "up"),
-                    stat("Active workers", "short").query(&format!("sum(trino_active_workers{})", s("")), "workers"),
+                    stat("Coordinators up", "short").query(&format!("sum(trino_up{t})"), "up"),
+                    stat("Active workers", "short").query(&format!("sum(trino_active_workers{t})"), "workers"),
                     stat("Queued queries", "short")
-                        .query(&format!("sum(trino_queued_queries{})", s("")), "queued")
+                        .query(&format!("sum(trino_queued_queries{t})"), "queued")
                         .thresholds(&[(20.0, "orange")]),
-                    stat("Running queries", "short").query(&format!("sum(trino_running_queries{})", s("")), "running"),
+                    stat("Running queries", "short").query(&format!("sum(trino_running_queries{t})"), "running"),
                 ],
             },
             Row {
                 title: "Queries".into(),
                 panels: vec![
                     ts("Running, queued and blocked", "short")
-                        .query(&format!("trino_running_queries{}", s("")), "{{instance}} running")
-                        .query(&format!("trino_queued_queries{}", s("")), "{{instance}} queued")
-                        .query(&format!("trino_blocked_queries{}", s("")), "{{instance}} blocked"),
+                        .query(&format!("trino_running_queries{t}"), "{{target}} running")
+                        .query(&format!("trino_queued_queries{t}"), "{{target}} queued")
+                        .query(&format!("trino_blocked_queries{t}"), "{{target}} blocked"),
                     ts("Execution time p50 / p95 / p99", &unit_of("trino_query_execution_time_seconds", "s"))
-                        .query(&q("0.5"), "{{instance}} p50")
-                        .query(&q("0.95"), "{{instance}} p95")
-                        .query(&q("0.99"), "{{instance}} p99")
+                        .query(&q("0.5"), "{{target}} p50")
+                        .query(&q("0.95"), "{{target}} p95")
+                        .query(&q("0.99"), "{{target}} p99")
                         .thresholds(&[(30.0, "red")]),
                     ts("Finished queries by state", "ops")
-                        .query(&format!("sum by (state) (rate(trino_queries_total{}[$__rate_interval]))", s("")), "{{state}}"),
+                        .query(&format!("sum by (target, state) (rate(trino_queries_total{t}[$__rate_interval]))"), "{{target}} {{state}}"),
                     ts("Failures by type", "ops")
-                        .query(&format!("sum by (error_type) (rate(trino_failed_queries_total{}[$__rate_interval]))", s("")), "{{error_type}}"),
+                        .query(&format!("sum by (target, error_type) (rate(trino_failed_queries_total{t}[$__rate_interval]))"), "{{target}} {{error_type}}"),
                 ],
             },
         ],
