@@ -912,5 +912,33 @@ fn deploy_alertmanager_inhibits_slo_alerts_by_target_and_by_server() {
     // PagerDuty lists every alert's summary: CommonAnnotations.summary is empty as soon as
     // the group spans targets.
     assert!(!text.contains("CommonAnnotations.summary"), "{text}");
-    assert!(text.contains("range $i, $a := .Alerts"), "{text}");
+    let description = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("description: '"))
+        .and_then(|d| d.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no PagerDuty description:\n{text}"));
+    assert!(
+        description.contains("range $i, $a := .Alerts"),
+        "{description}"
+    );
+    // amtool renders it with its example notification (two alerts, no summaries): the
+    // template parses, and the separator between the two shows it visits every alert.
+    let Some(amtool) = amtool() else { return };
+    let scratch = Scratch::new("pagerduty-template");
+    std::fs::write(
+        scratch.path().join("none.tmpl"),
+        "{{ define \"none\" }}{{ end }}",
+    )
+    .unwrap();
+    let glob = format!("--template.glob={}/*.tmpl", scratch.path().display());
+    let out = amtool_ok(
+        &amtool,
+        &[
+            "template",
+            "render",
+            &glob,
+            &format!("--template.text={description}"),
+        ],
+    );
+    assert_eq!(out.trim_end(), " (): ;", "{description}");
 }
