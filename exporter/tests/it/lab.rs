@@ -72,16 +72,14 @@ const NOT_PROVOKED: &[(&str, &str)] = &[
 ];
 /// Alerts whose condition has no data in the lab even with every fault on (check's
 /// NoData for an alert), with the reason.
-const ALERTS_WITHOUT_DATA: &[(&str, &str)] = &[
-    (
-        "PostgresReplicationLag",
-        "pg_replication_lag_seconds and pg_replication_is_replica are a replica's",
-    ),
-    (
-        "S3BucketSizeAnomaly",
-        "`offset 1d` has no sample until the lab has run a day",
-    ),
-];
+const ALERTS_WITHOUT_DATA: &[(&str, &str)] = &[(
+    "S3BucketSizeAnomaly",
+    "`offset 1d` has no sample until the lab has run a day",
+)];
+/// The SLO dashboard's panel of firing alerts, for the Postgres SLO: empty by design while
+/// that SLO is healthy, as it is during the main check; the Postgres-down phase checks it
+/// while the SLO fires.
+const FIRING_PANEL: &str = "Firing alerts of this SLO";
 /// Alerts whose window outlasts the test, so their resolution is not awaited.
 const NO_RESOLVE: &[(&str, &str)] = &[
     ("LakewatchSeriesDropped", "increase over 15m"),
@@ -98,6 +96,10 @@ const NO_RESOLVE: &[(&str, &str)] = &[
     ("TrinoSlowQueries", "p95 over 15m"),
     ("TrinoQueryFailureRate", "ratio over 15m"),
     ("ContainerRestarting", "increase over 1h"),
+    (
+        "ContainerCpuThrottled",
+        "rates over 5m keep the throttled seconds for 5 minutes, even of a removed container",
+    ),
     ("ContainerOomKilled", "increase over 10m"),
 ];
 /// What the webhook's bearer token file holds.
@@ -487,6 +489,11 @@ impl Lab {
         let replay = Replay::start();
         replay.route("/v1/info", vec![ok(fixture("info.json"))]);
         replay.route("/v1/query", vec![trino_calm()]);
+        replay.route("/ui/login", vec![Reply::Login("lab-token")]);
+        replay.route(
+            "/ui/api/stats",
+            vec![Reply::NeedsCookie("lab-token", fixture("ui-stats.json"))],
+        );
 
         let scene = Scene::new("lab");
         // Healthy until a fault makes /tmp/sick; near its memory limit when a fault fills
@@ -509,6 +516,16 @@ impl Lab {
             "sleep 86400",
         );
 
+        // Direct I/O on a bind mount of the real disk: block reads and writes the blkio
+        // cgroup accounts (the overlay of the container's own root has no block device).
+        let io_dir = dir.0.join("io");
+        std::fs::create_dir_all(&io_dir).expect("creating the I/O dir");
+        scene.run(
+            "io",
+            &["-v", &format!("{}:/io", io_dir.display())],
+            "while :; do dd if=/dev/zero of=/io/f bs=1M count=4 oflag=direct 2>/dev/null; dd if=/io/f of=/dev/null bs=1M iflag=direct 2>/dev/null; sleep 2; done",
+        );
+
         let pw = dir.write("pgpass", &format!("{PASSWORD}\n"));
         let mounts = regex::escape(&format!("{}/fs/", dir.0.display()));
         let config = dir.write(
@@ -521,6 +538,9 @@ impl Lab {
     mountpoints_include: '^{mounts}'
     # tmpfs is excluded by default; the lab's filesystems are tmpfs.
     fstypes_exclude: '^(proc|sysfs)$'
+    paths: [{fill}]
+    paths_interval: 2s
+    paths_budget: 1s
   container:
     enabled: true
     interval: 2s
@@ -535,10 +555,10 @@ impl Lab {
       - name: main
         dsn: {dsn}
         password_file: {pw}
-  # 4s: a probe PUT the lab slows down takes 3s.
+  # 8s: a cycle whose probe PUT the lab slows down to 3s still ends well in time.
   s3:
-    interval: 4s
-    timeout: 4s
+    interval: 8s
+    timeout: 8s
     targets:
       - name: lake
         endpoint: http://{s3}
@@ -552,7 +572,10 @@ impl Lab {
       - name: trino
         url: {trino}
         user: lakewatch
+        password: lab
+        ui_stats: true
 ",
+                fill = fill.name(),
                 label = docker::LABEL,
                 scene = scene.id,
                 dsn = pg.dsn(),
@@ -682,6 +705,8 @@ impl Lab {
             "node_filesystem_size_bytes",
             "lakewatch_container_health_status",
             "container_spec_memory_limit_bytes > 0",
+            "lakewatch_path_size_bytes",
+            "trino_active_workers",
             "slo:sli_error:ratio_rate5m",
         ] {
             wait(
@@ -988,13 +1013,9 @@ fn container_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<Stri
     barrier.wait();
     docker::docker(&["exec", &sick, "rm", "/tmp/sick"]);
     docker::docker(&["exec", &hungry, "rm", "/dev/shm/fill"]);
-    // The throttling ratio is over 5m: removing the container ends it at once.
+    // Its busy loop would take a whole core for the rest of the lab.
     docker::docker(&["rm", "-f", &sc.name("throttled")]);
-    for alert in [
-        "ContainerUnhealthy",
-        "ContainerMemoryNearLimit",
-        "ContainerCpuThrottled",
-    ] {
+    for alert in ["ContainerUnhealthy", "ContainerMemoryNearLimit"] {
         lab.resolves(alert, &prints[alert]);
     }
 }
@@ -1109,6 +1130,19 @@ fn postgres_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<Strin
         "lab: {} inhibited by {}",
         inhibited["labels"]["alertname"], inhibited["status"]["inhibitedBy"]
     );
+    let panel: Vec<check::Query> = check::dashboard_queries(&lab.slo_dashboard)
+        .expect("the SLO dashboard's queries")
+        .into_iter()
+        .filter(is_pg_firing_panel)
+        .collect();
+    assert_eq!(
+        panel.len(),
+        1,
+        "one firing-alerts panel for the Postgres SLO"
+    );
+    let report = check::run(&check_prometheus(lab), &panel, &check_options());
+    println!("lab: while Postgres is down:\n{}", report.render());
+    assert_eq!(report.problem_count(), 0, "{}", report.render());
     let leaked: Vec<Post> = lab
         .webhook
         .posts()
@@ -1212,6 +1246,41 @@ fn trino_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<String>>
     lab.resolves("TrinoQueuedQueriesHigh", &prints["TrinoQueuedQueriesHigh"]);
 }
 
+/// Whether the kernel accounts block I/O to cgroups. Some (this project's CI VM among
+/// them) do not: the root cgroup's v1 counter stays `Total 0` under direct I/O, and no
+/// container can have `container_fs_*_bytes_total` series.
+fn blkio_accounted() -> bool {
+    std::fs::read_to_string("/sys/fs/cgroup/blkio/blkio.throttle.io_service_bytes_recursive")
+        .map_or(true, |t| t.trim() != "Total 0")
+}
+
+/// The container dashboard's block I/O panels, excused where [`blkio_accounted`] is false.
+fn is_block_io_panel(q: &check::Query) -> bool {
+    q.kind == QueryKind::Panel && q.expr.contains("container_fs_")
+}
+
+/// The query of [`FIRING_PANEL`] for the Postgres SLO.
+fn is_pg_firing_panel(q: &check::Query) -> bool {
+    q.kind == QueryKind::Panel
+        && q.name.contains(FIRING_PANEL)
+        && q.expr.contains("slo=\"postgres-availability\"")
+}
+
+/// The check's settings in the lab: a lookback covering the whole lab, and Grafana's
+/// intervals as a dashboard showing the last 10 minutes would set them.
+fn check_options() -> check::Options {
+    check::Options {
+        lookback_secs: 600,
+        rate_interval: "30s".into(),
+        interval: "10s".into(),
+        range: "10m".into(),
+    }
+}
+
+fn check_prometheus(lab: &Lab) -> check::Prometheus {
+    check::Prometheus::new(&format!("http://{}", lab.prom.addr)).expect("a Prometheus URL")
+}
+
 /// Runs `check` over every shipped artifact and asserts what the lab proves of them.
 fn check_everything(lab: &Lab) -> check::Report {
     let prom =
@@ -1235,13 +1304,7 @@ fn check_everything(lab: &Lab) -> check::Report {
             check::dashboard_queries(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
         );
     }
-    let opts = check::Options {
-        lookback_secs: 600,
-        rate_interval: "30s".into(),
-        interval: "10s".into(),
-        range: "10m".into(),
-    };
-    let report = check::run(&prom, &queries, &opts);
+    let report = check::run(&prom, &queries, &check_options());
     println!(
         "lab: the check of every shipped query, with every fault on:\n{}",
         report.render()
@@ -1251,9 +1314,11 @@ fn check_everything(lab: &Lab) -> check::Report {
     let mut wrong = Vec::new();
     for r in &report.results {
         for p in &r.problems {
-            let excused = r.query.kind == QueryKind::Alert
+            let excused = (r.query.kind == QueryKind::Alert
                 && matches!(p, Problem::NoData { .. })
-                && allowed.contains_key(r.query.name.as_str());
+                && allowed.contains_key(r.query.name.as_str()))
+                || is_pg_firing_panel(&r.query)
+                || (!blkio_accounted() && is_block_io_panel(&r.query));
             if !excused {
                 wrong.push(format!(
                     "{} {} ({}): {}",
@@ -1350,6 +1415,17 @@ fn lab_every_shipped_query_and_alert_proven_live() {
         s.spawn(|| trino_faults(&lab, &barrier, &fired));
         let _guard = barrier.guard();
         barrier.wait();
+        // Each SLO's period ratio sums a subquery with a 5m step, and subquery steps are
+        // aligned to multiples of 5m: it has data once the lab has run past one of them.
+        wait(
+            Duration::from_secs(420),
+            "the SLOs' period ratios (a 5m boundary after the lab started)",
+            || lab.context(),
+            || {
+                lab.query("slo:period_error_budget_remaining:ratio{service=\"lab\"}")
+                    .filter(|r| r.len() == 4)
+            },
+        );
         let report = check_everything(&lab);
         barrier.wait();
         report
