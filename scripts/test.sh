@@ -64,6 +64,11 @@ cargo fmt --all --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The tests include the lab (exporter/tests/it/lab.rs, README "The lab"): Prometheus,
+# Alertmanager, Postgres, moto, Docker containers and two tmpfs mounts around the real
+# exporter, proving every shipped query and stock alert live. It needs root (the mounts)
+# and the packages above; without them it skips, under CI=true it fails. It runs for a few
+# minutes: its nextest run is printed as SLOW, not cut.
 echo "==> tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast

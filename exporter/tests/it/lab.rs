@@ -76,9 +76,9 @@ const ALERTS_WITHOUT_DATA: &[(&str, &str)] = &[(
     "S3BucketSizeAnomaly",
     "`offset 1d` has no sample until the lab has run a day",
 )];
-/// The SLO dashboard's panel of firing alerts, for the Postgres SLO: empty by design while
-/// that SLO is healthy, as it is during the main check; the Postgres-down phase checks it
-/// while the SLO fires.
+/// The SLO dashboard's panel of an SLO's firing alerts: empty by design while that SLO is
+/// healthy, so the main check skips it and each fault thread checks it while its fault
+/// makes the SLO fire ([`prove_firing_panel`]).
 const FIRING_PANEL: &str = "Firing alerts of this SLO";
 /// Alerts whose window outlasts the test, so their resolution is not awaited.
 const NO_RESOLVE: &[(&str, &str)] = &[
@@ -436,6 +436,10 @@ struct Lab {
     stock: Service,
     /// What `fires` found wrong with notifications; asserted empty at the end.
     findings: Mutex<Vec<String>>,
+    /// The SLOs whose firing-alerts panel was checked while they fired.
+    firing_panels: Mutex<BTreeSet<String>>,
+    /// The lab SLO spec's SLO names.
+    slos: Vec<String>,
     slo_rules: PathBuf,
     slo_dashboard: PathBuf,
     dir: TempDir,
@@ -459,7 +463,10 @@ impl Lab {
             Ok(m) => m,
             Err(e) => return missing(&format!("cannot mount a tmpfs (needs root): {e}")),
         };
-        let ro = Tmpfs::mount(&dir.0.join("fs/ro"), "size=1m").ok()?;
+        let ro = match Tmpfs::mount(&dir.0.join("fs/ro"), "size=1m") {
+            Ok(m) => m,
+            Err(e) => return missing(&format!("cannot mount a tmpfs (needs root): {e}")),
+        };
         let job = deployed_job();
         let pg_server = format!("127.0.0.1:{}", pg.port);
 
@@ -555,10 +562,11 @@ impl Lab {
       - name: main
         dsn: {dsn}
         password_file: {pw}
-  # 8s: a cycle whose probe PUT the lab slows down to 3s still ends well in time.
+  # 12s: each S3 call may take a third of the timeout, and the PUT the lab slows down
+  # takes 3s.
   s3:
-    interval: 8s
-    timeout: 8s
+    interval: 12s
+    timeout: 12s
     targets:
       - name: lake
         endpoint: http://{s3}
@@ -685,6 +693,8 @@ impl Lab {
             pg_server,
             stock,
             findings: Mutex::new(Vec::new()),
+            firing_panels: Mutex::new(BTreeSet::new()),
+            slos: slo.slos.iter().map(|s| s.name.clone()).collect(),
             slo_rules,
             slo_dashboard,
             dir,
@@ -1130,19 +1140,7 @@ fn postgres_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<Strin
         "lab: {} inhibited by {}",
         inhibited["labels"]["alertname"], inhibited["status"]["inhibitedBy"]
     );
-    let panel: Vec<check::Query> = check::dashboard_queries(&lab.slo_dashboard)
-        .expect("the SLO dashboard's queries")
-        .into_iter()
-        .filter(is_pg_firing_panel)
-        .collect();
-    assert_eq!(
-        panel.len(),
-        1,
-        "one firing-alerts panel for the Postgres SLO"
-    );
-    let report = check::run(&check_prometheus(lab), &panel, &check_options());
-    println!("lab: while Postgres is down:\n{}", report.render());
-    assert_eq!(report.problem_count(), 0, "{}", report.render());
+    prove_firing_panel(lab, "postgres-availability");
     let leaked: Vec<Post> = lab
         .webhook
         .posts()
@@ -1173,6 +1171,7 @@ fn s3_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<String>>) {
         "lake",
     );
     Lab::record(fired, "S3ProbeLatencyHigh");
+    prove_firing_panel(lab, "s3-probe-latency");
     barrier.wait();
     barrier.wait();
     lab.s3_proxy.slow_puts(false);
@@ -1188,6 +1187,7 @@ fn s3_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<String>>) {
         "lake",
     );
     Lab::record(fired, "S3ProbeFailing");
+    prove_firing_panel(lab, "s3-probe-success");
     admin.bucket("canary", &[]);
     lab.resolves("S3ProbeFailing", &failing);
 
@@ -1240,6 +1240,7 @@ fn trino_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<String>>
         prints.insert(alert, lab.fires(since, alert, &t, "trino"));
         Lab::record(fired, alert);
     }
+    prove_firing_panel(lab, "trino-queries");
     barrier.wait();
     barrier.wait();
     lab.replay.route("/v1/query", vec![trino_calm()]);
@@ -1259,11 +1260,31 @@ fn is_block_io_panel(q: &check::Query) -> bool {
     q.kind == QueryKind::Panel && q.expr.contains("container_fs_")
 }
 
-/// The query of [`FIRING_PANEL`] for the Postgres SLO.
-fn is_pg_firing_panel(q: &check::Query) -> bool {
-    q.kind == QueryKind::Panel
-        && q.name.contains(FIRING_PANEL)
-        && q.expr.contains("slo=\"postgres-availability\"")
+/// A query of [`FIRING_PANEL`].
+fn is_firing_panel(q: &check::Query) -> bool {
+    q.kind == QueryKind::Panel && q.name.contains(FIRING_PANEL)
+}
+
+/// Waits until an alert of `slo` fires in Prometheus, then checks that SLO's
+/// [`FIRING_PANEL`] query: it must show the alert.
+fn prove_firing_panel(lab: &Lab, slo: &str) {
+    let selector = format!("ALERTS{{service=\"lab\",slo=\"{slo}\",alertstate=\"firing\"}}");
+    wait(
+        LONG,
+        &format!("an alert of SLO {slo} firing in Prometheus"),
+        || lab.context(),
+        || lab.query(&selector).filter(|r| !r.is_empty()),
+    );
+    let panel: Vec<check::Query> = check::dashboard_queries(&lab.slo_dashboard)
+        .expect("the SLO dashboard's queries")
+        .into_iter()
+        .filter(|q| is_firing_panel(q) && q.expr.contains(&format!("slo=\"{slo}\"")))
+        .collect();
+    assert_eq!(panel.len(), 1, "one firing-alerts panel for SLO {slo}");
+    let report = check::run(&check_prometheus(lab), &panel, &check_options());
+    println!("lab: while SLO {slo} fires:\n{}", report.render());
+    assert_eq!(report.problem_count(), 0, "{}", report.render());
+    lab.firing_panels.lock().unwrap().insert(slo.to_string());
 }
 
 /// The check's settings in the lab: a lookback covering the whole lab, and Grafana's
@@ -1317,7 +1338,7 @@ fn check_everything(lab: &Lab) -> check::Report {
             let excused = (r.query.kind == QueryKind::Alert
                 && matches!(p, Problem::NoData { .. })
                 && allowed.contains_key(r.query.name.as_str()))
-                || is_pg_firing_panel(&r.query)
+                || is_firing_panel(&r.query)
                 || (!blkio_accounted() && is_block_io_panel(&r.query));
             if !excused {
                 wrong.push(format!(
@@ -1446,6 +1467,12 @@ fn lab_every_shipped_query_and_alert_proven_live() {
     signal("CONT", lab.exporter.pid());
     lab.resolves("LakewatchExporterDown", &down);
 
+    let proven = lab.firing_panels.lock().unwrap().clone();
+    assert_eq!(
+        proven,
+        lab.slos.iter().cloned().collect::<BTreeSet<_>>(),
+        "every SLO's firing-alerts panel was checked while it fired"
+    );
     let findings = lab.findings.lock().unwrap().clone();
     assert!(
         findings.is_empty(),
