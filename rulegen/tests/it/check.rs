@@ -143,8 +143,8 @@ impl Server {
         server
     }
 
-    /// Waits until `up` is stored and the request counter has two samples (so `rate()`
-    /// has a value).
+    /// Waits until `up` is stored and the request counter of the scrapes has two samples
+    /// (so `rate()` has a value).
     fn wait_for_data(&self) {
         let prom = check::Prometheus::new(&self.url).expect("a valid URL");
         let deadline = Instant::now() + Duration::from_secs(120);
@@ -155,7 +155,7 @@ impl Server {
                 .as_secs_f64();
             let ready = prom
                 .query(
-                    r#"up{job="prometheus"} and on() count(rate(prometheus_http_requests_total[1m])) > 0"#,
+                    r#"up{job="prometheus"} and on() count(rate(prometheus_http_requests_total{handler="/metrics"}[1m])) > 0"#,
                     now,
                 )
                 .is_ok_and(|a| matches!(a, Answer::Vector(v) if !v.is_empty()));
@@ -364,4 +364,52 @@ fn check_fails_clearly_when_prometheus_is_down_or_silent() {
         )),
         "{err}"
     );
+}
+
+/// `check` sends the syntax tree printed back (promql-parser's `Display`), not the text
+/// the user wrote: Prometheus must read the printed form as the same query. Each of
+/// these gives the same series and values written both ways, and its `bool` form is
+/// accepted.
+#[test]
+fn printed_queries_mean_what_was_written() {
+    let Some(bin) = prometheus_bin() else { return };
+    let server = Server::start(&bin, "check-print-prom");
+    let prom = check::Prometheus::new(&server.url).expect("a valid URL");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    for written in [
+        r#"up{job="prometheus"} == 1"#,
+        r#"sum by (job) (rate(prometheus_http_requests_total{handler=~"/api/.*|/metrics"}[1m]))"#,
+        r#"up offset 1s"#,
+        r#"max_over_time(up[1m:1s])"#,
+        r#"-up + 2 ^ 3 * 1e3 - 0.5 % 7"#,
+        r#"up / on (job, instance) group_left (version) prometheus_build_info"#,
+        r#"up > bool ignoring (job) up"#,
+        r#"topk(1, prometheus_http_requests_total) unless on () absent(up)"#,
+        r#"label_replace(up, "x", "a\"b\\c$1", "job", "(prom).*")"#,
+        r#"count without (code) (prometheus_http_requests_total{code!~"5.."}) >= 1"#,
+        r#"histogram_quantile(0.99, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[1m])))"#,
+        r#"scalar(up{job="prometheus"}) * 2 > bool 1"#,
+        r#"time() - process_start_time_seconds{job="prometheus"} > 0"#,
+        r#"rate(prometheus_http_requests_total[1m30s]) and on (job) up"#,
+    ] {
+        let expr = promql_parser::parser::parse(written).expect("the test's queries parse");
+        let printed = expr.to_string();
+        let answer = |q: &str| -> Vec<String> {
+            let mut lines: Vec<String> = match prom.query(q, now) {
+                Ok(Answer::Vector(v)) => v.iter().map(|(l, v)| format!("{l:?} {v}")).collect(),
+                Ok(Answer::Scalar(s)) => vec![s],
+                Err(e) => panic!("Prometheus rejects {q:?}: {e}"),
+            };
+            lines.sort();
+            lines
+        };
+        let want = answer(written);
+        assert!(!want.is_empty(), "{written} has data");
+        assert_eq!(answer(&printed), want, "{written} printed as {printed}");
+        let boolean = check::bool_form(&expr).to_string();
+        assert!(!answer(&boolean).is_empty(), "{boolean}");
+    }
 }
