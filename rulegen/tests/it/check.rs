@@ -105,24 +105,42 @@ struct Server {
     child: Child,
     url: String,
     log: PathBuf,
+    /// HTTP Basic user and password the server requires, if any.
+    auth: Option<(String, String)>,
     _dir: Scratch,
 }
 
 impl Server {
     fn start(bin: &Path, name: &str) -> Server {
+        Server::start_with_auth(bin, name, None)
+    }
+
+    /// With `auth`, the API (and its own scrape) takes only that Basic user and password.
+    fn start_with_auth(bin: &Path, name: &str, auth: Option<(&str, &str)>) -> Server {
         let dir = Scratch::new(name);
         let port = free_port();
         let config = dir.path().join("prometheus.yml");
+        let scrape_auth = auth.map_or(String::new(), |(u, p)| {
+            format!("    basic_auth: {{username: {u}, password: {p}}}\n")
+        });
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n{scrape_auth}    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
             ),
         )
         .expect("writing prometheus.yml");
         let log = dir.path().join("prometheus.log");
         let out = std::fs::File::create(&log).expect("creating the log");
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        if let Some((user, password)) = auth {
+            let web = dir.path().join("web.yml");
+            let hash = bcrypt::hash(password, 4).expect("bcrypt hashes");
+            std::fs::write(&web, format!("basic_auth_users:\n  {user}: '{hash}'\n"))
+                .expect("writing web.yml");
+            cmd.arg(format!("--web.config.file={}", web.display()));
+        }
+        let child = cmd
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -137,6 +155,7 @@ impl Server {
             child,
             url: format!("http://127.0.0.1:{port}"),
             log,
+            auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
             _dir: dir,
         };
         server.wait_for_data();
@@ -146,7 +165,10 @@ impl Server {
     /// Waits until `up` is stored and the request counter of the scrapes has two samples
     /// (so `rate()` has a value).
     fn wait_for_data(&self) {
-        let prom = check::Prometheus::new(&self.url).expect("a valid URL");
+        let mut prom = check::Prometheus::new(&self.url).expect("a valid URL");
+        if let Some((user, password)) = &self.auth {
+            prom = prom.with_basic_auth(user, password);
+        }
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let now = std::time::SystemTime::now()
@@ -411,5 +433,40 @@ fn printed_queries_mean_what_was_written() {
         assert_eq!(answer(&printed), want, "{written} printed as {printed}");
         let boolean = check::bool_form(&expr).to_string();
         assert!(!answer(&boolean).is_empty(), "{boolean}");
+    }
+}
+
+#[test]
+fn check_sends_basic_auth_from_a_file_and_a_refusal_is_clear() {
+    let Some(bin) = prometheus_bin() else { return };
+    let server = Server::start_with_auth(&bin, "check-auth-prom", Some(("ci", "s3cret pass")));
+    let dir = Scratch::new("check-auth");
+    let rules = write(&dir, "good.rules.yml", GOOD_RULES);
+    let right = write(&dir, "right", "s3cret pass\n");
+    let wrong = write(&dir, "wrong", "guess\n");
+    let auth = |file: &str| {
+        check_cli(
+            &server.url,
+            &[&rules],
+            &[
+                "--prometheus.user",
+                "ci",
+                "--prometheus.password-file",
+                file,
+            ],
+        )
+    };
+    let o = auth(&right);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("checked 2 queries in 1 file: 0 dead selectors"),
+        "{out}"
+    );
+    for o in [auth(&wrong), check_cli(&server.url, &[&rules], &[])] {
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "stdout:\n{out}\nstderr:\n{err}");
+        assert!(err.contains("HTTP 401"), "{err}");
+        assert!(!err.contains("s3cret") && !out.contains("s3cret"), "{err}");
     }
 }
