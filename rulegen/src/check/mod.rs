@@ -300,6 +300,20 @@ fn check_query(prom: &Prometheus, q: &Query, vars: &Resolved, clock: &Clock) -> 
     };
     let Some(index) = q.variable else {
         result.evaluated = substitute(&q.expr, &vars.values);
+        if q.kind == QueryKind::Panel {
+            let undefined = analysis::undefined_variables(&result.evaluated, &vars.values);
+            if !undefined.is_empty() {
+                // Prometheus would only say "unexpected character: '$'".
+                let names: Vec<String> = undefined.iter().map(|n| format!("`${n}`")).collect();
+                result.problems.push(Problem::Failed {
+                    message: format!(
+                        "uses {}, which the dashboard does not define",
+                        names.join(", ")
+                    ),
+                });
+                return result;
+            }
+        }
         let (series, problems) = check_expr(prom, &result.evaluated, clock);
         result.series = series;
         result.problems = problems;

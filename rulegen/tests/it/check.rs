@@ -72,6 +72,9 @@ const BAD_DASHBOARD: &str = r#"{
     ]},
     {"type": "timeseries", "title": "Mismatch", "targets": [
       {"refId": "A", "expr": "up * prometheus_http_requests_total"}
+    ]},
+    {"type": "stat", "title": "Undefined", "targets": [
+      {"refId": "A", "expr": "up{job=~\"$cluster\"}"}
     ]}
   ]
 }"#;
@@ -288,7 +291,11 @@ fn check_reports_broken_rules_and_panels_with_their_culprit() {
         format!(
             "{dash}: variable \"Broken / job\": dead selector `up{{jbo!=\"\"}}`: `jbo!=\"\"` matches none of the 1 series of `up`: none of them has a `jbo` label\n  query: label_values(up, jbo)"
         ),
-        "checked 9 queries in 2 files: 5 dead selectors, 2 empty joins, 6 without data".to_string(),
+        format!(
+            "{dash}: panel \"Broken / Undefined [A]\": uses `$cluster`, which the dashboard does not define\n  query: up{{job=~\"$cluster\"}}"
+        ),
+        "checked 10 queries in 2 files: 5 dead selectors, 2 empty joins, 6 without data, 1 failed"
+            .to_string(),
     ];
     for want in expected {
         assert!(out.contains(&want), "missing {want:?} in:\n{out}");
