@@ -149,6 +149,8 @@ struct Resolved {
     values: BTreeMap<String, VarValue>,
     queries: Vec<String>,
     errors: Vec<Option<String>>,
+    /// How many values each variable offers.
+    counts: Vec<usize>,
 }
 
 /// The check's clock: one "now" for every query of a run.
@@ -209,19 +211,24 @@ fn resolve(prom: &Prometheus, vars: &[Variable], opts: &Options, clock: &Clock) 
         values: builtins(opts),
         queries: Vec::new(),
         errors: Vec::new(),
+        counts: Vec::new(),
     };
     for v in vars {
         let query = substitute(&v.query, &r.values);
-        let (value, error) = match variable_values(prom, v, &query, clock) {
-            Ok(Some(values)) => (Some(choose(v, values)), None),
-            Ok(None) => (None, None),
-            Err(e) => (Some(VarValue::Single(String::new())), Some(e)),
+        let (value, error, count) = match variable_values(prom, v, &query, clock) {
+            Ok(Some(values)) => {
+                let n = values.len();
+                (Some(choose(v, values)), None, n)
+            }
+            Ok(None) => (None, None, 0),
+            Err(e) => (Some(VarValue::Single(String::new())), Some(e), 0),
         };
         if let Some(value) = value {
             r.values.insert(v.name.clone(), value);
         }
         r.queries.push(query);
         r.errors.push(error);
+        r.counts.push(count);
     }
     r
 }
@@ -365,9 +372,17 @@ fn check_query(prom: &Prometheus, q: &Query, vars: &Resolved, clock: &Clock) -> 
                 }
             };
             match dead_selector(prom, &check, clock) {
-                Ok(None) => {
-                    result.series = 1;
+                Ok(None) if vars.counts[index] == 0 => {
+                    // The series are there: the variable's regex removed every value.
+                    result.problems.push(Problem::Failed {
+                        message: format!(
+                            "variable `{}` offers no values: its regex `{}` matches none of the values of `{label}`",
+                            var.name,
+                            var.regex.as_deref().unwrap_or_default()
+                        ),
+                    });
                 }
+                Ok(None) => result.series = vars.counts[index],
                 Ok(Some(p)) => result.problems.push(p),
                 Err(e) => result.problems.push(Problem::Failed {
                     message: e.to_string(),

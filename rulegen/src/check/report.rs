@@ -44,7 +44,8 @@ pub struct QueryResult {
     pub query: Query,
     /// The query after variable substitution: what was sent.
     pub evaluated: String,
-    /// How many series the `bool` form of the whole query returned (a scalar counts one).
+    /// How many series the `bool` form of the whole query returned (a scalar counts one);
+    /// for a `label_values` variable, how many values it offers.
     pub series: usize,
     pub problems: Vec<Problem>,
 }
@@ -104,10 +105,14 @@ impl Report {
             if r.problems.is_empty() {
                 let _ = writeln!(
                     out,
-                    "ok: {at}: {} {:?}: {} series",
+                    "ok: {at}: {} {:?}: {} {}",
                     q.kind.word(),
                     q.name,
-                    r.series
+                    r.series,
+                    match q.kind {
+                        QueryKind::Variable => plural(r.series, "value", "values"),
+                        _ => "series",
+                    }
                 );
             }
             for p in &r.problems {

@@ -63,7 +63,8 @@ const BAD_RULES: &str = r#"groups:
 const BAD_DASHBOARD: &str = r#"{
   "title": "Broken",
   "templating": {"list": [
-    {"name": "job", "type": "query", "query": "label_values(up, jbo)"}
+    {"name": "job", "type": "query", "query": "label_values(up, jbo)"},
+    {"name": "inst", "type": "query", "query": "label_values(up, instance)", "regex": "/^db-.*/"}
   ]},
   "panels": [
     {"type": "timeseries", "title": "Requests by code", "targets": [
@@ -240,8 +241,8 @@ fn check_passes_correct_rules_and_dashboards() {
         format!("ok: {rules}:8: rule \"job:prometheus_http_requests:rate1m\": 1 series"),
         format!("ok: {dash}: panel \"Self / Requests [A]\": 1 series"),
         format!("ok: {dash}: panel \"Self / Up [A]\": 1 series"),
-        format!("ok: {dash}: variable \"Self / job\": 1 series"),
-        format!("ok: {dash}: variable \"Self / instance\": 1 series"),
+        format!("ok: {dash}: variable \"Self / job\": 1 value"),
+        format!("ok: {dash}: variable \"Self / instance\": 1 value"),
         "checked 6 queries in 2 files: 0 dead selectors, 0 empty joins, 0 without data".to_string(),
     ] {
         assert!(
@@ -294,7 +295,10 @@ fn check_reports_broken_rules_and_panels_with_their_culprit() {
         format!(
             "{dash}: panel \"Broken / Undefined [A]\": uses `$cluster`, which the dashboard does not define\n  query: up{{job=~\"$cluster\"}}"
         ),
-        "checked 10 queries in 2 files: 5 dead selectors, 2 empty joins, 6 without data, 1 failed"
+        format!(
+            "{dash}: variable \"Broken / inst\": variable `inst` offers no values: its regex `/^db-.*/` matches none of the values of `instance`"
+        ),
+        "checked 11 queries in 2 files: 5 dead selectors, 2 empty joins, 6 without data, 2 failed"
             .to_string(),
     ];
     for want in expected {
