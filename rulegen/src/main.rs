@@ -413,7 +413,11 @@ fn run_check(
             }
         }
         Err(e) => {
-            eprintln!("error: {e:#}");
+            // A check error already names its cause; anyhow's chain would repeat it.
+            match e.downcast_ref::<check::CheckError>() {
+                Some(e) => eprintln!("error: {e}"),
+                None => eprintln!("error: {e:#}"),
+            }
             ExitCode::from(2)
         }
     }

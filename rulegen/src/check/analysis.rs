@@ -59,6 +59,27 @@ impl VarValue {
     }
 }
 
+/// The variables `text` uses that `vars` does not define, in order, once each. Names of
+/// digits only are regex group references (`label_replace(..., "$1", ...)`), not
+/// variables.
+pub fn undefined_variables(text: &str, vars: &BTreeMap<String, VarValue>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for c in VARIABLE.captures_iter(text) {
+        let name = c
+            .get(1)
+            .or(c.get(2))
+            .or(c.get(4))
+            .map_or("", |m| m.as_str());
+        if !name.bytes().all(|b| b.is_ascii_digit())
+            && !vars.contains_key(name)
+            && !out.iter().any(|n| n == name)
+        {
+            out.push(name.to_string());
+        }
+    }
+    out
+}
+
 /// Grafana's `prometheusRegularEscape`: a value inside a PromQL string.
 fn string_escape(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\'', "\\\\'")
@@ -527,6 +548,18 @@ mod tests {
         assert_eq!(substitute("${jobs:raw} ${job:regex}", &v), "a.b,c node");
         assert_eq!(substitute("[[job]]x", &v), "nodex");
         assert_eq!(VarValue::Single(r"a\b'c".into()).render(None), r"a\\b\\'c");
+    }
+
+    #[test]
+    fn undefined_variables_are_named_but_group_references_are_not() {
+        let v = vars(&[("job", VarValue::Single("x".into()))]);
+        assert_eq!(
+            undefined_variables(
+                r#"label_replace(up{job="$job", a="$nope"}, "b", "$1${2}", "c", "(.*)") + [[nope]] + ${other:raw}"#,
+                &v
+            ),
+            ["nope", "other"]
+        );
     }
 
     #[test]

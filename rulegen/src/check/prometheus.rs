@@ -242,6 +242,14 @@ impl Prometheus {
                 url: self.url.clone(),
                 secs: self.timeout.as_secs_f64(),
             })??;
+        if status == 401 || status == 403 {
+            return Err(CheckError::Response {
+                url,
+                message: format!(
+                    "HTTP {status}: Prometheus wants other credentials (--prometheus.user with --prometheus.password-file, or --prometheus.bearer-token-file)"
+                ),
+            });
+        }
         let json: Value = serde_json::from_slice(&body).map_err(|_| CheckError::Response {
             url: url.clone(),
             message: format!(

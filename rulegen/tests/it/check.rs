@@ -63,7 +63,8 @@ const BAD_RULES: &str = r#"groups:
 const BAD_DASHBOARD: &str = r#"{
   "title": "Broken",
   "templating": {"list": [
-    {"name": "job", "type": "query", "query": "label_values(up, jbo)"}
+    {"name": "job", "type": "query", "query": "label_values(up, jbo)"},
+    {"name": "inst", "type": "query", "query": "label_values(up, instance)", "regex": "/^db-.*/"}
   ]},
   "panels": [
     {"type": "timeseries", "title": "Requests by code", "targets": [
@@ -72,6 +73,9 @@ const BAD_DASHBOARD: &str = r#"{
     ]},
     {"type": "timeseries", "title": "Mismatch", "targets": [
       {"refId": "A", "expr": "up * prometheus_http_requests_total"}
+    ]},
+    {"type": "stat", "title": "Undefined", "targets": [
+      {"refId": "A", "expr": "up{job=~\"$cluster\"}"}
     ]}
   ]
 }"#;
@@ -105,24 +109,42 @@ struct Server {
     child: Child,
     url: String,
     log: PathBuf,
+    /// HTTP Basic user and password the server requires, if any.
+    auth: Option<(String, String)>,
     _dir: Scratch,
 }
 
 impl Server {
     fn start(bin: &Path, name: &str) -> Server {
+        Server::start_with_auth(bin, name, None)
+    }
+
+    /// With `auth`, the API (and its own scrape) takes only that Basic user and password.
+    fn start_with_auth(bin: &Path, name: &str, auth: Option<(&str, &str)>) -> Server {
         let dir = Scratch::new(name);
         let port = free_port();
         let config = dir.path().join("prometheus.yml");
+        let scrape_auth = auth.map_or(String::new(), |(u, p)| {
+            format!("    basic_auth: {{username: {u}, password: {p}}}\n")
+        });
         std::fs::write(
             &config,
             format!(
-                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
+                "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: prometheus\n{scrape_auth}    static_configs:\n      - targets: ['127.0.0.1:{port}']\n"
             ),
         )
         .expect("writing prometheus.yml");
         let log = dir.path().join("prometheus.log");
         let out = std::fs::File::create(&log).expect("creating the log");
-        let child = Command::new(bin)
+        let mut cmd = Command::new(bin);
+        if let Some((user, password)) = auth {
+            let web = dir.path().join("web.yml");
+            let hash = bcrypt::hash(password, 4).expect("bcrypt hashes");
+            std::fs::write(&web, format!("basic_auth_users:\n  {user}: '{hash}'\n"))
+                .expect("writing web.yml");
+            cmd.arg(format!("--web.config.file={}", web.display()));
+        }
+        let child = cmd
             .arg(format!("--config.file={}", config.display()))
             .arg(format!(
                 "--storage.tsdb.path={}",
@@ -137,16 +159,20 @@ impl Server {
             child,
             url: format!("http://127.0.0.1:{port}"),
             log,
+            auth: auth.map(|(u, p)| (u.to_string(), p.to_string())),
             _dir: dir,
         };
         server.wait_for_data();
         server
     }
 
-    /// Waits until `up` is stored and the request counter has two samples (so `rate()`
-    /// has a value).
+    /// Waits until `up` is stored and the request counter of the scrapes has two samples
+    /// (so `rate()` has a value).
     fn wait_for_data(&self) {
-        let prom = check::Prometheus::new(&self.url).expect("a valid URL");
+        let mut prom = check::Prometheus::new(&self.url).expect("a valid URL");
+        if let Some((user, password)) = &self.auth {
+            prom = prom.with_basic_auth(user, password);
+        }
         let deadline = Instant::now() + Duration::from_secs(120);
         loop {
             let now = std::time::SystemTime::now()
@@ -155,7 +181,7 @@ impl Server {
                 .as_secs_f64();
             let ready = prom
                 .query(
-                    r#"up{job="prometheus"} and on() count(rate(prometheus_http_requests_total[1m])) > 0"#,
+                    r#"up{job="prometheus"} and on() count(rate(prometheus_http_requests_total{handler="/metrics"}[1m])) > 0"#,
                     now,
                 )
                 .is_ok_and(|a| matches!(a, Answer::Vector(v) if !v.is_empty()));
@@ -215,8 +241,8 @@ fn check_passes_correct_rules_and_dashboards() {
         format!("ok: {rules}:8: rule \"job:prometheus_http_requests:rate1m\": 1 series"),
         format!("ok: {dash}: panel \"Self / Requests [A]\": 1 series"),
         format!("ok: {dash}: panel \"Self / Up [A]\": 1 series"),
-        format!("ok: {dash}: variable \"Self / job\": 1 series"),
-        format!("ok: {dash}: variable \"Self / instance\": 1 series"),
+        format!("ok: {dash}: variable \"Self / job\": 1 value"),
+        format!("ok: {dash}: variable \"Self / instance\": 1 value"),
         "checked 6 queries in 2 files: 0 dead selectors, 0 empty joins, 0 without data".to_string(),
     ] {
         assert!(
@@ -266,7 +292,14 @@ fn check_reports_broken_rules_and_panels_with_their_culprit() {
         format!(
             "{dash}: variable \"Broken / job\": dead selector `up{{jbo!=\"\"}}`: `jbo!=\"\"` matches none of the 1 series of `up`: none of them has a `jbo` label\n  query: label_values(up, jbo)"
         ),
-        "checked 9 queries in 2 files: 5 dead selectors, 2 empty joins, 6 without data".to_string(),
+        format!(
+            "{dash}: panel \"Broken / Undefined [A]\": uses `$cluster`, which the dashboard does not define\n  query: up{{job=~\"$cluster\"}}"
+        ),
+        format!(
+            "{dash}: variable \"Broken / inst\": variable `inst` offers no values: its regex `/^db-.*/` matches none of the values of `instance`"
+        ),
+        "checked 11 queries in 2 files: 5 dead selectors, 2 empty joins, 6 without data, 2 failed"
+            .to_string(),
     ];
     for want in expected {
         assert!(out.contains(&want), "missing {want:?} in:\n{out}");
@@ -364,4 +397,87 @@ fn check_fails_clearly_when_prometheus_is_down_or_silent() {
         )),
         "{err}"
     );
+}
+
+/// `check` sends the syntax tree printed back (promql-parser's `Display`), not the text
+/// the user wrote: Prometheus must read the printed form as the same query. Each of
+/// these gives the same series and values written both ways, and its `bool` form is
+/// accepted.
+#[test]
+fn printed_queries_mean_what_was_written() {
+    let Some(bin) = prometheus_bin() else { return };
+    let server = Server::start(&bin, "check-print-prom");
+    let prom = check::Prometheus::new(&server.url).expect("a valid URL");
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    for written in [
+        r#"up{job="prometheus"} == 1"#,
+        r#"sum by (job) (rate(prometheus_http_requests_total{handler=~"/api/.*|/metrics"}[1m]))"#,
+        r#"up offset 1s"#,
+        r#"max_over_time(up[1m:1s])"#,
+        r#"-up + 2 ^ 3 * 1e3 - 0.5 % 7"#,
+        r#"up / on (job, instance) group_left (version) prometheus_build_info"#,
+        r#"up > bool ignoring (job) up"#,
+        r#"topk(1, prometheus_http_requests_total) unless on () absent(up)"#,
+        r#"label_replace(up, "x", "a\"b\\c$1", "job", "(prom).*")"#,
+        r#"count without (code) (prometheus_http_requests_total{code!~"5.."}) >= 1"#,
+        r#"histogram_quantile(0.99, sum by (le) (rate(prometheus_http_request_duration_seconds_bucket[1m])))"#,
+        r#"scalar(up{job="prometheus"}) * 2 > bool 1"#,
+        r#"time() - process_start_time_seconds{job="prometheus"} > 0"#,
+        r#"rate(prometheus_http_requests_total[1m30s]) and on (job) up"#,
+    ] {
+        let expr = promql_parser::parser::parse(written).expect("the test's queries parse");
+        let printed = expr.to_string();
+        let answer = |q: &str| -> Vec<String> {
+            let mut lines: Vec<String> = match prom.query(q, now) {
+                Ok(Answer::Vector(v)) => v.iter().map(|(l, v)| format!("{l:?} {v}")).collect(),
+                Ok(Answer::Scalar(s)) => vec![s],
+                Err(e) => panic!("Prometheus rejects {q:?}: {e}"),
+            };
+            lines.sort();
+            lines
+        };
+        let want = answer(written);
+        assert!(!want.is_empty(), "{written} has data");
+        assert_eq!(answer(&printed), want, "{written} printed as {printed}");
+        let boolean = check::bool_form(&expr).to_string();
+        assert!(!answer(&boolean).is_empty(), "{boolean}");
+    }
+}
+
+#[test]
+fn check_sends_basic_auth_from_a_file_and_a_refusal_is_clear() {
+    let Some(bin) = prometheus_bin() else { return };
+    let server = Server::start_with_auth(&bin, "check-auth-prom", Some(("ci", "s3cret pass")));
+    let dir = Scratch::new("check-auth");
+    let rules = write(&dir, "good.rules.yml", GOOD_RULES);
+    let right = write(&dir, "right", "s3cret pass\n");
+    let wrong = write(&dir, "wrong", "guess\n");
+    let auth = |file: &str| {
+        check_cli(
+            &server.url,
+            &[&rules],
+            &[
+                "--prometheus.user",
+                "ci",
+                "--prometheus.password-file",
+                file,
+            ],
+        )
+    };
+    let o = auth(&right);
+    let (out, err) = text(&o);
+    assert_eq!(o.status.code(), Some(0), "stdout:\n{out}\nstderr:\n{err}");
+    assert!(
+        out.contains("checked 2 queries in 1 file: 0 dead selectors"),
+        "{out}"
+    );
+    for o in [auth(&wrong), check_cli(&server.url, &[&rules], &[])] {
+        let (out, err) = text(&o);
+        assert_eq!(o.status.code(), Some(2), "stdout:\n{out}\nstderr:\n{err}");
+        assert!(err.contains("HTTP 401"), "{err}");
+        assert!(!err.contains("s3cret") && !out.contains("s3cret"), "{err}");
+    }
 }
