@@ -28,7 +28,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::duration;
-use crate::model::{self, EventQuery, Format, Service, Sli, Slo};
+use crate::model::{self, Format, Service, Slo};
 use crate::num;
 use crate::promql;
 use crate::window::{BASE_WINDOW_SECS, BurnWindow, Urgency, ratio_windows};
@@ -136,65 +136,6 @@ pub fn slo_group_name(service: &str, slo: &str) -> String {
     format!("slo-{service}-{slo}")
 }
 
-/// Errors and total, each as events per second over the last 5m.
-pub fn sli_rates(sli: &Sli) -> (String, String) {
-    let w = duration::format(BASE_WINDOW_SECS);
-    let secs = BASE_WINDOW_SECS;
-    match sli {
-        Sli::Ratio { errors, total } => {
-            let total = format!("sum({})", model::fill_window(total, &w));
-            let errors = match errors {
-                // `or vector(0)`: an error counter that has never been incremented often
-                // does not exist yet; without this the ratio would be empty, not 0.
-                EventQuery::Errors(q) => {
-                    format!("(sum({}) or vector(0))", model::fill_window(q, &w))
-                }
-                EventQuery::Good(q) => format!(
-                    "{total} - (sum({}) or vector(0))",
-                    model::fill_window(q, &w)
-                ),
-            };
-            (errors, total)
-        }
-        Sli::Latency {
-            metric,
-            matchers,
-            le,
-        } => {
-            let sep = if matchers.is_empty() { "" } else { "," };
-            // Prometheus 2 keeps `le` as exposed ("1"), OpenMetrics and Prometheus 3 write
-            // "1.0": match both for whole numbers.
-            let le_matcher = if le.contains('.') {
-                format!("le=\"{le}\"")
-            } else {
-                format!("le=~\"{le}(\\\\.0)?\"")
-            };
-            let total = format!("sum(rate({metric}_count{{{matchers}}}[{w}]))");
-            let good = format!("sum(rate({metric}_bucket{{{matchers}{sep}{le_matcher}}}[{w}]))");
-            (format!("{total} - ({good} or vector(0))"), total)
-        }
-        Sli::Availability { metric, matchers } => {
-            let sel = format!("{metric}{{{matchers}}}");
-            let total = format!("sum(count_over_time({sel}[{w}])) / {secs}");
-            let errors = format!(
-                "(sum(count_over_time({sel}[{w}])) - sum(sum_over_time({sel}[{w}]))) / {secs}"
-            );
-            (errors, total)
-        }
-        Sli::Threshold { query, bad_when } => {
-            let total = format!("sum(count_over_time(({query})[{w}:1m])) / {secs}");
-            let errors = format!(
-                "(sum(count_over_time(({query} {bad_when})[{w}:1m])) or vector(0)) / {secs}"
-            );
-            (errors, total)
-        }
-        Sli::ErrorRatio { query } => (
-            format!("sum({})", model::fill_window(query, &w)),
-            "vector(1)".to_string(),
-        ),
-    }
-}
-
 fn synthetic_rates(service: &str, slo: &str) -> (String, String) {
     let sel = slo_selector(service, slo);
     (
@@ -220,7 +161,7 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
     let labels = record_labels(service, slo);
     let sel = slo_selector(&service.name, &slo.name);
     let (errors, total) = match source {
-        SliSource::Spec => sli_rates(&slo.sli),
+        SliSource::Spec => slo.sli.rates(),
         SliSource::Synthetic => synthetic_rates(&service.name, &slo.name),
     };
     let record = |name: &str, expr: String| Rule {
@@ -551,11 +492,12 @@ slos:
 
     #[test]
     fn latency_matches_both_le_spellings() {
-        let (errors, total) = sli_rates(&Sli::Latency {
+        let (errors, total) = crate::model::Sli::Latency {
             metric: "h".into(),
             matchers: "job=\"a\"".into(),
             le: "1".into(),
-        });
+        }
+        .rates();
         assert!(
             errors.contains("h_bucket{job=\"a\",le=~\"1(\\\\.0)?\"}"),
             "{errors}"
