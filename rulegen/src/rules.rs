@@ -1,28 +1,13 @@
 //! Model → Prometheus rule groups (recording and alerting).
 //!
-//! Recorded series, all labelled `slo` and `service` (plus the SLO's own labels):
-//!
-//! | name | meaning |
-//! |---|---|
-//! | `slo:sli_errors:rate5m` | bad events per second over the last 5m |
-//! | `slo:sli_total:rate5m` | all events per second over the last 5m |
-//! | `slo:sli_error:ratio_rate<W>` | error ratio over window W (5m … 3d for a 30d SLO) |
-//! | `slo:sli_error:ratio_rate<period>` | error ratio over the whole period (`…_rate30d`) |
-//! | `slo:objective:ratio` | the objective (0.999) |
-//! | `slo:error_budget:ratio` | 1 − objective |
-//! | `slo:time_period:days` | the period in days |
-//! | `slo:current_burn_rate:ratio` | 5m error ratio ÷ budget |
-//! | `slo:period_burn_rate:ratio` | period error ratio ÷ budget |
-//! | `slo:period_error_budget_remaining:ratio` | 1 − period burn rate (negative when spent) |
-//! | `slo:info` | 1, with `objective`, `period` and `sli` labels |
+//! The recorded series are named in [`crate::series`].
 //!
 //! Every window is computed from the two 5m *count rates*: `sum_over_time(errors[W]) /
 //! sum_over_time(total[W])` is a ratio of (smoothed) event counts, so a busy minute weighs
 //! as much as its traffic, unlike the mean of 5m ratios other tools use. The period's
 //! window reads the 5m rates through a subquery with a 5m step (each step one
 //! non-overlapping 5m tile), which keeps a 30d window at 8,640 points: cheap for
-//! Prometheus and under promtool's 10,000-sample limit. The names follow Sloth's where the
-//! meaning is the same so existing Sloth dashboards keep working.
+//! Prometheus and under promtool's 10,000-sample limit.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
@@ -31,6 +16,7 @@ use crate::duration;
 use crate::model::{self, Format, Service, Slo};
 use crate::num;
 use crate::promql;
+use crate::series::{self, SLI_ERRORS_RATE5M as ERRORS, SLI_TOTAL_RATE5M as TOTAL};
 use crate::window::{BASE_WINDOW_SECS, BurnWindow, Urgency, ratio_windows};
 
 /// A set of rule groups: the content of one Prometheus rule file.
@@ -152,11 +138,6 @@ fn record_labels(service: &Service, slo: &Slo) -> BTreeMap<String, String> {
     l
 }
 
-/// The window name used in rule names (`5m`, `1h24m`).
-pub fn ratio_name(secs: u64) -> String {
-    format!("slo:sli_error:ratio_rate{}", duration::format(secs))
-}
-
 fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, String> {
     let labels = record_labels(service, slo);
     let sel = slo_selector(&service.name, &slo.name);
@@ -172,58 +153,53 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
         annotations: BTreeMap::new(),
     };
     let mut rules = vec![
-        record("slo:sli_errors:rate5m", errors),
-        record("slo:sli_total:rate5m", total),
+        record(series::SLI_ERRORS_RATE5M, errors),
+        record(series::SLI_TOTAL_RATE5M, total),
     ];
     let pairs = slo.burn_windows();
     for w in ratio_windows(&pairs) {
         let expr = if w == BASE_WINDOW_SECS {
-            format!("slo:sli_errors:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}")
+            format!("{ERRORS}{sel}\n/\n{TOTAL}{sel}")
         } else {
             let r = duration::format(w);
-            format!(
-                "sum_over_time(slo:sli_errors:rate5m{sel}[{r}])\n/\nsum_over_time(slo:sli_total:rate5m{sel}[{r}])"
-            )
+            format!("sum_over_time({ERRORS}{sel}[{r}])\n/\nsum_over_time({TOTAL}{sel}[{r}])")
         };
-        rules.push(record(&ratio_name(w), expr));
+        rules.push(record(&series::error_ratio(w), expr));
     }
     let period = duration::format(slo.period_secs);
     let step = period_step(slo.period_secs);
     rules.push(record(
-        &ratio_name(slo.period_secs),
+        &series::error_ratio(slo.period_secs),
         format!(
-            "sum_over_time(slo:sli_errors:rate5m{sel}[{period}:{step}])\n/\nsum_over_time(slo:sli_total:rate5m{sel}[{period}:{step}])"
+            "sum_over_time({ERRORS}{sel}[{period}:{step}])\n/\nsum_over_time({TOTAL}{sel}[{period}:{step}])"
         ),
     ));
     let budget = slo.error_budget_str();
     rules.push(record(
-        "slo:objective:ratio",
+        series::OBJECTIVE,
         format!("vector({})", slo.objective_ratio_str()),
     ));
+    rules.push(record(series::ERROR_BUDGET, format!("vector({budget})")));
     rules.push(record(
-        "slo:error_budget:ratio",
-        format!("vector({budget})"),
-    ));
-    rules.push(record(
-        "slo:time_period:days",
+        series::TIME_PERIOD_DAYS,
         format!(
             "vector({})",
             num::format(slo.period_secs as f64 / 86400.0, 6)
         ),
     ));
     rules.push(record(
-        "slo:current_burn_rate:ratio",
-        format!("{}{sel} / {budget}", ratio_name(BASE_WINDOW_SECS)),
+        series::CURRENT_BURN_RATE,
+        format!("{}{sel} / {budget}", series::error_ratio(BASE_WINDOW_SECS)),
     ));
     rules.push(record(
-        "slo:period_burn_rate:ratio",
-        format!("{}{sel} / {budget}", ratio_name(slo.period_secs)),
+        series::PERIOD_BURN_RATE,
+        format!("{}{sel} / {budget}", series::error_ratio(slo.period_secs)),
     ));
     rules.push(record(
-        "slo:period_error_budget_remaining:ratio",
-        format!("1 - slo:period_burn_rate:ratio{sel}"),
+        series::PERIOD_ERROR_BUDGET_REMAINING,
+        format!("1 - {}{sel}", series::PERIOD_BURN_RATE),
     ));
-    let mut info = record("slo:info", "vector(1)".into());
+    let mut info = record(series::INFO, "vector(1)".into());
     info.labels
         .insert("objective".into(), num::format(slo.objective, 6));
     info.labels.insert("period".into(), period);
@@ -281,13 +257,13 @@ fn burn_alert(
             let f = p.factor_str();
             let mut t = format!(
                 "(\n  {long}{sel} > ({f} * {budget})\n  and\n  {short}{sel} > ({f} * {budget})",
-                long = ratio_name(p.long_secs),
-                short = ratio_name(p.short_secs),
+                long = series::error_ratio(p.long_secs),
+                short = series::error_ratio(p.short_secs),
             );
             if let Some(min) = slo.alerting.min_events {
                 let l = duration::format(p.long_secs);
                 t.push_str(&format!(
-                    "\n  and\n  avg_over_time(slo:sli_total:rate5m{sel}[{l}]) * {} >= {min}",
+                    "\n  and\n  avg_over_time({TOTAL}{sel}[{l}]) * {} >= {min}",
                     p.long_secs
                 ));
             }
