@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use crate::collector::trino::{self, QueryTracker, airlift};
 use crate::collector::{Fragment, Value};
-use crate::config::{Config, ConfigError, format_duration, parse_duration};
+use crate::config::Config;
+use crate::config::duration::{format_duration, parse_duration};
+use crate::config::error::ConfigError;
 use crate::passthrough::{self, AllowList};
 use crate::snapshot::Snapshot;
 use crate::web::WebConfig;

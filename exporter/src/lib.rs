@@ -33,7 +33,7 @@ pub fn jobs(config: &Config) -> Vec<Job> {
     if let Some(container) = &config.container {
         let collector = collector::container::ContainerCollector::new(container.clone());
         let probe = match container.enabled {
-            config::Enabled::Auto => collector.probe(std::time::Duration::from_secs(2)),
+            config::enabled::Enabled::Auto => collector.probe(std::time::Duration::from_secs(2)),
             _ => Ok(()),
         };
         match probe {

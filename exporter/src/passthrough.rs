@@ -21,7 +21,7 @@ use lakewatch_catalog::Kind;
 use regex::Regex;
 
 use crate::collector::{Histogram, Value};
-use crate::config::Secret;
+use crate::config::secret::Secret;
 use crate::http_client::{self, Endpoint, HttpError};
 
 /// One family ready to be encoded: a name that is not in the catalog, a type our encoder

@@ -25,7 +25,7 @@ use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
 use crate::collector::{CollectError, Collector, Fragment};
-use crate::config::Schedule;
+use crate::config::schedule::Schedule;
 use crate::snapshot::Snapshot;
 
 // Surviving a collector's panic relies on unwinding; with `panic = "abort"` one buggy

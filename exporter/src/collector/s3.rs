@@ -23,7 +23,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use lakewatch_catalog as cat;
 
 use super::{BoxFuture, CollectError, Collector, Fragment, Histogram};
-use crate::config::{MinioMetrics, ProbeMode, S3Target, Secret};
+use crate::config::secret::Secret;
+use crate::config::{MinioMetrics, ProbeMode, S3Target};
 use crate::{http_client, passthrough};
 
 /// Upper bounds of the probe latency histogram: local MinIO answers in milliseconds,

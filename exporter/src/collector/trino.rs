@@ -31,7 +31,8 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::{BoxFuture, CollectError, Collector, Fragment, Histogram};
-use crate::config::{Schedule, TrinoAuth, TrinoTarget};
+use crate::config::schedule::Schedule;
+use crate::config::{TrinoAuth, TrinoTarget};
 use crate::http_client::{self, HttpError, Response};
 
 /// Largest response body read. A `/v1/query` entry is 2–5 kB (it carries the query

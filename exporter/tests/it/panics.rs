@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use lakewatch_catalog as cat;
 use lakewatch_exporter::collector::{BoxFuture, CollectError, Collector, Fragment};
-use lakewatch_exporter::config::Schedule;
+use lakewatch_exporter::config::schedule::Schedule;
 use lakewatch_exporter::scheduler::{self, Job};
 use lakewatch_exporter::server::{self, Limits, Security};
 

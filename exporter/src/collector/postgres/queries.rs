@@ -33,7 +33,7 @@ use serde_saphyr::Spanned;
 use tokio_postgres::SimpleQueryMessage;
 
 use crate::collector::Value;
-use crate::config::{ConfigError, Entries};
+use crate::config::error::{ConfigError, Entries};
 use crate::passthrough::{Family, FamilySample};
 
 /// One validated query of a queries file.
