@@ -20,41 +20,9 @@ use hyper::header::HeaderValue;
 use lakewatch_catalog::Kind;
 use regex::Regex;
 
-use crate::collector::{Histogram, Value};
+use crate::collector::{Family, FamilySample, Histogram, Value};
 use crate::config::secret::Secret;
 use crate::http_client::{self, Endpoint, HttpError};
-
-/// One family ready to be encoded: a name that is not in the catalog, a type our encoder
-/// writes, and samples with their label pairs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Family {
-    /// The OpenMetrics family name: for counters without the `_total` the encoder
-    /// appends, otherwise the sample name.
-    pub name: String,
-    /// Counter, Gauge, Histogram or Unknown (never Info).
-    pub kind: Kind,
-    /// Help text, already safe to write on a `# HELP` line.
-    pub help: String,
-    pub samples: Vec<FamilySample>,
-}
-
-impl Family {
-    /// The name users query: the counter's `_total` series, otherwise the family name.
-    pub fn query_name(&self) -> String {
-        match self.kind {
-            Kind::Counter => format!("{}_total", self.name),
-            _ => self.name.clone(),
-        }
-    }
-}
-
-/// One series of a pass-through family.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FamilySample {
-    /// Label pairs, sorted by name (never `le` for histograms: that is in the value).
-    pub labels: Vec<(String, String)>,
-    pub value: Value,
-}
 
 /// Why a body could not be read at all. Single bad lines are skipped instead, since a
 /// whole upstream should not vanish over one sample.

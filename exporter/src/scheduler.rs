@@ -578,12 +578,12 @@ mod tests {
 
     #[test]
     fn cap_keeps_whole_passthrough_families() {
-        let fam = |n: usize| crate::passthrough::Family {
+        let fam = |n: usize| crate::collector::Family {
             name: format!("up_{n}"),
             kind: lakewatch_catalog::Kind::Gauge,
             help: String::new(),
             samples: (0..n)
-                .map(|i| crate::passthrough::FamilySample {
+                .map(|i| crate::collector::FamilySample {
                     labels: vec![("i".into(), i.to_string())],
                     value: crate::collector::Value::Number(1.0),
                 })

@@ -80,6 +80,38 @@ pub enum Value {
     Histogram(Arc<Histogram>),
 }
 
+/// One family ready to be encoded: a name that is not in the catalog, a type our encoder
+/// writes, and samples with their label pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    /// The OpenMetrics family name: for counters without the `_total` the encoder
+    /// appends, otherwise the sample name.
+    pub name: String,
+    /// Counter, Gauge, Histogram or Unknown (never Info).
+    pub kind: Kind,
+    /// Help text, already safe to write on a `# HELP` line.
+    pub help: String,
+    pub samples: Vec<FamilySample>,
+}
+
+impl Family {
+    /// The name users query: the counter's `_total` series, otherwise the family name.
+    pub fn query_name(&self) -> String {
+        match self.kind {
+            Kind::Counter => format!("{}_total", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+/// One series of a pass-through family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilySample {
+    /// Label pairs, sorted by name (never `le` for histograms: that is in the value).
+    pub labels: Vec<(String, String)>,
+    pub value: Value,
+}
+
 /// One series: a catalog metric, its label values (in the catalog's label order) and
 /// a value. Info metrics carry value 1.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +132,7 @@ pub struct Fragment {
     /// Families re-exported from an upstream exposition under their own names (never
     /// catalog names: [`crate::passthrough`] drops those). The only way to emit a
     /// metric the catalog does not declare, and only for allow-listed upstream families.
-    pub passthrough: Vec<crate::passthrough::Family>,
+    pub passthrough: Vec<Family>,
 }
 
 impl Fragment {

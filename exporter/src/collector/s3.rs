@@ -22,7 +22,7 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use lakewatch_catalog as cat;
 
-use super::{BoxFuture, CollectError, Collector, Fragment, Histogram};
+use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram};
 use crate::config::secret::Secret;
 use crate::config::{MinioMetrics, ProbeMode, S3Target};
 use crate::{http_client, passthrough};
@@ -437,7 +437,7 @@ impl S3Collector {
     }
 
     /// Fetches MinIO's cluster metrics and keeps the allow-listed families.
-    async fn minio(&self, mm: &MinioMetrics) -> Result<Vec<passthrough::Family>, S3Error> {
+    async fn minio(&self, mm: &MinioMetrics) -> Result<Vec<Family>, S3Error> {
         let token = match &mm.token {
             Some(t) => t.clone(),
             None => Secret::new(minio_jwt(

@@ -30,7 +30,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::{BoxFuture, CollectError, Collector, Fragment, Histogram};
+use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram};
 use crate::config::schedule::Schedule;
 use crate::config::{TrinoAuth, TrinoTarget};
 use crate::http_client::{self, HttpError, Response};
@@ -712,7 +712,7 @@ impl TrinoCollector {
     async fn own_metrics(
         &self,
         allow: &crate::passthrough::AllowList,
-    ) -> Result<Vec<crate::passthrough::Family>, Failure> {
+    ) -> Result<Vec<Family>, Failure> {
         let resp = self
             .send(Method::GET, "/metrics", &self.api_headers(), None)
             .await?;
