@@ -592,7 +592,7 @@ mod tests {
 
     /// A body in the shape MinIO documents for `/minio/v2/metrics/cluster` (one node,
     /// four drives), trimmed to a few families per group.
-    const MINIO_FIXTURE: &str = include_str!("../../tests/fixtures/minio_v2_cluster.prom");
+    const MINIO_FIXTURE: &str = include_str!("../../../tests/fixtures/minio_v2_cluster.prom");
 
     #[test]
     fn minio_fixture_default_allow_list() {
