@@ -7,6 +7,8 @@
 //! until the stuck call returns, so one bad mount never costs more than one thread.
 //! Configured `paths` are walked in the background on their own, slower interval.
 
+pub mod settings;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -17,7 +19,7 @@ use lakewatch_catalog as cat;
 use tokio::task::JoinHandle;
 
 use super::{BoxFuture, CollectError, Collector, Fragment};
-use crate::config::DiskConfig;
+use crate::collector::disk::settings::DiskConfig;
 
 /// One line of `mountinfo`, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
