@@ -19,7 +19,7 @@ use hyper::body::Incoming;
 use hyper::header::{HOST, HeaderValue};
 use hyper_util::rt::TokioIo;
 
-use crate::config::ContainerConfig;
+use crate::collector::container::settings::ContainerConfig;
 use crate::tls::{ClientTls, Connector};
 
 /// The socket Docker listens on by default.

@@ -14,6 +14,7 @@
 pub mod api;
 pub mod cgroup;
 pub mod daemon;
+pub mod settings;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -30,7 +31,7 @@ use tokio::task::JoinHandle;
 use self::cgroup::{Paths, Stats, Version};
 use self::daemon::{Daemon, resolve_host};
 use super::{BoxFuture, CollectError, Collector, Fragment};
-use crate::config::{ContainerConfig, StatsSource};
+use crate::collector::container::settings::{ContainerConfig, StatsSource};
 
 /// How often the full list + inspect runs even while the events stream is healthy: a
 /// cheap guard against an event the daemon dropped.
