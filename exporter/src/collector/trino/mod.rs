@@ -16,6 +16,7 @@
 //! fails the cycle.
 
 pub mod airlift;
+pub mod settings;
 
 use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
@@ -31,8 +32,8 @@ use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
 use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram};
+use crate::collector::trino::settings::{TrinoAuth, TrinoTarget};
 use crate::config::schedule::Schedule;
-use crate::config::{TrinoAuth, TrinoTarget};
 use crate::http_client::{self, HttpError, Response};
 
 /// Largest response body read. A `/v1/query` entry is 2–5 kB (it carries the query
@@ -976,7 +977,7 @@ mod tests {
     }
 
     fn tracker() -> QueryTracker {
-        QueryTracker::new(crate::config::TRINO_BUCKETS.into())
+        QueryTracker::new(crate::collector::trino::settings::TRINO_BUCKETS.into())
     }
 
     #[test]
