@@ -12,6 +12,8 @@
 //! endpoint, a region and static keys, and `aws-config`'s credential chain (SSO, STS,
 //! IMDS, profiles) would add several crates and surprising lookups.
 
+pub mod settings;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -23,8 +25,8 @@ use aws_sdk_s3::primitives::ByteStream;
 use lakewatch_catalog as cat;
 
 use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram};
+use crate::collector::s3::settings::{MinioMetrics, ProbeMode, S3Target};
 use crate::config::secret::Secret;
-use crate::config::{MinioMetrics, ProbeMode, S3Target};
 use crate::{http_client, passthrough};
 
 /// Upper bounds of the probe latency histogram: local MinIO answers in milliseconds,
@@ -596,7 +598,8 @@ mod tests {
 
     #[test]
     fn minio_fixture_default_allow_list() {
-        let allow = passthrough::AllowList::new(crate::config::MINIO_ALLOW).unwrap();
+        let allow =
+            passthrough::AllowList::new(crate::collector::s3::settings::MINIO_ALLOW).unwrap();
         let fams = passthrough::select(
             MINIO_FIXTURE,
             &allow,
