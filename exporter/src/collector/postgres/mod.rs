@@ -23,6 +23,8 @@
 //! every series it produces, whichever query produced it.
 
 pub mod queries;
+pub mod settings;
+pub mod target;
 mod tls;
 
 use std::collections::HashSet;
@@ -35,7 +37,8 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow, Socket};
 
 use super::{BoxFuture, CollectError, Collector, Fragment};
-use crate::config::{PostgresConfig, PostgresTarget, PostgresTls};
+use crate::collector::postgres::settings::PostgresConfig;
+use crate::collector::postgres::target::{PostgresTarget, PostgresTls};
 
 /// Longest wait between reconnect attempts while a server keeps refusing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
