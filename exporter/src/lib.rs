@@ -18,8 +18,8 @@ pub mod snapshot;
 pub mod tls;
 pub mod web;
 
+use collector::Job;
 use config::Config;
-use scheduler::Job;
 
 /// Builds the list of jobs the configuration enables, in a fixed order.
 pub fn jobs(config: &Config) -> Vec<Job> {

@@ -24,7 +24,7 @@ use tokio::sync::{Mutex as AsyncMutex, Notify};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use crate::collector::{CollectError, Collector, Fragment};
+use crate::collector::{CollectError, Fragment, Job};
 use crate::config::schedule::Schedule;
 use crate::snapshot::Snapshot;
 
@@ -34,12 +34,6 @@ use crate::snapshot::Snapshot;
 compile_error!(
     "lakewatch-exporter must be built with panic = \"unwind\" (collector panics are caught)"
 );
-
-/// A collector and when to run it.
-pub struct Job {
-    pub schedule: Schedule,
-    pub collector: Box<dyn Collector>,
-}
 
 /// What the landing page and self-metrics know about one collector target.
 #[derive(Debug, Clone)]
@@ -441,7 +435,7 @@ pub fn start(jobs: Vec<Job>, series_per_target: usize) -> (Arc<Hub>, JoinSet<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::BoxFuture;
+    use crate::collector::{BoxFuture, Collector};
 
     struct Scripted {
         mode: &'static str,

@@ -14,6 +14,8 @@ use std::sync::Arc;
 
 use lakewatch_catalog::{Kind, Metric};
 
+use crate::config::schedule::Schedule;
+
 /// A boxed future, so collectors can be stored as `Box<dyn Collector>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -26,6 +28,12 @@ pub trait Collector: Send {
     /// Runs one collection cycle. The scheduler drops the future when the timeout
     /// expires, so implementations must leave themselves usable after cancellation.
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>>;
+}
+
+/// A collector and when to run it.
+pub struct Job {
+    pub schedule: Schedule,
+    pub collector: Box<dyn Collector>,
 }
 
 /// Why a cycle failed. `kind` becomes the `kind` label of
