@@ -30,8 +30,9 @@ use tokio::task::JoinHandle;
 
 use self::cgroup::{Paths, Stats, Version};
 use self::daemon::{Daemon, resolve_host};
-use super::{BoxFuture, CollectError, Collector, Fragment};
+use super::{BoxFuture, CollectError, Collector, Fragment, Job};
 use crate::collector::container::settings::{ContainerConfig, StatsSource};
+use crate::config::enabled::Enabled;
 
 /// How often the full list + inspect runs even while the events stream is healthy: a
 /// cheap guard against an event the daemon dropped.
@@ -743,6 +744,29 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+}
+
+/// The container collector's job, for one Docker daemon. With `enabled: auto` there is
+/// none when no daemon answers at start-up.
+pub fn jobs(settings: &ContainerConfig) -> Vec<Job> {
+    let collector = ContainerCollector::new(settings.clone());
+    let probe = match settings.enabled {
+        Enabled::Auto => collector.probe(Duration::from_secs(2)),
+        _ => Ok(()),
+    };
+    match probe {
+        Ok(()) => vec![Job {
+            schedule: settings.schedule,
+            collector: Box::new(collector),
+        }],
+        Err(why) => {
+            tracing::info!(
+                reason = %why,
+                "container collector not started: no Docker daemon answered (enabled: auto)"
+            );
+            Vec::new()
+        }
+    }
 }
 
 impl Drop for ContainerCollector {

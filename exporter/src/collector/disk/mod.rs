@@ -18,7 +18,7 @@ use std::time::Instant;
 use lakewatch_catalog as cat;
 use tokio::task::JoinHandle;
 
-use super::{BoxFuture, CollectError, Collector, Fragment};
+use super::{BoxFuture, CollectError, Collector, Fragment, Job};
 use crate::collector::disk::settings::DiskConfig;
 
 /// One line of `mountinfo`, decoded.
@@ -359,6 +359,14 @@ impl DiskCollector {
             }
         });
     }
+}
+
+/// The disk collector's jobs: one, for the host.
+pub fn jobs(settings: &DiskConfig) -> Vec<Job> {
+    vec![Job {
+        schedule: settings.schedule,
+        collector: Box::new(DiskCollector::new(settings.clone())),
+    }]
 }
 
 impl Collector for DiskCollector {

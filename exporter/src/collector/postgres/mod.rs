@@ -36,7 +36,7 @@ use tokio_postgres::error::SqlState;
 use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow, Socket};
 
-use super::{BoxFuture, CollectError, Collector, Fragment};
+use super::{BoxFuture, CollectError, Collector, Fragment, Job};
 use crate::collector::postgres::settings::PostgresConfig;
 use crate::collector::postgres::target::{PostgresTarget, PostgresTls};
 
@@ -410,6 +410,19 @@ impl PostgresCollector {
             Some(message) => Err(CollectError::new("query", message).with_fragment(f)),
         }
     }
+}
+
+/// The Postgres collector's jobs: one per target, and so one connection per target, so
+/// a slow or locked server delays only its own series.
+pub fn jobs(settings: &PostgresConfig) -> Vec<Job> {
+    settings
+        .targets
+        .iter()
+        .map(|target| Job {
+            schedule: settings.schedule,
+            collector: Box::new(PostgresCollector::new(settings, target.clone())),
+        })
+        .collect()
 }
 
 impl Collector for PostgresCollector {

@@ -24,8 +24,8 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use lakewatch_catalog as cat;
 
-use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram};
-use crate::collector::s3::settings::{MinioMetrics, ProbeMode, S3Target};
+use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram, Job};
+use crate::collector::s3::settings::{MinioMetrics, ProbeMode, S3Config, S3Target};
 use crate::config::secret::Secret;
 use crate::{http_client, passthrough};
 
@@ -559,6 +559,22 @@ pub fn minio_jwt(access_key: &str, secret: &Secret, expires: SystemTime) -> Stri
     mac.update(signing_input.as_bytes());
     let sig = b64.encode(mac.finalize().into_bytes());
     format!("{signing_input}.{sig}")
+}
+
+/// The S3 collector's jobs: one per endpoint.
+pub fn jobs(settings: &S3Config) -> Vec<Job> {
+    settings
+        .targets
+        .iter()
+        .map(|target| Job {
+            schedule: settings.schedule,
+            collector: Box::new(S3Collector::new(
+                target.clone(),
+                settings.schedule.interval,
+                settings.schedule.timeout,
+            )),
+        })
+        .collect()
 }
 
 impl Collector for S3Collector {

@@ -31,8 +31,8 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use tokio::time::Instant;
 
-use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram};
-use crate::collector::trino::settings::{TrinoAuth, TrinoTarget};
+use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram, Job};
+use crate::collector::trino::settings::{TrinoAuth, TrinoConfig, TrinoTarget};
 use crate::config::schedule::Schedule;
 use crate::http_client::{self, HttpError, Response};
 
@@ -902,6 +902,18 @@ impl TrinoCollector {
                 ),
             })
     }
+}
+
+/// The Trino collector's jobs: one per coordinator.
+pub fn jobs(settings: &TrinoConfig) -> Vec<Job> {
+    settings
+        .targets
+        .iter()
+        .map(|target| Job {
+            schedule: settings.schedule,
+            collector: Box::new(TrinoCollector::new(target.clone(), settings.schedule)),
+        })
+        .collect()
 }
 
 impl Collector for TrinoCollector {
