@@ -14,6 +14,7 @@
 pub mod api;
 pub mod cgroup;
 pub mod daemon;
+pub mod labels;
 pub mod settings;
 
 use std::collections::{HashMap, HashSet};
@@ -31,6 +32,7 @@ use tokio::task::JoinHandle;
 use self::cgroup::{Paths, Stats, Version};
 use self::daemon::{Daemon, resolve_host};
 use super::{BoxFuture, CollectError, Collector, Fragment, Job};
+use crate::collector::container::labels::info_labels;
 use crate::collector::container::settings::{ContainerConfig, StatsSource};
 use crate::config::enabled::Enabled;
 
@@ -662,41 +664,6 @@ fn read_cgroup(
     (Some(paths.id), Some(stats))
 }
 
-/// `container_label_<sanitized key>` pairs for the allow-listed Docker labels the
-/// container has. Sanitizing maps every character outside `[a-zA-Z0-9_]` to `_`, as
-/// cAdvisor does; on a collision the first key in allow-list order wins.
-fn info_labels(allow: &[String], labels: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for key in allow {
-        let Some(value) = labels.get(key) else {
-            continue;
-        };
-        let name = format!(
-            "{}{}",
-            cat::CONTAINER_LABEL_PREFIX,
-            sanitize_label_name(key)
-        );
-        if !out.iter().any(|(n, _)| *n == name) {
-            out.push((name, value.clone()));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Maps a Docker label key to a valid Prometheus label name fragment.
-pub fn sanitize_label_name(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Parses Docker's RFC 3339 timestamps (`2024-05-01T12:34:56.123456789Z`, or with a
 /// `+hh:mm` offset) into Unix seconds. Hand-written to keep a date crate out for one
 /// field.
@@ -817,37 +784,5 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn info_labels_are_allow_listed_and_sanitized() {
-        let labels: HashMap<String, String> = [
-            ("com.docker.compose.project", "lake"),
-            ("com.docker.compose.service", "db"),
-            ("secret.token", "hunter2"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let allow = vec![
-            "com.docker.compose.service".to_string(),
-            "com.docker.compose.project".to_string(),
-            "com_docker_compose_project".to_string(),
-            "absent".to_string(),
-        ];
-        assert_eq!(
-            info_labels(&allow, &labels),
-            vec![
-                (
-                    "container_label_com_docker_compose_project".into(),
-                    "lake".into()
-                ),
-                (
-                    "container_label_com_docker_compose_service".into(),
-                    "db".into()
-                ),
-            ]
-        );
-        assert_eq!(sanitize_label_name("a-b.c/d_1"), "a_b_c_d_1");
     }
 }
