@@ -8,6 +8,7 @@
 
 pub mod collector;
 pub mod config;
+pub mod error_kind;
 #[doc(hidden)]
 pub mod fuzz;
 pub mod http_client;

@@ -26,6 +26,7 @@ use tokio::time::MissedTickBehavior;
 
 use crate::collector::{CollectError, Fragment, Job};
 use crate::config::schedule::Schedule;
+use crate::error_kind::ErrorKind;
 use crate::snapshot::Snapshot;
 
 // Surviving a collector's panic relies on unwinding; with `panic = "abort"` one buggy
@@ -162,7 +163,7 @@ impl Hub {
             Err(err) => {
                 let message = err.to_string();
                 if s.up || s.last_error.as_deref() != Some(message.as_str()) {
-                    if err.kind == "panic" {
+                    if err.kind == ErrorKind::Panic {
                         tracing::error!(collector = s.collector, target = %s.target, error = %message, "collector panicked (a bug; please report it)");
                     } else {
                         tracing::warn!(collector = s.collector, target = %s.target, error = %message, "collection failed");
@@ -171,7 +172,7 @@ impl Hub {
                     tracing::debug!(collector = s.collector, target = %s.target, error = %message, "collection still failing");
                 }
                 s.up = false;
-                *s.errors.entry(err.kind).or_default() += 1;
+                *s.errors.entry(err.kind.label()).or_default() += 1;
                 s.last_error = Some(message);
                 s.series = err.fragment.samples.len();
                 e.fragment = Arc::new(err.fragment);
@@ -309,7 +310,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 fn panicked(message: String) -> CollectError {
-    CollectError::new("panic", format!("collector panicked: {message}"))
+    CollectError::new(ErrorKind::Panic, format!("collector panicked: {message}"))
 }
 
 /// Runs one cycle under the job's timeout. A panic while the collector starts or polls
@@ -330,7 +331,7 @@ async fn run_cycle(job: &mut Job) -> Result<Fragment, CollectError> {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(panicked(panic)),
         Err(_) => Err(CollectError::new(
-            "timeout",
+            ErrorKind::Timeout,
             format!("cycle did not finish within the {timeout:?} timeout"),
         )),
     }
@@ -390,7 +391,7 @@ async fn supervise(hub: Arc<Hub>, jobs: Vec<(usize, Job)>) {
             idx,
             Duration::ZERO,
             Err(CollectError::new(
-                "panic",
+                ErrorKind::Panic,
                 format!("collector task died: {message}; restarted"),
             )),
         );
@@ -475,7 +476,7 @@ mod tests {
                     _ => {
                         let mut up = Fragment::default();
                         up.push(&cat::FILESYSTEM_DEVICE_ERROR, ["d", "ext4", "/fail"], 1.0);
-                        Err(CollectError::new("io", "scripted failure").with_fragment(up))
+                        Err(CollectError::new(ErrorKind::Io, "scripted failure").with_fragment(up))
                     }
                 }
             })

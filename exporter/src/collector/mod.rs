@@ -15,6 +15,7 @@ use std::sync::Arc;
 use lakewatch_catalog::{Kind, Metric};
 
 use crate::config::schedule::Schedule;
+use crate::error_kind::ErrorKind;
 
 /// A boxed future, so collectors can be stored as `Box<dyn Collector>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -37,10 +38,10 @@ pub struct Job {
 }
 
 /// Why a cycle failed. `kind` becomes the `kind` label of
-/// `lakewatch_collector_errors_total`, so it must be a small fixed vocabulary.
+/// `lakewatch_collector_errors_total`.
 #[derive(Debug, Clone)]
 pub struct CollectError {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
     /// Series to publish despite the failure, e.g. `pg_up 0`: what a user's existing
     /// "target down" alert expects. Everything else of the target is dropped.
@@ -48,7 +49,7 @@ pub struct CollectError {
 }
 
 impl CollectError {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CollectError {
             kind,
             message: message.into(),

@@ -35,6 +35,7 @@ use super::{BoxFuture, CollectError, Collector, Fragment, Job};
 use crate::collector::container::labels::info_labels;
 use crate::collector::container::settings::{ContainerConfig, StatsSource};
 use crate::config::enabled::Enabled;
+use crate::error_kind::ErrorKind;
 
 /// How often the full list + inspect runs even while the events stream is healthy: a
 /// cheap guard against an event the daemon dropped.
@@ -215,12 +216,12 @@ impl ContainerCollector {
         let daemon = self
             .daemon
             .as_ref()
-            .map_err(|why| CollectError::new("config", why.clone()))?;
+            .map_err(|why| CollectError::new(ErrorKind::Config, why.clone()))?;
         let unreachable = |e: bollard::errors::Error| {
             let kind = daemon::error_kind(&e);
             let text = crate::http_client::error_chain(&e);
             let hint = match (kind, daemon.tls_source()) {
-                ("tls", Some(source)) => format!(" (TLS settings: {source})"),
+                (ErrorKind::Tls, Some(source)) => format!(" (TLS settings: {source})"),
                 _ => String::new(),
             };
             CollectError::new(
@@ -404,7 +405,7 @@ impl ContainerCollector {
             .map(|c| c.docker.clone())
             .expect("connected just above");
         if let Err(e) = self.refresh(&docker).await {
-            if e.kind != "http" {
+            if e.kind != ErrorKind::Http {
                 self.disconnect();
             }
             return Err(e);
@@ -489,7 +490,7 @@ impl ContainerCollector {
                 .collect::<Vec<_>>()
         })
         .await
-        .map_err(|e| CollectError::new("io", format!("cgroup read task failed: {e}")))?;
+        .map_err(|e| CollectError::new(ErrorKind::Io, format!("cgroup read task failed: {e}")))?;
 
         let mut out = HashMap::new();
         let mut need_api = Vec::new();
@@ -522,7 +523,7 @@ impl ContainerCollector {
                 }) => {}
                 Err(e) => {
                     let e = self.docker_error("reading container stats", e);
-                    if e.kind != "http" {
+                    if e.kind != ErrorKind::Http {
                         self.disconnect();
                     }
                     return Err(e);

@@ -20,6 +20,7 @@ use tokio::task::JoinHandle;
 
 use super::{BoxFuture, CollectError, Collector, Fragment, Job};
 use crate::collector::disk::settings::DiskConfig;
+use crate::error_kind::ErrorKind;
 
 /// One line of `mountinfo`, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -208,8 +209,9 @@ impl DiskCollector {
         let procfs = self.cfg.procfs.clone();
         let read = tokio::task::spawn_blocking(move || {
             let read = |p: PathBuf| {
-                std::fs::read_to_string(&p)
-                    .map_err(|e| CollectError::new("io", format!("reading {}: {e}", p.display())))
+                std::fs::read_to_string(&p).map_err(|e| {
+                    CollectError::new(ErrorKind::Io, format!("reading {}: {e}", p.display()))
+                })
             };
             // PID 1's view is the host's when the exporter sees the host's /proc; fall
             // back to our own view when that is not readable (non-root).
@@ -217,8 +219,9 @@ impl DiskCollector {
                 .or_else(|_| read(procfs.join("self/mountinfo")))?;
             Ok((mounts, read(procfs.join("diskstats"))?))
         });
-        read.await
-            .map_err(|e| CollectError::new("io", format!("procfs read task failed: {e}")))?
+        read.await.map_err(|e| {
+            CollectError::new(ErrorKind::Io, format!("procfs read task failed: {e}"))
+        })?
     }
 
     async fn filesystems(&mut self, mountinfo: &str, out: &mut Fragment) {

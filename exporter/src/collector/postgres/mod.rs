@@ -41,6 +41,7 @@ use super::{BoxFuture, CollectError, Collector, Fragment, Job};
 use crate::collector::postgres::builtin::{Section, emit, sql};
 use crate::collector::postgres::settings::PostgresConfig;
 use crate::collector::postgres::target::{PostgresTarget, PostgresTls};
+use crate::error_kind::ErrorKind;
 
 /// Longest wait between reconnect attempts while a server keeps refusing.
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
@@ -71,7 +72,7 @@ pub struct PostgresCollector {
     retry_at: Option<Instant>,
     /// The last connection error, repeated while backing off so the self-metrics and
     /// the log keep saying why (without a new log line each cycle).
-    last_error: Option<(&'static str, String)>,
+    last_error: Option<(ErrorKind, String)>,
     /// Custom queries' cached results and already-logged warnings.
     custom: queries::State,
 }
@@ -111,7 +112,7 @@ impl PostgresCollector {
         }
     }
 
-    fn down(&self, kind: &'static str, message: String) -> CollectError {
+    fn down(&self, kind: ErrorKind, message: String) -> CollectError {
         let mut f = Fragment::default();
         f.push(&cat::PG_UP, [self.target.server.as_str()], 0.0);
         CollectError::new(kind, message).with_fragment(f)
@@ -134,7 +135,7 @@ impl PostgresCollector {
             let (kind, message) = self
                 .last_error
                 .clone()
-                .unwrap_or(("connect", "waiting to reconnect".into()));
+                .unwrap_or((ErrorKind::Connect, "waiting to reconnect".into()));
             return Err(self.down(kind, message));
         }
         match self.open().await {
@@ -160,7 +161,7 @@ impl PostgresCollector {
         }
     }
 
-    async fn open(&self) -> Result<Conn, (&'static str, String)> {
+    async fn open(&self) -> Result<Conn, (ErrorKind, String)> {
         let mut cfg = self.target.connect.clone();
         if let Some(p) = &self.target.password {
             cfg.password(p.expose());
@@ -174,9 +175,9 @@ impl PostgresCollector {
                     if *c == SqlState::INVALID_PASSWORD
                         || *c == SqlState::INVALID_AUTHORIZATION_SPECIFICATION =>
                 {
-                    "auth"
+                    ErrorKind::Auth
                 }
-                _ => "connect",
+                _ => ErrorKind::Connect,
             };
             (kind, format!("cannot connect to {server}: {}", describe(e)))
         };
@@ -193,8 +194,8 @@ impl PostgresCollector {
                     cfg.ssl_mode(tokio_postgres::config::SslMode::Disable);
                     start(&cfg, NoTls, server).await.map_err(|plain| {
                         let (kind, message) = failed(&plain);
-                        let kind = if failed(&with_tls).0 == "auth" {
-                            "auth"
+                        let kind = if failed(&with_tls).0 == ErrorKind::Auth {
+                            ErrorKind::Auth
                         } else {
                             kind
                         };
@@ -225,7 +226,7 @@ impl PostgresCollector {
                 task.abort();
                 let _ = task.await;
                 return Err((
-                    "connect",
+                    ErrorKind::Connect,
                     format!("session setup on {server} failed: {}", describe(&e)),
                 ));
             }
@@ -234,7 +235,7 @@ impl PostgresCollector {
             .first()
             .and_then(|r| Some((r.get(0)?.parse::<u32>().ok()?, r.get(1)?.to_string())))
             .ok_or((
-                "parse",
+                ErrorKind::Parse,
                 "unexpected answer to the version query".to_string(),
             ))?;
         Ok(Conn {
@@ -343,7 +344,7 @@ impl PostgresCollector {
         }
         if let Some(message) = lost {
             self.disconnect().await;
-            return Err(self.down("connect", message));
+            return Err(self.down(ErrorKind::Connect, message));
         }
         let conn = self.conn.as_ref().expect("still connected");
         f.push(&cat::PG_UP, [server.as_str()], 1.0);
@@ -358,7 +359,7 @@ impl PostgresCollector {
         );
         match query_error {
             None => Ok(f),
-            Some(message) => Err(CollectError::new("query", message).with_fragment(f)),
+            Some(message) => Err(CollectError::new(ErrorKind::Query, message).with_fragment(f)),
         }
     }
 }
@@ -406,8 +407,8 @@ impl Collector for PostgresCollector {
 fn rustls(
     tls: &crate::tls::ClientTls,
     server: &str,
-) -> Result<tls::MakeRustls, (&'static str, String)> {
-    let fail = |e: String| ("connect", format!("TLS setup for {server}: {e}"));
+) -> Result<tls::MakeRustls, (ErrorKind, String)> {
+    let fail = |e: String| (ErrorKind::Connect, format!("TLS setup for {server}: {e}"));
     let config = tls.client_config().map_err(fail)?;
     let name = match &tls.server_name {
         Some(_) => Some(tls.server_name("").map_err(fail)?),

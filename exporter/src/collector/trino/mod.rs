@@ -36,6 +36,7 @@ use crate::collector::trino::api::{ClusterStats, Entry, QueryListReader, ServerI
 use crate::collector::trino::settings::{TrinoAuth, TrinoConfig, TrinoTarget};
 use crate::collector::trino::tracker::{Load, QueryTracker};
 use crate::config::schedule::Schedule;
+use crate::error_kind::ErrorKind;
 use crate::http_client::{self, HttpError, Response};
 
 /// Largest response body read. A `/v1/query` entry is 2–5 kB (it carries the query
@@ -55,7 +56,7 @@ const NODE_STATES: [&str; 5] = ["ACTIVE", "INACTIVE", "DRAINING", "DRAINED", "SH
 /// Why a step of a cycle failed.
 #[derive(Debug)]
 struct Failure {
-    kind: &'static str,
+    kind: ErrorKind,
     message: String,
 }
 
@@ -213,7 +214,7 @@ impl TrinoCollector {
             .await?;
         check_status("/metrics", resp.status)?;
         let text = std::str::from_utf8(&resp.body).map_err(|_| Failure {
-            kind: "parse",
+            kind: ErrorKind::Parse,
             message: "/metrics: body is not UTF-8".into(),
         })?;
         crate::passthrough::select(
@@ -223,7 +224,7 @@ impl TrinoCollector {
             &[("target", self.target.name.as_str())],
         )
         .map_err(|e| Failure {
-            kind: "parse",
+            kind: ErrorKind::Parse,
             message: format!("/metrics: {e}"),
         })
     }
@@ -328,7 +329,7 @@ impl TrinoCollector {
         .await?;
         check_status(path, status)?;
         reader.finish().map_err(|e| Failure {
-            kind: "parse",
+            kind: ErrorKind::Parse,
             message: format!("{path}: not a JSON list of queries: {e}"),
         })
     }
@@ -350,7 +351,7 @@ impl TrinoCollector {
             return decode(path, &resp.body);
         }
         Err(Failure {
-            kind: "auth",
+            kind: ErrorKind::Auth,
             message: format!(
                 "{path}: still asks for a login after logging in to the web UI as {}",
                 self.target.user
@@ -389,7 +390,7 @@ impl TrinoCollector {
                 c
             })
             .ok_or_else(|| Failure {
-                kind: "auth",
+                kind: ErrorKind::Auth,
                 message: format!(
                     "web UI login as {} returned HTTP {} without a {UI_TOKEN_COOKIE} cookie (wrong password, or the UI does not use form login)",
                     self.target.user, resp.status
@@ -433,7 +434,7 @@ async fn within<T>(
         .await
         .unwrap_or_else(|_| {
             Err(Failure {
-                kind: "timeout",
+                kind: ErrorKind::Timeout,
                 message: format!("{path}: no complete answer within the collector's timeout"),
             })
         })
@@ -445,19 +446,19 @@ fn check_status(path: &str, status: StatusCode) -> Result<(), Failure> {
     }
     if status == StatusCode::UNAUTHORIZED || status == StatusCode::FORBIDDEN {
         return Err(Failure {
-            kind: "auth",
+            kind: ErrorKind::Auth,
             message: format!("{path}: HTTP {status}: check the target's user, password or token"),
         });
     }
     Err(Failure {
-        kind: "http",
+        kind: ErrorKind::Http,
         message: format!("{path}: HTTP {status}"),
     })
 }
 
 fn decode<T: DeserializeOwned>(path: &str, body: &[u8]) -> Result<T, Failure> {
     serde_json::from_slice(body).map_err(|e| Failure {
-        kind: "parse",
+        kind: ErrorKind::Parse,
         message: format!("{path}: unexpected response ({e})"),
     })
 }
