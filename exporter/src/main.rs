@@ -9,7 +9,8 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{Parser, ValueEnum};
-use lakewatch_exporter::config::{Config, DEFAULT_CONFIG, format_duration, parse_duration};
+use lakewatch_exporter::config::duration::{format_duration, parse_duration};
+use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
 use lakewatch_exporter::server::Limits;
 use lakewatch_exporter::web::WebConfig;
 use lakewatch_exporter::{jobs, scheduler, server};
