@@ -12,7 +12,7 @@ use clap::{Parser, ValueEnum};
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG, format_duration, parse_duration};
 use lakewatch_exporter::server::Limits;
 use lakewatch_exporter::web::WebConfig;
-use lakewatch_exporter::{jobs, scheduler, server};
+use lakewatch_exporter::{build_info, jobs, scheduler, server};
 
 /// Prometheus exporter for data platforms: disks, containers, Postgres, S3, Trino.
 ///
@@ -20,7 +20,7 @@ use lakewatch_exporter::{jobs, scheduler, server};
 /// on /metrics, so scrapes are instant and never wait on a slow target. Without
 /// --config it runs the embedded default (see --print-default-config).
 #[derive(Debug, Parser)]
-#[command(name = "lakewatch-exporter", version, max_term_width = 100)]
+#[command(name = "lakewatch-exporter", version = build_info::VERSION_LINE, max_term_width = 100)]
 struct Args {
     /// YAML configuration file. Without it the embedded default runs.
     #[arg(long, value_name = "FILE", env = "LAKEWATCH_CONFIG")]
@@ -263,7 +263,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!(
             address = %local,
             scheme,
-            version = env!("CARGO_PKG_VERSION"),
+            version = build_info::VERSION,
+            revision = build_info::REVISION,
             config = %args.config.as_ref().map_or("embedded default".into(), |p| p.display().to_string()),
             "listening"
         );
