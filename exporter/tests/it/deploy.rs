@@ -7,7 +7,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::support::{Exporter, exporter_bin, parse_exposition, tool};
+use crate::docker;
+use crate::support::{Exporter, eventually, exporter_bin, http, parse_exposition, tool, try_http};
 
 /// One trimmed line of a command's stdout, `None` when it cannot run or fails.
 fn line_of(cmd: &str, args: &[&str]) -> Option<String> {
@@ -69,7 +70,10 @@ fn kubernetes_validate() -> Option<PathBuf> {
         .is_ok_and(|s| s.success());
     if !ok {
         let msg = "python3 cannot import kubernetes_validate (pip install kubernetes-validate; scripts/test.sh does it)";
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "CI=true and {msg}");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and {msg}"
+        );
         eprintln!("SKIPPED: {msg}");
         return None;
     }
@@ -92,7 +96,9 @@ fn validate_manifests(python: &Path, rendered: &str) -> (String, bool) {
         .expect("a stdin pipe")
         .write_all(rendered.as_bytes())
         .expect("writing the manifests");
-    let out = child.wait_with_output().expect("validate-kubernetes.py ends");
+    let out = child
+        .wait_with_output()
+        .expect("validate-kubernetes.py ends");
     let report = format!(
         "{}{}",
         String::from_utf8_lossy(&out.stdout),
@@ -160,7 +166,10 @@ fn kubernetes_manifests_render_and_validate_strictly() {
     ] {
         assert!(rendered.contains(good), "the base renders `{good}`");
         let (report, ok) = validate_manifests(&python, &rendered.replace(good, typo));
-        assert!(!ok && report.contains("FAIL"), "`{typo}` is refused:\n{report}");
+        assert!(
+            !ok && report.contains("FAIL"),
+            "`{typo}` is refused:\n{report}"
+        );
     }
 }
 
@@ -183,4 +192,237 @@ fn shipped_exporter_configs_pass_check_config() {
             String::from_utf8_lossy(&out.stderr)
         );
     }
+}
+
+/// The README's `docker run` line for monitoring the host (between its markers).
+fn documented_docker_run() -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("reading README.md");
+    let start = "<!-- docker-run:start -->\n```sh\n";
+    let from = readme
+        .find(start)
+        .expect("the docker-run start marker in README")
+        + start.len();
+    let to = from
+        + readme[from..]
+            .find("```\n")
+            .expect("the end of the docker-run block");
+    readme[from..to].to_string()
+}
+
+/// `scripts/image.sh TAG`: builds the release binaries and the image (nothing pulled).
+fn build_image(tag: &str) {
+    let out = Command::new(root().join("scripts/image.sh"))
+        .arg(tag)
+        .output()
+        .expect("running scripts/image.sh");
+    assert!(
+        out.status.success(),
+        "scripts/image.sh failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout).lines().last(),
+        Some(tag),
+        "the script prints the tag it built"
+    );
+}
+
+/// GETs `/metrics` from a published port until the exporter answers ready.
+fn metrics_from(port: &str) -> String {
+    let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
+    eventually(Duration::from_secs(60), "the container to be ready", || {
+        try_http(addr, "GET", "/readyz", &[])
+            .ok()
+            .filter(|r| r.status == 200)
+    });
+    http(addr, "GET", "/metrics", &[]).text()
+}
+
+#[test]
+fn image_runs_as_documented_sees_the_host_and_not_as_root() {
+    if !docker::ready() {
+        return;
+    }
+    let tag = format!("lakewatch:test-{}", std::process::id());
+    build_image(&tag);
+    let scene = docker::Scene::new("image");
+    let name = scene.name("exporter");
+    // A container of this machine that the exporter must see.
+    let witness = scene.run("witness", &[], "sleep 600");
+
+    let line = documented_docker_run();
+    assert!(
+        line.contains("lakewatch:0.1.0") && line.contains("-p 9717:9717"),
+        "{line}"
+    );
+    let line = line
+        .replace(
+            "--name lakewatch-exporter",
+            &format!("--name {name} --label {}={}", docker::LABEL, scene.id),
+        )
+        .replace("-p 9717:9717", "-p 127.0.0.1::9717")
+        .replace("lakewatch:0.1.0", &tag);
+    let out = Command::new("sh")
+        .args(["-c", &line])
+        .current_dir(root())
+        .output()
+        .expect("running the documented docker run line");
+    assert!(
+        out.status.success(),
+        "{line}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let logs = || docker::docker(&["logs", &name]);
+    let port = docker::docker(&["port", &name, "9717/tcp"]);
+    let port = port
+        .lines()
+        .next()
+        .and_then(|l| l.rsplit(':').next())
+        .unwrap_or_default();
+    let text = metrics_from(port);
+
+    // The host's root filesystem, as the host names it (not the container's overlay).
+    let (samples, _) = parse_exposition(&text);
+    let root_fs = samples
+        .iter()
+        .find(|s| s.name == "node_filesystem_size_bytes" && s.labels["mountpoint"] == "/");
+    let host_root = rustix::fs::statvfs("/").expect("statvfs /");
+    assert_eq!(
+        root_fs.map(|s| s.value),
+        Some((host_root.f_blocks * host_root.f_bsize) as f64),
+        "the host's / with the host's size\n{}",
+        logs()
+    );
+    // This machine's containers: the witness, and the exporter's own container.
+    let seen = |id: &str| {
+        samples
+            .iter()
+            .any(|s| s.name == "lakewatch_container_info" && s.labels["id"].contains(id))
+    };
+    assert!(seen(&witness), "the witness container\n{}", logs());
+    let own = docker::inspect(&name, "{{.Id}}");
+    assert!(seen(&own), "its own container\n{}", logs());
+
+    // Not root: the process's real and effective uid as the host's kernel sees them.
+    let pid = docker::inspect(&name, "{{.State.Pid}}");
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process status");
+    let uid = status
+        .lines()
+        .find_map(|l| l.strip_prefix("Uid:"))
+        .expect("a Uid line");
+    assert_eq!(
+        uid.split_whitespace().take(2).collect::<Vec<_>>(),
+        ["65532", "65532"],
+        "runs as distroless' nonroot"
+    );
+    let _ = Command::new("docker").args(["rmi", "-f", &tag]).output();
+}
+
+#[test]
+fn systemd_unit_verifies_and_stays_hardened() {
+    let Some(analyze) = tool("systemd-analyze", &["/usr/bin/systemd-analyze"]) else {
+        return;
+    };
+    // The unit as installed, with ExecStart pointing at this build's binary (verify
+    // checks that the command exists and is executable).
+    let unit = std::fs::read_to_string(root().join("deploy/systemd/lakewatch-exporter.service"))
+        .expect("reading the unit");
+    assert!(
+        unit.contains(
+            "ExecStart=/usr/bin/lakewatch-exporter --config /etc/lakewatch/lakewatch.yml"
+        )
+    );
+    let dir = crate::support::TempDir::new("systemd");
+    let path = dir.write(
+        "lakewatch-exporter.service",
+        &unit.replace("/usr/bin/lakewatch-exporter", exporter_bin()),
+    );
+    // --man=no: the man page referenced by Documentation= is not installed here.
+    let out = Command::new(&analyze)
+        .args(["verify", "--man=no"])
+        .arg(&path)
+        .output()
+        .expect("running systemd-analyze verify");
+    assert!(
+        out.status.success() && out.stderr.is_empty(),
+        "systemd-analyze verify: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // The exposure score (0 = locked down, 10 = unprotected) stays in systemd's "OK"
+    // band; --threshold is on a 0-100 scale.
+    let out = Command::new(&analyze)
+        .args(["security", "--offline=yes", "--threshold=20"])
+        .arg(&path)
+        .output()
+        .expect("running systemd-analyze security");
+    let report = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "exposure above 2.0:\n{report}");
+    assert!(report.contains("Overall exposure level"), "{report}");
+}
+
+#[test]
+fn compose_file_is_valid() {
+    let Some(compose) = tool("docker-compose", &["/usr/bin/docker-compose"]) else {
+        return;
+    };
+    let out = Command::new(&compose)
+        .args([
+            "-f",
+            "deploy/compose/docker-compose.yml",
+            "config",
+            "--services",
+        ])
+        .current_dir(root())
+        .output()
+        .expect("running docker-compose config");
+    assert!(
+        out.status.success(),
+        "docker-compose config: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut services: Vec<String> = String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect();
+    services.sort();
+    assert_eq!(
+        services,
+        [
+            "alertmanager",
+            "grafana",
+            "lakewatch-exporter",
+            "prometheus"
+        ]
+    );
+    // Every file the stack mounts from the repository exists (a moved file would
+    // otherwise become an empty directory on `up`).
+    let config = String::from_utf8_lossy(
+        &Command::new(&compose)
+            .args(["-f", "deploy/compose/docker-compose.yml", "config"])
+            .current_dir(root())
+            .output()
+            .expect("running docker-compose config")
+            .stdout,
+    )
+    .into_owned();
+    let root = root().canonicalize().expect("the repository root");
+    let mut mounted = 0;
+    // Volumes in short syntax: `- /abs/host/path:/container/path:ro`.
+    for source in config
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("- "))
+        .filter_map(|v| v.split(':').next())
+        .filter(|s| s.starts_with(&*root.to_string_lossy()))
+    {
+        assert!(
+            Path::new(source).exists(),
+            "{source} is mounted but missing"
+        );
+        mounted += 1;
+    }
+    assert!(
+        mounted >= 6,
+        "the stack mounts its files from the repository:\n{config}"
+    );
 }
