@@ -8,7 +8,7 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, Parser, ValueEnum};
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG, format_duration, parse_duration};
 use lakewatch_exporter::server::Limits;
 use lakewatch_exporter::web::WebConfig;
@@ -117,6 +117,14 @@ struct Args {
     /// Print the embedded default configuration (all keys, commented) and exit.
     #[arg(long = "print-default-config")]
     print_default_config: bool,
+
+    /// Print this command's man page (roff) and exit; for packagers.
+    #[arg(long = "help-man", hide = true)]
+    help_man: bool,
+
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long = "completion-script", value_name = "SHELL", hide = true)]
+    completion_script: Option<clap_complete::Shell>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -162,6 +170,20 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
+        return ExitCode::SUCCESS;
+    }
+    if args.help_man {
+        return match clap_mangen::Man::new(Args::command()).render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lakewatch-exporter: writing the man page: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(shell) = args.completion_script {
+        let mut cmd = Args::command();
+        clap_complete::generate(shell, &mut cmd, "lakewatch-exporter", &mut std::io::stdout());
         return ExitCode::SUCCESS;
     }
     match run(args) {
