@@ -8,9 +8,11 @@
 //! the specs' page alerts use, or `critical`.
 //!
 //! Inhibitions: a firing page silences the ticket of the same service and SLO; an alert
-//! labelled `target_down="true"` silences SLO alerts with the same `target` label (the
-//! SLO's numbers are meaningless while its target is down). Rules are written with
-//! `source_matchers`/`target_matchers` (Alertmanager ≥ 0.22).
+//! labelled `target_down="true"` silences SLO alerts with the same `target` label, or the
+//! same `server` label (the SLO's numbers are meaningless while its target is down).
+//! `server` because Postgres metrics and `PostgresDown` carry postgres_exporter's
+//! `server`, not `target`. Rules are written with `source_matchers`/`target_matchers`
+//! (Alertmanager ≥ 0.22).
 //!
 //! Secrets never appear in the file: every credential is a `*_file` path under
 //! [`Options::secrets_dir`], so the config can be committed and the secrets mounted.
@@ -201,13 +203,22 @@ pub fn render(services: &[Service], opts: &Options) -> String {
         matcher("urgency", "=", "page"),
         matcher("urgency", "=", "ticket")
     ));
-    out.push_str("  # While a target is down, the SLO alerts computed from it only repeat that.\n");
-    out.push_str(&format!(
-        "  - source_matchers: [{}]\n    target_matchers: [{}, {}]\n    equal: [\"target\"]\n",
-        matcher("target_down", "=", "true"),
-        matcher("slo", "=~", ".+"),
-        matcher("target", "=~", ".+")
-    ));
+    out.push_str("  # While a target is down, the SLO alerts computed from it only repeat that. Alertmanager\n");
+    out.push_str(
+        "  # counts a label missing on both sides as equal, hence `=~\".+\"` on both sides.\n",
+    );
+    // Two rules, one per label that names a target: `target` (the exporter's collectors)
+    // and `server` (Postgres, postgres_exporter's name for it).
+    for label in ["target", "server"] {
+        out.push_str(&format!(
+            "  - source_matchers: [{}, {}]\n    target_matchers: [{}, {}]\n    equal: [{}]\n",
+            matcher("target_down", "=", "true"),
+            matcher(label, "=~", ".+"),
+            matcher("slo", "=~", ".+"),
+            matcher(label, "=~", ".+"),
+            quote(label)
+        ));
+    }
     out.push_str("receivers:\n");
     let mut names: Vec<(String, &[Integration], &str)> = Vec::new();
     for team in &teams {
@@ -255,9 +266,11 @@ fn receiver(
         }
         match kind {
             Integration::PagerDuty => {
+                // Every alert's summary, not `.CommonAnnotations.summary`: that is empty as
+                // soon as a group spans targets, because each summary names its target.
                 out.push_str("    pagerduty_configs:\n");
                 out.push_str(&format!(
-                    "      - routing_key_file: {}\n        send_resolved: true\n        description: '{{{{ .CommonLabels.alertname }}}} {{{{ .CommonLabels.service }}}} {{{{ .CommonAnnotations.summary }}}}'\n",
+                    "      - routing_key_file: {}\n        send_resolved: true\n        description: '{{{{ .CommonLabels.alertname }}}} ({{{{ .CommonLabels.service }}}}): {{{{ range $i, $a := .Alerts }}}}{{{{ if $i }}}}; {{{{ end }}}}{{{{ $a.Annotations.summary }}}}{{{{ end }}}}'\n",
                     secret("pagerduty-routing-key")
                 ));
             }

@@ -100,6 +100,8 @@ pub struct Target {
     pub legend: String,
     /// Instant query (tables and current-value stats).
     pub instant: bool,
+    /// A table's name for this query's value column (see [`Panel::column`]).
+    pub column: Option<String>,
 }
 
 impl Panel {
@@ -132,7 +134,18 @@ impl Panel {
             expr: expr.to_string(),
             legend: legend.to_string(),
             instant: matches!(self.kind, Kind::Table),
+            column: None,
         });
+        self
+    }
+
+    /// Adds a table query whose value column is called `name` instead of Grafana's
+    /// `Value` / `Value #A` (a table ignores `legendFormat`).
+    pub fn column(mut self, expr: &str, name: &str) -> Panel {
+        self = self.query(expr, name);
+        if let Some(t) = self.targets.last_mut() {
+            t.column = Some(name.to_string());
+        }
         self
     }
 
@@ -334,15 +347,39 @@ fn panel_json(p: &Panel, id: u32, grid_pos: GridPos) -> PanelJson<'_> {
         options: options(p.kind),
         targets,
         title: &p.title,
-        // Instant table queries return one `Value` column per query plus the labels;
-        // `merge` joins them on the labels so each series is one row.
-        transformations: (p.kind == Kind::Table).then(|| {
-            static MERGE: LazyLock<Value> =
-                LazyLock::new(|| json!([{ "id": "merge", "options": {} }]));
-            &*MERGE
-        }),
+        transformations: (p.kind == Kind::Table).then(|| table_transformations(p)),
         kind: p.kind.plugin(),
     }))
+}
+
+/// A table's transformations. Instant table queries return one value column per query
+/// plus the labels; `merge` joins them on the labels so each series is one row. Grafana
+/// names a lone query's value column `Value` and several `Value #<refId>`; `organize`
+/// renames those the panel named with [`Panel::column`] and hides the `Time` column.
+fn table_transformations(p: &Panel) -> Value {
+    let mut list = vec![json!({ "id": "merge", "options": {} })];
+    let mut rename = serde_json::Map::new();
+    for (i, t) in p.targets.iter().enumerate() {
+        if let Some(name) = &t.column {
+            let field = if p.targets.len() == 1 {
+                "Value".to_string()
+            } else {
+                format!("Value #{}", char::from(b'A' + (i % 26) as u8))
+            };
+            rename.insert(field, Value::from(name.as_str()));
+        }
+    }
+    if !rename.is_empty() {
+        list.push(json!({
+            "id": "organize",
+            "options": {
+                "excludeByName": { "Time": true, "__name__": true },
+                "indexByName": {},
+                "renameByName": rename,
+            },
+        }));
+    }
+    Value::Array(list)
 }
 
 /// A panel's `options`: the same for every panel of a kind, so built once.
@@ -471,7 +508,7 @@ struct VizJson<'a> {
     targets: Vec<TargetJson<'a>>,
     title: &'a str,
     #[serde(skip_serializing_if = "Option::is_none")]
-    transformations: Option<&'static Value>,
+    transformations: Option<Value>,
     #[serde(rename = "type")]
     kind: &'static str,
 }

@@ -241,7 +241,7 @@ fn postgres_down_pages_through_prometheus_and_alertmanager_then_resolves() {
     );
     assert!(
         rule_text
-            .contains("- alert: \"PostgresDown\"\n        expr: \"pg_up == 0\"\n        for: 2s\n"),
+            .contains("- alert: \"PostgresDown\"\n        expr: \"pg_up{job=~\\\"lakewatch\\\"} == 0\"\n        for: 2s\n"),
         "the override reached the rule:\n{rule_text}"
     );
     dir.write("lakewatch.rules.yml", &rule_text);

@@ -2,11 +2,8 @@
 //! tests and its SLO dashboard), must match `tests/fixtures/golden/<format>/<spec>/` byte for byte.
 //! Regenerate with `LAKEWATCH_BLESS=1 cargo test -p lakewatch-rulegen --test it golden`.
 
+use crate::stock::bless;
 use crate::support::{Scratch, files_under, fixture, generate, good_specs};
-
-fn bless() -> bool {
-    std::env::var("LAKEWATCH_BLESS").is_ok_and(|v| v == "1")
-}
 
 #[test]
 fn generated_files_match_goldens() {

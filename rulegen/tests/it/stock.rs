@@ -18,8 +18,15 @@ use crate::support::{
     Scratch, amtool, ci, files_under, generate, good_specs, promtool, promtool_ok, repo_root,
 };
 
-fn bless() -> bool {
-    std::env::var("LAKEWATCH_BLESS").is_ok_and(|v| v == "1")
+/// `LAKEWATCH_BLESS=1` rewrites the checked-in files; never in CI, where a rewrite would
+/// turn every drift into a silent pass.
+pub fn bless() -> bool {
+    let on = std::env::var("LAKEWATCH_BLESS").is_ok_and(|v| v == "1");
+    assert!(
+        !(on && ci()),
+        "LAKEWATCH_BLESS=1 with CI=true: CI compares with the checked-in files and must not rewrite them"
+    );
+    on
 }
 
 fn spec_text() -> String {
@@ -316,13 +323,9 @@ fn stock_rules_pass_promtool_check_and_every_alert_has_a_firing_and_a_silent_tes
     // The unit tests run against every stock alert, pending collectors included: promtool
     // does not need the catalog, and this way their tests are proven before they land.
     let service = stock::load_spec(&spec_text()).unwrap();
-    let mut set = rules::generate(&service, SliSource::Spec).unwrap();
-    // promtool compares annotations after template expansion; the tests check labels.
-    for g in &mut set.groups {
-        for r in &mut g.rules {
-            r.annotations.clear();
-        }
-    }
+    // Annotations stay: promtool compares them after template expansion, so each firing
+    // case also proves the rendered summary (which must name the target in trouble).
+    let set = rules::generate(&service, SliSource::Spec).unwrap();
     let scratch = Scratch::new("stock-promtool");
     std::fs::write(
         scratch.path().join("lakewatch.rules.yml"),
@@ -584,4 +587,358 @@ slos:
         "{cfg}"
     );
     assert!(cfg.contains(r#"- receiver: "core-ticket""#), "{cfg}");
+}
+
+// ---- test fixtures match reality --------------------------------------------------------
+
+/// What is wrong with one promtool `input_series` (`name{label="value",...}`) against the
+/// labels the exporter really emits: the catalog's label names, plus `le` for histogram
+/// buckets, plus `job` and `instance` that Prometheus adds. Empty when it matches.
+fn series_problems(series: &str) -> Vec<String> {
+    let head = regex::Regex::new(r"^([A-Za-z_:][A-Za-z0-9_:]*)\{(.*)\}$").unwrap();
+    let pair =
+        regex::Regex::new(r#"^\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*"(?:[^"\\]|\\.)*"\s*,?"#).unwrap();
+    let Some(c) = head.captures(series.trim()) else {
+        return vec![format!("{series}: not name{{labels}}")];
+    };
+    let name = &c[1];
+    let mut rest = &c[2];
+    let mut got = BTreeSet::new();
+    while !rest.trim().is_empty() {
+        let Some(m) = pair.captures(rest) else {
+            return vec![format!("{series}: cannot read the labels at {rest:?}")];
+        };
+        got.insert(m[1].to_string());
+        rest = &rest[m.get(0).unwrap().end()..];
+    }
+    let mut want: BTreeSet<String> = ["job", "instance"].map(String::from).into();
+    if let Some(m) = lakewatch_catalog::lookup(name) {
+        want.extend(m.labels.iter().map(|l| l.to_string()));
+        if name.ends_with("_bucket") && m.kind == lakewatch_catalog::Kind::Histogram {
+            want.insert("le".into());
+        }
+    } else if !stock::PROMETHEUS_SERIES.contains(&name) {
+        return vec![format!("{series}: `{name}` is not in lakewatch-catalog")];
+    }
+    let mut out = Vec::new();
+    for l in want.difference(&got) {
+        out.push(format!("{series}: no `{l}` label (the exporter emits one)"));
+    }
+    for l in got.difference(&want) {
+        out.push(format!("{series}: `{l}` is not a label of `{name}`"));
+    }
+    out
+}
+
+#[derive(serde::Deserialize)]
+struct PromtoolFile {
+    tests: Vec<PromtoolTest>,
+}
+
+#[derive(serde::Deserialize)]
+struct PromtoolTest {
+    #[serde(default)]
+    input_series: Vec<InputSeries>,
+    #[serde(default)]
+    alert_rule_test: Vec<AlertRuleTest>,
+}
+
+#[derive(serde::Deserialize)]
+struct AlertRuleTest {
+    alertname: String,
+    #[serde(default)]
+    exp_alerts: Vec<ExpAlert>,
+}
+
+#[derive(serde::Deserialize)]
+struct ExpAlert {
+    #[serde(default)]
+    exp_labels: BTreeMap<String, String>,
+    #[serde(default)]
+    exp_annotations: BTreeMap<String, String>,
+}
+
+/// The labels that name what is in trouble, most specific first; `instance` (the
+/// exporter) only for alerts about the exporter itself or a host's filesystem.
+const TARGET_LABELS: &[&str] = &["target", "server", "name", "mountpoint", "instance"];
+
+#[derive(serde::Deserialize)]
+struct InputSeries {
+    series: String,
+}
+
+#[test]
+fn stock_promtool_inputs_have_the_labels_the_exporter_emits() {
+    // The checker itself: the old throttling fixture (usage without `cpu`) and an S3
+    // series without `target` are what this test exists to catch.
+    assert_eq!(
+        series_problems(
+            r#"container_cpu_usage_seconds_total{id="a",name="n",image="i",instance="h",job="j"}"#
+        ),
+        [
+            r#"container_cpu_usage_seconds_total{id="a",name="n",image="i",instance="h",job="j"}: no `cpu` label (the exporter emits one)"#
+        ]
+    );
+    assert_eq!(series_problems(r#"s3_up{instance="h",job="j"}"#).len(), 1);
+    assert_eq!(
+        series_problems(r#"trino_up{target="t",tenant="x",instance="h",job="j"}"#).len(),
+        1
+    );
+    assert_eq!(
+        series_problems(r#"pg_upp{server="s",instance="h",job="j"}"#).len(),
+        1
+    );
+    assert!(series_problems(r#"lakewatch_s3_probe_duration_seconds_bucket{target="t",op="put",le="+Inf",instance="h",job="j"}"#).is_empty());
+
+    let mut bad = Vec::new();
+    let mut count = 0;
+    for f in files_under(&repo_root().join("alerts/tests")) {
+        let text = std::fs::read_to_string(&f).unwrap();
+        let parsed: PromtoolFile =
+            serde_saphyr::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        for t in parsed.tests {
+            for s in t.input_series {
+                count += 1;
+                for p in series_problems(&s.series) {
+                    bad.push(format!("{}: {p}", f.display()));
+                }
+            }
+            // Each firing case asserts the rendered summary, and it names the target.
+            for case in t.alert_rule_test {
+                for a in case.exp_alerts {
+                    let summary = a.exp_annotations.get("summary");
+                    let target = TARGET_LABELS
+                        .iter()
+                        .find_map(|l| a.exp_labels.get(*l).map(|v| (*l, v)));
+                    match (summary, target) {
+                        (Some(s), Some((_, v))) if s.contains(v.as_str()) => {}
+                        (s, t) => bad.push(format!(
+                            "{}: {}: summary {s:?} does not name the target {t:?}",
+                            f.display(),
+                            case.alertname
+                        )),
+                    }
+                }
+            }
+        }
+    }
+    assert!(count > 50, "only {count} input series");
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+// ---- Grafana provisioning ---------------------------------------------------------------
+
+/// Grafana's dashboard provider file, as documented at
+/// https://grafana.com/docs/grafana/latest/administration/provisioning/#dashboards
+/// (`apiVersion: 1`, then `providers:` with these keys). `deny_unknown_fields` makes a
+/// key at the wrong level (the lost-indentation bug put `folder` and `options` at the top)
+/// or a misspelt one an error, as Grafana would otherwise ignore it silently.
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
+struct ProvisioningFile {
+    #[serde(rename = "apiVersion")]
+    api_version: u32,
+    providers: Vec<DashboardProvider>,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+struct DashboardProvider {
+    name: String,
+    org_id: Option<u32>,
+    folder: String,
+    folder_uid: Option<String>,
+    #[serde(rename = "type")]
+    kind: String,
+    disable_deletion: bool,
+    allow_ui_updates: bool,
+    update_interval_seconds: u32,
+    options: ProviderOptions,
+}
+
+#[derive(Debug, serde::Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+#[allow(dead_code)]
+struct ProviderOptions {
+    path: String,
+    folders_from_files_structure: bool,
+}
+
+fn read_provisioning(text: &str) -> Result<ProvisioningFile, String> {
+    serde_saphyr::from_str(text).map_err(|e| e.to_string())
+}
+
+#[test]
+fn grafana_provisioning_parses_as_a_dashboard_provider() {
+    let text =
+        std::fs::read_to_string(repo_root().join("dashboards/provisioning/lakewatch.yml")).unwrap();
+    let file = read_provisioning(&text).unwrap_or_else(|e| panic!("{e}\n{text}"));
+    assert_eq!(file.api_version, 1);
+    assert_eq!(file.providers.len(), 1);
+    let p = &file.providers[0];
+    assert_eq!(p.name, "lakewatch");
+    assert_eq!(p.kind, "file");
+    assert_eq!(p.folder, "Lakewatch");
+    assert!(p.update_interval_seconds > 0);
+    assert!(p.options.path.starts_with('/'), "{}", p.options.path);
+    // The flattened file of the bug (every key at column 0) must not pass.
+    let flat: String = text
+        .lines()
+        .map(|l| format!("{}\n", l.trim_start()))
+        .collect();
+    assert!(
+        read_provisioning(&flat).is_err(),
+        "the flattened file parsed:\n{flat}"
+    );
+}
+
+// ---- dashboards filter by their variables -------------------------------------------------
+
+/// Every stock dashboard variable lists its values without a custom All (Grafana's All is
+/// then the regex of the listed values, never `.*`, which would read other exporters'
+/// series), and every selector of a metric that carries a variable's label filters by it;
+/// table value columns have names.
+#[test]
+fn stock_dashboards_filter_every_query_by_their_variables() {
+    let selector = regex::Regex::new(r"([A-Za-z_:][A-Za-z0-9_:]*)\{([^}]*)\}").unwrap();
+    let mut bad = Vec::new();
+    for d in stock::dashboards().unwrap() {
+        let json = dashboard::to_json(&d);
+        let vars: Vec<String> = json["templating"]["list"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|v| v["type"] == "query")
+            .map(|v| {
+                if v.get("allValue").is_some() {
+                    bad.push(format!("{}: variable {} sets allValue", d.title, v["name"]));
+                }
+                v["name"].as_str().unwrap().to_string()
+            })
+            .collect();
+        assert!(vars.len() >= 3, "{}: only {vars:?}", d.title);
+        for p in panels(&json) {
+            let title = p["title"].as_str().unwrap_or("");
+            for t in p["targets"].as_array().into_iter().flatten() {
+                let expr = t["expr"].as_str().unwrap();
+                for c in selector.captures_iter(expr) {
+                    let (metric, matchers) = (&c[1], &c[2]);
+                    let labels: Vec<&str> = lakewatch_catalog::lookup(metric)
+                        .map(|m| m.labels.to_vec())
+                        .unwrap_or_default();
+                    for v in &vars {
+                        // Connections count against the whole server's max_connections,
+                        // and backends without a database would vanish under a filter.
+                        let server_wide = metric == "pg_stat_activity_count" && v == "datname";
+                        let applies = !server_wide
+                            && (v == "job" || v == "instance" || labels.contains(&v.as_str()));
+                        if applies && !matchers.contains(&format!("{v}=~\"${v}\"")) {
+                            bad.push(format!(
+                                "{} / {title}: `{metric}` not filtered by ${v}\n  {expr}",
+                                d.title
+                            ));
+                        }
+                    }
+                }
+            }
+            if p["type"] == "table" {
+                let n = p["targets"].as_array().unwrap().len();
+                let renamed = p["transformations"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .find(|t| t["id"] == "organize")
+                    .and_then(|t| t["options"]["renameByName"].as_object())
+                    .map_or(0, |m| m.len());
+                if renamed != n {
+                    bad.push(format!(
+                        "{} / {title}: {renamed} of {n} value columns named",
+                        d.title
+                    ));
+                }
+            }
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+// ---- Alertmanager inhibitions -----------------------------------------------------------
+
+/// `amtool config routes test` cannot test inhibition (the live lab does); this checks the
+/// rules are there as Alertmanager will read them: a target-down alert inhibits SLO alerts
+/// with the same `target`, and with the same `server` (PostgresDown has no `target`), each
+/// side requiring the label so that "missing on both sides" never counts as equal.
+#[test]
+fn deploy_alertmanager_inhibits_slo_alerts_by_target_and_by_server() {
+    let text = std::fs::read_to_string(repo_root().join("deploy/alertmanager.yml")).unwrap();
+    let cfg: Value = serde_saphyr::from_str(&text).unwrap();
+    let rules = cfg["inhibit_rules"].as_array().expect("inhibit_rules");
+    let strings = |v: &Value| -> Vec<String> {
+        v.as_array()
+            .into_iter()
+            .flatten()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    for label in ["target", "server"] {
+        let rule = rules
+            .iter()
+            .find(|r| strings(&r["equal"]) == [label])
+            .unwrap_or_else(|| panic!("no inhibit rule equal on {label}:\n{text}"));
+        let present = format!("{label}=~\".+\"");
+        assert_eq!(
+            strings(&rule["source_matchers"]),
+            ["target_down=\"true\"", present.as_str()]
+        );
+        assert_eq!(
+            strings(&rule["target_matchers"]),
+            ["slo=~\".+\"", present.as_str()]
+        );
+    }
+    // Every stock alert that says its target is down carries one of those labels.
+    let service = stock::load_spec(&spec_text()).unwrap();
+    for a in &service.alerts {
+        if a.labels.get("target_down").map(String::as_str) == Some("true") {
+            let summary = &a.annotations["summary"];
+            assert!(
+                summary.contains("$labels.target") || summary.contains("$labels.server"),
+                "{}: {summary}",
+                a.name
+            );
+        }
+    }
+    // PagerDuty lists every alert's summary: CommonAnnotations.summary is empty as soon as
+    // the group spans targets.
+    assert!(!text.contains("CommonAnnotations.summary"), "{text}");
+    let description = text
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("description: '"))
+        .and_then(|d| d.strip_suffix('\''))
+        .unwrap_or_else(|| panic!("no PagerDuty description:\n{text}"));
+    assert!(
+        description.contains("range $i, $a := .Alerts"),
+        "{description}"
+    );
+    // amtool renders it with its example notification (two alerts, no summaries): the
+    // template parses, and the separator between the two shows it visits every alert.
+    let Some(amtool) = amtool() else { return };
+    let scratch = Scratch::new("pagerduty-template");
+    std::fs::write(
+        scratch.path().join("none.tmpl"),
+        "{{ define \"none\" }}{{ end }}",
+    )
+    .unwrap();
+    let glob = format!("--template.glob={}/*.tmpl", scratch.path().display());
+    let out = amtool_ok(
+        &amtool,
+        &[
+            "template",
+            "render",
+            &glob,
+            &format!("--template.text={description}"),
+        ],
+    );
+    assert_eq!(out.trim_end(), " (): ;", "{description}");
 }
