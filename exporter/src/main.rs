@@ -183,7 +183,12 @@ fn main() -> ExitCode {
     }
     if let Some(shell) = args.completion_script {
         let mut cmd = Args::command();
-        clap_complete::generate(shell, &mut cmd, "lakewatch-exporter", &mut std::io::stdout());
+        clap_complete::generate(
+            shell,
+            &mut cmd,
+            "lakewatch-exporter",
+            &mut std::io::stdout(),
+        );
         return ExitCode::SUCCESS;
     }
     match run(args) {
