@@ -7,10 +7,13 @@
 //!
 //! The pipeline is spec → parse (errors at `file:line:column`) → validated [`model`] →
 //! generators ([`rules`], [`alertmanager`], [`dashboard`]) → [`output`]. It is not a rule evaluator, does not talk to
-//! Prometheus or Alertmanager, and does not discover metrics: it checks metric names only
+//! Alertmanager, and does not discover metrics: generation checks metric names only
 //! against `lakewatch-catalog`, and accepts names it does not know (the user's own apps).
+//! The one part that talks to Prometheus is [`check`], which proves existing rule files
+//! and dashboards against a live server's series.
 
 pub mod alertmanager;
+pub mod check;
 pub mod dashboard;
 pub mod duration;
 pub mod error;
@@ -21,6 +24,7 @@ mod num;
 pub mod output;
 pub mod promql;
 pub mod rules;
+pub mod series;
 pub mod spec;
 pub mod stock;
 pub mod unittest;

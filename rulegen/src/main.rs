@@ -10,7 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use lakewatch_rulegen::alertmanager::{self, Integration};
 use lakewatch_rulegen::output::{self, Flavor};
 use lakewatch_rulegen::rules::{self, SliSource};
-use lakewatch_rulegen::{Service, dashboard, model, stock, unittest, window};
+use lakewatch_rulegen::{Service, check, dashboard, model, stock, unittest, window};
 
 fn integration(s: &str) -> Result<Integration, String> {
     Integration::parse(s)
@@ -51,7 +51,8 @@ fn url(s: &str) -> Result<String, String> {
 
 /// Typed SLO definitions to Prometheus recording and alerting rules.
 ///
-/// Exit codes: 0 ok, 1 invalid spec (the message points to file:line:column), 2 usage.
+/// Exit codes: 0 ok, 1 invalid spec (the message points to file:line:column) or, for
+/// `check`, problems found; 2 usage (for `check`: nothing could be checked).
 #[derive(Parser)]
 #[command(name = "lakewatch-rulegen", version)]
 struct Cli {
@@ -124,6 +125,64 @@ enum Command {
     },
     /// Print each SLO's burn-rate windows, factors and thresholds.
     Explain { spec: PathBuf },
+    /// Check rule files and Grafana dashboards against a live Prometheus: selectors that
+    /// match no series, vector joins that match nothing, queries without data.
+    ///
+    /// Files ending in .json are dashboards, others Prometheus rule files. Exit codes:
+    /// 0 no problems, 1 problems found (each printed with file, rule or panel and query),
+    /// 2 nothing could be checked (usage, unreadable file, Prometheus unreachable).
+    Check {
+        /// Rule files (YAML, also PrometheusRule objects) and Grafana dashboards (JSON).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// The Prometheus to ask, e.g. http://localhost:9090.
+        #[arg(long, value_name = "URL", value_parser = url)]
+        prometheus: String,
+        /// A selector is dead when it matched no series within this window before now.
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = lakewatch_rulegen::duration::parse)]
+        lookback: u64,
+        /// What dashboards' $__rate_interval stands for.
+        #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = duration_text)]
+        rate_interval: String,
+        /// What dashboards' $__interval stands for.
+        #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = duration_text)]
+        interval: String,
+        /// What dashboards' $__range stands for (their time range).
+        #[arg(long, value_name = "DURATION", default_value = "1h", value_parser = duration_text)]
+        range: String,
+        /// Timeout of each request to Prometheus.
+        #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = interval)]
+        timeout: u64,
+        /// HTTP Basic user for Prometheus (with --prometheus.password-file).
+        #[arg(
+            long = "prometheus.user",
+            value_name = "USER",
+            requires = "password_file"
+        )]
+        user: Option<String>,
+        /// File holding the HTTP Basic password.
+        #[arg(
+            long = "prometheus.password-file",
+            value_name = "FILE",
+            requires = "user"
+        )]
+        password_file: Option<PathBuf>,
+        /// File holding a bearer token for Prometheus.
+        #[arg(
+            long = "prometheus.bearer-token-file",
+            value_name = "FILE",
+            conflicts_with = "user"
+        )]
+        bearer_token_file: Option<PathBuf>,
+    },
+}
+
+/// A duration kept as written (it is pasted into queries), after checking it parses.
+fn duration_text(s: &str) -> Result<String, String> {
+    match lakewatch_rulegen::duration::parse(s)? {
+        0 => Err("must be at least 1s".into()),
+        _ => Ok(s.to_string()),
+    }
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -167,6 +226,31 @@ fn main() -> ExitCode {
             specs.clone()
         }
         Command::Validate { specs } => specs.clone(),
+        Command::Check {
+            files,
+            prometheus,
+            lookback,
+            rate_interval,
+            interval,
+            range,
+            timeout,
+            user,
+            password_file,
+            bearer_token_file,
+        } => {
+            let opts = check::Options {
+                lookback_secs: *lookback,
+                rate_interval: rate_interval.clone(),
+                interval: interval.clone(),
+                range: range.clone(),
+            };
+            let auth = Auth {
+                user: user.clone(),
+                password_file: password_file.clone(),
+                bearer_token_file: bearer_token_file.clone(),
+            };
+            return run_check(files, prometheus, *timeout, &auth, &opts);
+        }
         Command::Explain { spec } => vec![spec.clone()],
         Command::Stock { root } => {
             return match write_stock(root) {
@@ -216,7 +300,9 @@ fn main() -> ExitCode {
                 repeat_interval_secs: repeat_interval,
             }),
         ),
-        Command::Stock { .. } => unreachable!("handled before specs are loaded"),
+        Command::Stock { .. } | Command::Check { .. } => {
+            unreachable!("handled before specs are loaded")
+        }
         Command::Validate { .. } => {
             for s in &services {
                 println!(
@@ -298,6 +384,83 @@ fn write_stock(root: &Path) -> anyhow::Result<()> {
         write(&path, &f.text)?;
     }
     Ok(())
+}
+
+/// Credentials for Prometheus, from files (never from the command line, where `ps`
+/// shows them).
+struct Auth {
+    user: Option<String>,
+    password_file: Option<PathBuf>,
+    bearer_token_file: Option<PathBuf>,
+}
+
+/// `check`: exit 0 when every query is fine, 1 when a problem was found, 2 when nothing
+/// could be checked (a file cannot be read, Prometheus does not answer).
+fn run_check(
+    files: &[PathBuf],
+    url: &str,
+    timeout_secs: u64,
+    auth: &Auth,
+    opts: &check::Options,
+) -> ExitCode {
+    match check_files(files, url, timeout_secs, auth, opts) {
+        Ok(report) => {
+            print!("{}", report.render());
+            if report.problem_count() == 0 {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            // A check error already names its cause; anyhow's chain would repeat it.
+            match e.downcast_ref::<check::CheckError>() {
+                Some(e) => eprintln!("error: {e}"),
+                None => eprintln!("error: {e:#}"),
+            }
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn check_files(
+    files: &[PathBuf],
+    url: &str,
+    timeout_secs: u64,
+    auth: &Auth,
+    opts: &check::Options,
+) -> anyhow::Result<check::Report> {
+    let mut queries = Vec::new();
+    for f in files {
+        let is_dashboard = f.extension().is_some_and(|e| e == "json");
+        queries.extend(if is_dashboard {
+            check::dashboard_queries(f)?
+        } else {
+            check::rule_file_queries(f)?
+        });
+    }
+    let secret = |p: &Path| -> anyhow::Result<String> {
+        let text =
+            std::fs::read_to_string(p).with_context(|| format!("reading {}", p.display()))?;
+        Ok(text.trim_end_matches(['\r', '\n']).to_string())
+    };
+    let mut prom =
+        check::Prometheus::new(url)?.with_timeout(std::time::Duration::from_secs(timeout_secs));
+    if let (Some(user), Some(p)) = (&auth.user, &auth.password_file) {
+        prom = prom.with_basic_auth(user, &secret(p)?);
+    }
+    if let Some(p) = &auth.bearer_token_file {
+        prom = prom.with_bearer_token(&secret(p)?);
+    }
+    // One request first, so a wrong URL or a Prometheus that is down is one clear error
+    // (exit 2) rather than every query failing.
+    prom.ping()?;
+    let report = check::run(&prom, &queries, opts);
+    // A Prometheus that went away mid-run is not a finding about the queries either.
+    if let Some(e) = report.unreachable() {
+        anyhow::bail!("{e}");
+    }
+    Ok(report)
 }
 
 fn write(path: &Path, text: &str) -> anyhow::Result<()> {

@@ -1,6 +1,7 @@
 //! The one integration test binary of lakewatch-rulegen (one binary keeps link time down).
 
 mod bad_spec;
+mod check;
 mod cli;
 mod golden;
 mod parser_props;
