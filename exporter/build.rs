@@ -13,17 +13,16 @@ fn main() {
         .filter(|r| !r.is_empty())
         .or_else(|| git(&["rev-parse", "--short=12", "HEAD"]))
         .unwrap_or_else(|| "unknown".into());
-    // Rebuild when HEAD moves: HEAD itself (a checkout) and the ref it names (a commit).
-    // --git-path resolves both inside a linked worktree too.
-    for path in ["HEAD", "packed-refs"] {
-        if let Some(p) = git(&["rev-parse", "--git-path", path]) {
+    // Rebuild when HEAD moves: HEAD itself (a checkout) and the ref it names (a commit),
+    // loose or packed. --git-path resolves them inside a linked worktree too. Only paths
+    // that exist: cargo reruns a build script on every build for a missing one.
+    let head = git(&["symbolic-ref", "-q", "HEAD"]);
+    for path in ["HEAD", "packed-refs"].into_iter().chain(head.as_deref()) {
+        if let Some(p) = git(&["rev-parse", "--git-path", path])
+            && std::path::Path::new(&p).exists()
+        {
             println!("cargo:rerun-if-changed={p}");
         }
-    }
-    if let Some(head) = git(&["symbolic-ref", "-q", "HEAD"])
-        && let Some(p) = git(&["rev-parse", "--git-path", &head])
-    {
-        println!("cargo:rerun-if-changed={p}");
     }
     let rustc = std::env::var("RUSTC").unwrap_or_else(|_| "rustc".into());
     // `rustc 1.95.0 (59807616e 2026-04-14)` -> `1.95.0`

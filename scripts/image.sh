@@ -50,7 +50,7 @@ if [ -z "$base" ]; then
       > "$work/rootfs/etc/passwd"
     printf 'root:x:0:\nnobody:x:65534:\nnonroot:x:65532:\n' > "$work/rootfs/etc/group"
     chown 65532:65532 "$work/rootfs/home/nonroot" 2>/dev/null || true
-    tar -C "$work/rootfs" --numeric-owner -c . | docker import -q - "$base" >/dev/null
+    tar -C "$work/rootfs" --numeric-owner -c . | docker import - "$base" >/dev/null
   fi
 fi
 

@@ -426,3 +426,140 @@ fn compose_file_is_valid() {
         "the stack mounts its files from the repository:\n{config}"
     );
 }
+
+/// Runs a command and returns its stdout; panics with its output when it fails.
+fn run_ok(cmd: &str, args: &[&str]) -> String {
+    let out = Command::new(cmd)
+        .args(args)
+        .current_dir(root())
+        .output()
+        .unwrap_or_else(|e| panic!("running {cmd}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd} {args:?} failed:\n{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Removes the installed package, also when the test fails half-way.
+struct Installed;
+
+impl Drop for Installed {
+    fn drop(&mut self) {
+        let _ = Command::new("dpkg").args(["--purge", "lakewatch"]).output();
+    }
+}
+
+#[test]
+fn deb_installs_where_the_unit_expects_and_passes_lintian() {
+    // dpkg -i changes this machine: only as root, where CI runs.
+    // /proc/self belongs to this process's effective uid.
+    let euid =
+        std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").expect("/proc"));
+    if euid != 0 {
+        let msg = "the .deb test installs the package and needs root";
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "CI=true and {msg}"
+        );
+        eprintln!("SKIPPED: {msg}");
+        return;
+    }
+    let (Some(_), Some(lintian)) = (
+        tool("cargo-deb", &[]),
+        tool("lintian", &["/usr/bin/lintian"]),
+    ) else {
+        return;
+    };
+    let deb = run_ok("scripts/deb.sh", &[]);
+    let deb = deb
+        .lines()
+        .last()
+        .expect("deb.sh prints the package path")
+        .to_string();
+    assert!(deb.ends_with(".deb"), "{deb}");
+
+    // lintian: no errors (warnings and info are printed for the record).
+    let out = Command::new(&lintian)
+        .args(["--fail-on", "error", "--no-tag-display-limit", &deb])
+        .output()
+        .expect("running lintian");
+    let report = String::from_utf8_lossy(&out.stdout);
+    eprintln!("lintian:\n{report}");
+    assert!(out.status.success(), "lintian reports errors:\n{report}");
+
+    let _installed = Installed;
+    run_ok("dpkg", &["-i", &deb]);
+    // The unit as installed names a binary and a config that the package installed.
+    let unit_path = "/lib/systemd/system/lakewatch-exporter.service";
+    let unit = std::fs::read_to_string(unit_path).expect("the unit is installed");
+    let exec = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("ExecStart="))
+        .expect("an ExecStart line");
+    let mut words = exec.split_whitespace();
+    let binary = words.next().expect("a command");
+    assert!(Path::new(binary).is_file(), "{binary} is installed");
+    let config = words
+        .skip_while(|w| *w != "--config")
+        .nth(1)
+        .expect("--config in ExecStart");
+    // The shipped config is the embedded default, and it validates as installed.
+    let out = Command::new(binary)
+        .args(["--check-config", "--config", config])
+        .output()
+        .expect("running the installed binary");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        std::fs::read_to_string(config).expect("the config is installed"),
+        run_ok(binary, &["--print-default-config"])
+    );
+    // A conffile: dpkg keeps the admin's edits on upgrade.
+    let conffiles = run_ok("dpkg-query", &["-W", "-f=${Conffiles}", "lakewatch"]);
+    assert!(
+        conffiles.contains(config),
+        "{config} is a conffile: {conffiles}"
+    );
+    // The unit's user exists, may read the config, and everyone else may not.
+    let user = unit
+        .lines()
+        .find_map(|l| l.strip_prefix("User="))
+        .expect("a User= line");
+    assert!(
+        run_ok("getent", &["passwd", user]).starts_with(&format!("{user}:")),
+        "the package created {user}"
+    );
+    assert_eq!(
+        run_ok("stat", &["-c", "%U:%G %a", config]).trim(),
+        format!("root:{user} 640")
+    );
+    // Man pages and completions for both binaries.
+    for path in [
+        "/usr/share/man/man1/lakewatch-exporter.1.gz",
+        "/usr/share/man/man1/lakewatch-rulegen.1.gz",
+        "/usr/share/bash-completion/completions/lakewatch-exporter",
+        "/usr/share/bash-completion/completions/lakewatch-rulegen",
+        "/usr/bin/lakewatch-rulegen",
+        "/usr/share/lakewatch/alerts/lakewatch.rules.yml",
+    ] {
+        assert!(Path::new(path).is_file(), "{path} is installed");
+    }
+    // With its man page installed, the unit verifies without --man=no.
+    if let Some(analyze) = tool("systemd-analyze", &["/usr/bin/systemd-analyze"]) {
+        let out = Command::new(analyze)
+            .args(["verify", unit_path])
+            .output()
+            .expect("running systemd-analyze verify");
+        assert!(
+            out.status.success() && out.stderr.is_empty(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+}
