@@ -227,8 +227,25 @@ fn build_image(tag: &str) {
     );
 }
 
-/// GETs `/metrics` from a published port until the exporter answers ready.
-fn metrics_from(port: &str) -> String {
+/// What a container wrote (the exporter logs to stderr).
+fn container_log(container: &str) -> String {
+    let out = Command::new("docker")
+        .args(["logs", container])
+        .output()
+        .expect("running docker logs");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+/// GETs `/metrics` from a published port once the exporter in `container` listens and
+/// answers ready. (Before it listens, docker's port proxy accepts and closes at once.)
+fn metrics_from(container: &str, port: &str) -> String {
+    eventually(Duration::from_secs(60), "the exporter to listen", || {
+        container_log(container).contains("listening").then_some(())
+    });
     let addr: std::net::SocketAddr = format!("127.0.0.1:{port}").parse().expect("an address");
     eventually(Duration::from_secs(60), "the container to be ready", || {
         try_http(addr, "GET", "/readyz", &[])
@@ -239,7 +256,7 @@ fn metrics_from(port: &str) -> String {
 }
 
 #[test]
-fn image_runs_as_documented_sees_the_host_and_not_as_root() {
+fn image_runs_as_documented_and_in_compose_sees_the_host_not_as_root() {
     if !docker::ready() {
         return;
     }
@@ -250,6 +267,22 @@ fn image_runs_as_documented_sees_the_host_and_not_as_root() {
     // A container of this machine that the exporter must see.
     let witness = scene.run("witness", &[], "sleep 600");
 
+    // The documented `-v /:/host/root:ro,rslave` needs the host's / to be a shared
+    // mount, as systemd makes it at boot; a container or chroot test host may have it
+    // private (docker: "path / is mounted on / but it is not a shared or slave mount").
+    let propagation = Command::new("findmnt")
+        .args(["-no", "PROPAGATION", "/"])
+        .output()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    if propagation == "private" {
+        eprintln!("making / a shared mount, as on a systemd host, for rslave");
+        let ok = Command::new("mount")
+            .args(["--make-rshared", "/"])
+            .status()
+            .is_ok_and(|s| s.success());
+        assert!(ok, "mount --make-rshared / failed (the test needs root)");
+    }
     let line = documented_docker_run();
     assert!(
         line.contains("lakewatch:0.1.0") && line.contains("-p 9717:9717"),
@@ -272,14 +305,14 @@ fn image_runs_as_documented_sees_the_host_and_not_as_root() {
         "{line}\n{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let logs = || docker::docker(&["logs", &name]);
+    let logs = || container_log(&name);
     let port = docker::docker(&["port", &name, "9717/tcp"]);
     let port = port
         .lines()
         .next()
         .and_then(|l| l.rsplit(':').next())
         .unwrap_or_default();
-    let text = metrics_from(port);
+    let text = metrics_from(&name, port);
 
     // The host's root filesystem, as the host names it (not the container's overlay).
     let (samples, _) = parse_exposition(&text);
@@ -316,7 +349,102 @@ fn image_runs_as_documented_sees_the_host_and_not_as_root() {
         ["65532", "65532"],
         "runs as distroless' nonroot"
     );
+
+    compose_up_serves(&tag, &scene.id);
     let _ = Command::new("docker").args(["rmi", "-f", &tag]).output();
+}
+
+/// `docker-compose down` of a project on drop, also when the test fails.
+struct ComposeProject {
+    compose: PathBuf,
+    name: String,
+}
+
+impl Drop for ComposeProject {
+    fn drop(&mut self) {
+        let _ = Command::new(&self.compose)
+            .args([
+                "-p",
+                &self.name,
+                "-f",
+                "deploy/compose/docker-compose.yml",
+                "down",
+                "-v",
+            ])
+            .current_dir(root())
+            .output();
+    }
+}
+
+/// The Compose file's exporter service, from the image `tag`, answers on its port.
+fn compose_up_serves(tag: &str, project: &str) {
+    let Some(compose) = tool("docker-compose", &["/usr/bin/docker-compose"]) else {
+        return;
+    };
+    let secrets = crate::support::TempDir::new("compose-secrets");
+    for name in ["pg_password", "s3_secret_key"] {
+        let path = secrets.write(name, "not-a-real-secret");
+        // Read by the exporter's user (65532) through the bind mount.
+        std::fs::set_permissions(&path, std::os::unix::fs::PermissionsExt::from_mode(0o644))
+            .expect("chmod a secret");
+    }
+    let port = crate::support::free_port().to_string();
+    let gid = std::os::unix::fs::MetadataExt::gid(
+        &std::fs::metadata("/var/run/docker.sock").expect("the Docker socket"),
+    )
+    .to_string();
+    let project = ComposeProject {
+        compose,
+        name: project.replace(|c: char| !c.is_ascii_alphanumeric(), ""),
+    };
+    let out = Command::new(&project.compose)
+        .args([
+            "-p",
+            &project.name,
+            "-f",
+            "deploy/compose/docker-compose.yml",
+        ])
+        .args(["up", "-d", "--no-deps", "lakewatch-exporter"])
+        .env("LAKEWATCH_IMAGE", tag)
+        .env("LAKEWATCH_PORT", &port)
+        .env("LAKEWATCH_SECRETS", &secrets.0)
+        .env("DOCKER_GID", &gid)
+        .current_dir(root())
+        .output()
+        .expect("running docker-compose up");
+    assert!(
+        out.status.success(),
+        "docker-compose up: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let container = format!("{}_lakewatch-exporter_1", project.name);
+    let text = metrics_from(&container, &port);
+    let (samples, _) = parse_exposition(&text);
+    let up = |collector: &str, target: &str| {
+        samples
+            .iter()
+            .find(|s| {
+                s.name == "lakewatch_collector_up"
+                    && s.labels["collector"] == collector
+                    && s.labels["target"] == target
+            })
+            .map(|s| s.value)
+    };
+    // The host's disks and containers; the platform's services it is meant to join are
+    // not running here, so their targets are down (and say so, rather than missing).
+    assert_eq!(
+        up("disk", "localhost"),
+        Some(1.0),
+        "{}",
+        container_log(&container)
+    );
+    assert_eq!(
+        up("container", "localhost"),
+        Some(1.0),
+        "{}",
+        container_log(&container)
+    );
+    assert_eq!(up("postgres", "postgres"), Some(0.0), "{text}");
 }
 
 #[test]
