@@ -9,20 +9,18 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-echo "==> release binaries" >&2
-cargo build --release --locked -p lakewatch-exporter -p lakewatch-rulegen >&2
-target=${CARGO_TARGET_DIR:-target}
-# cargo-deb reads assets named `target/release/...` from the real target directory.
-gen="$target/release/deb-assets"
+# Everything the package takes that is built, not checked in, goes to .build/deb/ (the
+# asset paths in exporter/Cargo.toml).
+gen=.build/deb
 rm -rf "$gen"
-mkdir -p "$gen"
+scripts/release-binaries.sh "$gen"
 for bin in lakewatch-exporter lakewatch-rulegen; do
-  "$target/release/$bin" --help-man | gzip -9n > "$gen/$bin.1.gz"
-  "$target/release/$bin" --completion-script bash > "$gen/$bin.bash"
-  "$target/release/$bin" --completion-script zsh > "$gen/_$bin"
-  "$target/release/$bin" --completion-script fish > "$gen/$bin.fish"
+  "$gen/$bin" --help-man | gzip -9n > "$gen/$bin.1.gz"
+  "$gen/$bin" --completion-script bash > "$gen/$bin.bash"
+  "$gen/$bin" --completion-script zsh > "$gen/_$bin"
+  "$gen/$bin" --completion-script fish > "$gen/$bin.fish"
 done
 
 echo "==> cargo deb" >&2
-deb=$(cargo deb -p lakewatch-exporter --no-build --locked --output "$target/debian/" 2>&2 | tail -n 1)
+deb=$(cargo deb -p lakewatch-exporter --no-build --locked --output "${CARGO_TARGET_DIR:-target}/debian/" | tail -n 1)
 echo "$deb"

@@ -3,8 +3,8 @@
 #
 #   scripts/image.sh [TAG]          # default tag: lakewatch:<version>
 #
-# 1. Builds the release binaries (cargo, --locked) and copies them, without debug info,
-#    to .build/<os>-<arch>/ where the Dockerfile expects them.
+# 1. Builds the release binaries and copies them, without debug info, to
+#    .build/<os>-<arch>/ where the Dockerfile expects them (scripts/release-binaries.sh).
 # 2. Unless BASE names an image to build on (e.g. gcr.io/distroless/cc-debian12:nonroot
 #    where a registry is reachable), assembles an equivalent base from this machine's
 #    Debian packages: libc6 and libgcc-s1 unpacked into an empty rootfs, the system CA
@@ -23,14 +23,7 @@ revision=$(git rev-parse --short=12 HEAD 2>/dev/null || echo unknown)
 os=linux
 arch=$(dpkg --print-architecture 2>/dev/null || echo amd64)
 
-echo "==> release binaries" >&2
-cargo build --release --locked -p lakewatch-exporter -p lakewatch-rulegen >&2
-target=${CARGO_TARGET_DIR:-target}
-mkdir -p ".build/$os-$arch"
-for bin in lakewatch-exporter lakewatch-rulegen; do
-  # The shipped binary drops the line tables the release profile keeps for profiling.
-  objcopy --strip-debug "$target/release/$bin" ".build/$os-$arch/$bin"
-done
+scripts/release-binaries.sh ".build/$os-$arch"
 
 base=${BASE:-}
 if [ -z "$base" ]; then

@@ -23,6 +23,7 @@ declare -A PACKAGES=(
   [kubernetes-client]=/usr/bin/kubectl
   [systemd]=/usr/bin/systemd-analyze
   [docker-compose]=/usr/bin/docker-compose
+  [lintian]=/usr/bin/lintian
 )
 
 missing=()
@@ -64,6 +65,12 @@ if [ ${#pip_missing[@]} -gt 0 ]; then
     echo "==> missing Python packages; their tests will skip (or fail under CI=true):"
     echo "    pip install ${pip_missing[*]}"
   fi
+fi
+
+# cargo-deb builds the .deb the deploy test installs (a few minutes to compile, once).
+if ! command -v cargo-deb >/dev/null; then
+  echo "==> installing cargo-deb"
+  cargo install --locked --quiet cargo-deb
 fi
 
 echo "==> cargo fmt --check"
