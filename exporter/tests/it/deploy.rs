@@ -260,8 +260,9 @@ fn image_runs_as_documented_and_in_compose_sees_the_host_not_as_root() {
     if !docker::ready() {
         return;
     }
-    let tag = format!("lakewatch:test-{}", std::process::id());
-    build_image(&tag);
+    let image = Image(format!("lakewatch:test-{}", std::process::id()));
+    let tag = image.0.as_str();
+    build_image(tag);
     let scene = docker::Scene::new("image");
     let name = scene.name("exporter");
     // A container of this machine that the exporter must see.
@@ -294,7 +295,7 @@ fn image_runs_as_documented_and_in_compose_sees_the_host_not_as_root() {
             &format!("--name {name} --label {}={}", docker::LABEL, scene.id),
         )
         .replace("-p 9717:9717", "-p 127.0.0.1::9717")
-        .replace("lakewatch:0.1.0", &tag);
+        .replace("lakewatch:0.1.0", tag);
     let out = Command::new("sh")
         .args(["-c", &line])
         .current_dir(root())
@@ -350,8 +351,16 @@ fn image_runs_as_documented_and_in_compose_sees_the_host_not_as_root() {
         "runs as distroless' nonroot"
     );
 
-    compose_up_serves(&tag, &scene.id);
-    let _ = Command::new("docker").args(["rmi", "-f", &tag]).output();
+    compose_up_serves(tag, &scene.id);
+}
+
+/// An image tag removed on drop, also when the test fails.
+struct Image(String);
+
+impl Drop for Image {
+    fn drop(&mut self) {
+        let _ = Command::new("docker").args(["rmi", "-f", &self.0]).output();
+    }
 }
 
 /// `docker-compose down` of a project on drop, also when the test fails.
