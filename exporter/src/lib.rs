@@ -6,6 +6,7 @@
 //! pointer clone and never waits on a slow target. This crate is not a client library
 //! for instrumenting applications, and it never collects on a scrape.
 
+pub mod build_info;
 pub mod collector;
 pub mod config;
 pub mod error_kind;

@@ -194,7 +194,15 @@ impl Hub {
             }
             entries.iter().all(|e| e.status.cycles > 0)
         };
-        own.push(&cat::BUILD_INFO, [env!("CARGO_PKG_VERSION")], 1.0);
+        own.push(
+            &cat::BUILD_INFO,
+            [
+                crate::build_info::VERSION,
+                crate::build_info::REVISION,
+                crate::build_info::RUST_VERSION,
+            ],
+            1.0,
+        );
         process_metrics(self.started, &mut own);
         fragments.push(Arc::new(own));
         let snapshot = Arc::new(Snapshot::build(&fragments));
