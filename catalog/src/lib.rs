@@ -10,6 +10,7 @@
 
 mod container;
 mod disk;
+pub mod duration;
 mod exporter;
 mod postgres;
 mod s3;

@@ -27,68 +27,12 @@ impl<'de> Deserialize<'de> for PromDuration {
 /// Parses a Prometheus-style duration (units `y w d h m s ms`, combinable from the
 /// largest to the smallest, each at most once).
 pub fn parse_duration(s: &str) -> Result<Duration, &'static str> {
-    // Ordered largest first; a unit's position is its rank.
-    const UNITS: [(&str, u64); 7] = [
-        ("y", 365 * 86_400_000),
-        ("w", 7 * 86_400_000),
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ];
-    if s.is_empty() {
-        return Err("empty");
-    }
-    let mut rest = s;
-    let mut total_ms: u64 = 0;
-    let mut next_rank = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err("expected a digit");
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| "number too large")?;
-        rest = &rest[digits..];
-        let letters = rest.bytes().take_while(u8::is_ascii_alphabetic).count();
-        let rank = UNITS
-            .iter()
-            .position(|(u, _)| *u == &rest[..letters])
-            .ok_or("missing or unknown unit")?;
-        if rank < next_rank {
-            return Err("units must go from largest to smallest, each at most once");
-        }
-        next_rank = rank + 1;
-        total_ms = n
-            .checked_mul(UNITS[rank].1)
-            .and_then(|v| v.checked_add(total_ms))
-            .ok_or("too large")?;
-        rest = &rest[letters..];
-    }
-    Ok(Duration::from_millis(total_ms))
+    lakewatch_catalog::duration::parse(s).map_err(|e| e.reason())
 }
 
 /// Renders a duration the way the config file writes it.
 pub fn format_duration(d: Duration) -> String {
-    let ms = d.as_millis() as u64;
-    if ms == 0 {
-        return "0s".into();
-    }
-    let mut out = String::new();
-    let mut rest = ms;
-    for (unit, size) in [
-        ("d", 86_400_000),
-        ("h", 3_600_000),
-        ("m", 60_000),
-        ("s", 1_000),
-        ("ms", 1),
-    ] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
+    lakewatch_catalog::duration::format(d)
 }
 
 impl Validator<'_> {
