@@ -79,6 +79,11 @@ cargo fmt --all --check
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 
+# The deploy tests package the release binaries (image, .deb). Built here first, so
+# their nested cargo finds them done instead of compiling while timing-sensitive tests run.
+echo "==> release binaries"
+cargo build --release --locked -p lakewatch-exporter -p lakewatch-rulegen
+
 echo "==> tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast
