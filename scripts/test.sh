@@ -19,6 +19,11 @@ declare -A PACKAGES=(
   [prometheus-alertmanager]=/usr/bin/amtool
   # scripts/postgres-version.sh: Postgres 13 and 17 from other Debian releases.
   [patchelf]=/usr/bin/patchelf
+  # Deploy tests: kustomize, the unit verifier, Compose.
+  [kubernetes-client]=/usr/bin/kubectl
+  [systemd]=/usr/bin/systemd-analyze
+  [docker-compose]=/usr/bin/docker-compose
+  [lintian]=/usr/bin/lintian
 )
 
 missing=()
@@ -48,14 +53,24 @@ fi
 
 # Python packages the tests use (moto's S3 server), installed the same way: only when
 # missing, and only where we may (root, or a user-writable Python).
-if ! command -v moto_server >/dev/null; then
+# kubernetes-validate: the Kubernetes schemas for the deploy tests, offline.
+pip_missing=()
+command -v moto_server >/dev/null || pip_missing+=('moto[server]')
+python3 -c 'import kubernetes_validate' 2>/dev/null || pip_missing+=(kubernetes-validate)
+if [ ${#pip_missing[@]} -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v pip3 >/dev/null; then
-    echo "==> installing moto[server]"
-    pip3 install -q 'moto[server]'
+    echo "==> installing ${pip_missing[*]}"
+    pip3 install -q "${pip_missing[@]}"
   else
-    echo "==> missing moto_server; the S3 tests will skip (or fail under CI=true):"
-    echo "    pip install 'moto[server]'"
+    echo "==> missing Python packages; their tests will skip (or fail under CI=true):"
+    echo "    pip install ${pip_missing[*]}"
   fi
+fi
+
+# cargo-deb builds the .deb the deploy test installs (a few minutes to compile, once).
+if ! command -v cargo-deb >/dev/null; then
+  echo "==> installing cargo-deb"
+  cargo install --locked --quiet cargo-deb
 fi
 
 echo "==> cargo fmt --check"
@@ -63,6 +78,11 @@ cargo fmt --all --check
 
 echo "==> cargo clippy"
 cargo clippy --workspace --all-targets --locked -- -D warnings
+
+# The deploy tests package the release binaries (image, .deb). Built here first, so
+# their nested cargo finds them done instead of compiling while timing-sensitive tests run.
+echo "==> release binaries"
+cargo build --release --locked -p lakewatch-exporter -p lakewatch-rulegen
 
 echo "==> tests"
 if cargo nextest --version >/dev/null 2>&1; then

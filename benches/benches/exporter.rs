@@ -3,7 +3,7 @@
 
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use lakewatch_benches::{synthetic_fragments, trino_query_list};
-use lakewatch_exporter::collector::trino::parse_query_list;
+use lakewatch_exporter::collector::trino::api::parse_query_list;
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
 use lakewatch_exporter::snapshot::{Snapshot, encode_openmetrics, gzip, openmetrics_to_text};
 use std::hint::black_box;

@@ -48,8 +48,8 @@ pub static SERIES_DROPPED: Metric = m(
 pub static BUILD_INFO: Metric = m(
     Kind::Info,
     "lakewatch_build_info",
-    "Version of the running lakewatch-exporter.",
-    &["version"],
+    "Version, git revision and Rust compiler of the running lakewatch-exporter.",
+    &["version", "revision", "rustversion"],
 );
 pub static PROCESS_CPU: Metric = m(
     Kind::Counter,

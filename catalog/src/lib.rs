@@ -10,6 +10,7 @@
 
 mod container;
 mod disk;
+pub mod duration;
 mod exporter;
 mod postgres;
 mod s3;
@@ -124,6 +125,13 @@ impl Metric {
 
     /// The OpenMetrics family name: the sample name without the type suffix that
     /// encoders append (`_total` for counters, `_info` for info metrics).
+    ///
+    /// ```
+    /// use lakewatch_catalog::{COLLECTOR_ERRORS, BUILD_INFO, FILESYSTEM_SIZE};
+    /// assert_eq!(COLLECTOR_ERRORS.family_name(), "lakewatch_collector_errors");
+    /// assert_eq!(BUILD_INFO.family_name(), "lakewatch_build");
+    /// assert_eq!(FILESYSTEM_SIZE.family_name(), "node_filesystem_size_bytes");
+    /// ```
     pub fn family_name(&self) -> &'static str {
         let suffix = match self.kind {
             Kind::Counter => "_total",
@@ -135,6 +143,10 @@ impl Metric {
 
     /// The family name without the unit suffix (what an OpenMetrics encoder that appends
     /// the unit itself needs).
+    ///
+    /// ```
+    /// assert_eq!(lakewatch_catalog::FILESYSTEM_SIZE.base_name(), "node_filesystem_size");
+    /// ```
     pub fn base_name(&self) -> &'static str {
         let family = self.family_name();
         match self.unit {
@@ -147,6 +159,18 @@ impl Metric {
     }
 
     /// Names of the series this family produces, as Prometheus stores them.
+    ///
+    /// ```
+    /// let m = lakewatch_catalog::lookup("trino_query_execution_time_seconds").unwrap();
+    /// assert_eq!(
+    ///     m.series_names(),
+    ///     [
+    ///         "trino_query_execution_time_seconds_bucket",
+    ///         "trino_query_execution_time_seconds_sum",
+    ///         "trino_query_execution_time_seconds_count",
+    ///     ]
+    /// );
+    /// ```
     pub fn series_names(&self) -> Vec<String> {
         match self.kind {
             Kind::Histogram => ["_bucket", "_sum", "_count"]
@@ -159,6 +183,13 @@ impl Metric {
 }
 
 /// Every metric the exporter can emit, grouped by source, in reference order.
+///
+/// ```
+/// use lakewatch_catalog::{Source, all};
+/// let postgres = all().filter(|m| m.source == Source::Postgres).count();
+/// assert!(postgres > 10);
+/// assert!(all().all(|m| !m.help.is_empty()));
+/// ```
 pub fn all() -> impl Iterator<Item = &'static Metric> {
     EXPORTER
         .iter()
@@ -172,6 +203,14 @@ pub fn all() -> impl Iterator<Item = &'static Metric> {
 
 /// Finds a metric by a series name as written in PromQL: the family name, or for a
 /// histogram also its `_bucket`, `_sum` and `_count` series.
+///
+/// ```
+/// use lakewatch_catalog::{Kind, lookup};
+/// let up = lookup("pg_up").expect("postgres_exporter's name");
+/// assert_eq!((up.kind, up.labels), (Kind::Gauge, &["server"][..]));
+/// assert!(lookup("lakewatch_s3_probe_duration_seconds_bucket").is_some());
+/// assert!(lookup("my_app_requests_total").is_none(), "not ours: a user's metric");
+/// ```
 pub fn lookup(series: &str) -> Option<&'static Metric> {
     all().find(|m| {
         m.name == series

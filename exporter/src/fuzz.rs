@@ -10,9 +10,13 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use crate::collector::trino::{self, QueryTracker, airlift};
+use crate::collector::trino::airlift;
+use crate::collector::trino::api::{self, QueryListReader};
+use crate::collector::trino::tracker::QueryTracker;
 use crate::collector::{Fragment, Value};
-use crate::config::{Config, ConfigError, format_duration, parse_duration};
+use crate::config::Config;
+use crate::config::duration::{format_duration, parse_duration};
+use crate::config::error::ConfigError;
 use crate::passthrough::{self, AllowList};
 use crate::snapshot::Snapshot;
 use crate::web::WebConfig;
@@ -176,13 +180,13 @@ pub fn trino_airlift(data: &[u8]) {
 /// second counts the list, and a third of the same list must count nothing again. The
 /// body read in three pieces (as it streams in) must give what the whole body gives.
 pub fn trino_query_list(data: &[u8]) {
-    let whole = trino::parse_query_list(data);
+    let whole = api::parse_query_list(data);
     let cut = |at: usize| at.min(data.len());
     let (a, b) = (
         cut(data.len() / 3),
         cut(data.len() / 3 + 1 + data.len() % 7),
     );
-    let mut reader = trino::QueryListReader::default();
+    let mut reader = QueryListReader::default();
     for piece in [&data[..a], &data[a..b], &data[b..]] {
         reader.push(piece);
     }

@@ -16,6 +16,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 
+use crate::error_kind::ErrorKind;
 use crate::tls::Connector;
 
 /// Where requests go: `http(s)://host:port/prefix`.
@@ -78,13 +79,15 @@ pub enum HttpError {
 
 impl HttpError {
     /// The `kind` label for `lakewatch_collector_errors_total`.
-    pub fn kind(&self) -> &'static str {
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            HttpError::Connect { .. } => "connect",
-            HttpError::Tls { .. } => "tls",
+            HttpError::Connect { .. } => ErrorKind::Connect,
+            HttpError::Tls { .. } => ErrorKind::Tls,
             // A server may reject our certificate only after the handshake (TLS 1.3).
-            HttpError::Protocol { source, .. } if crate::tls::is_tls_error(source) => "tls",
-            _ => "http",
+            HttpError::Protocol { source, .. } if crate::tls::is_tls_error(source) => {
+                ErrorKind::Tls
+            }
+            _ => ErrorKind::Http,
         }
     }
 }

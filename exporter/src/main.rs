@@ -8,11 +8,12 @@ use std::str::FromStr;
 use std::time::Duration;
 
 use anyhow::Context as _;
-use clap::{Parser, ValueEnum};
-use lakewatch_exporter::config::{Config, DEFAULT_CONFIG, format_duration, parse_duration};
+use clap::{CommandFactory, Parser, ValueEnum};
+use lakewatch_exporter::config::duration::{format_duration, parse_duration};
+use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
 use lakewatch_exporter::server::Limits;
 use lakewatch_exporter::web::WebConfig;
-use lakewatch_exporter::{jobs, scheduler, server};
+use lakewatch_exporter::{build_info, jobs, scheduler, server};
 
 /// Prometheus exporter for data platforms: disks, containers, Postgres, S3, Trino.
 ///
@@ -20,7 +21,7 @@ use lakewatch_exporter::{jobs, scheduler, server};
 /// on /metrics, so scrapes are instant and never wait on a slow target. Without
 /// --config it runs the embedded default (see --print-default-config).
 #[derive(Debug, Parser)]
-#[command(name = "lakewatch-exporter", version, max_term_width = 100)]
+#[command(name = "lakewatch-exporter", version = build_info::VERSION_LINE, max_term_width = 100)]
 struct Args {
     /// YAML configuration file. Without it the embedded default runs.
     #[arg(long, value_name = "FILE", env = "LAKEWATCH_CONFIG")]
@@ -117,6 +118,14 @@ struct Args {
     /// Print the embedded default configuration (all keys, commented) and exit.
     #[arg(long = "print-default-config")]
     print_default_config: bool,
+
+    /// Print this command's man page (roff) and exit; for packagers.
+    #[arg(long = "help-man", hide = true)]
+    help_man: bool,
+
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long = "completion-script", value_name = "SHELL", hide = true)]
+    completion_script: Option<clap_complete::Shell>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -162,6 +171,25 @@ fn main() -> ExitCode {
     let args = Args::parse();
     if args.print_default_config {
         print!("{DEFAULT_CONFIG}");
+        return ExitCode::SUCCESS;
+    }
+    if args.help_man {
+        return match clap_mangen::Man::new(Args::command()).render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("lakewatch-exporter: writing the man page: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    if let Some(shell) = args.completion_script {
+        let mut cmd = Args::command();
+        clap_complete::generate(
+            shell,
+            &mut cmd,
+            "lakewatch-exporter",
+            &mut std::io::stdout(),
+        );
         return ExitCode::SUCCESS;
     }
     match run(args) {
@@ -263,7 +291,8 @@ fn run(args: Args) -> anyhow::Result<()> {
         tracing::info!(
             address = %local,
             scheme,
-            version = env!("CARGO_PKG_VERSION"),
+            version = build_info::VERSION,
+            revision = build_info::REVISION,
             config = %args.config.as_ref().map_or("embedded default".into(), |p| p.display().to_string()),
             "listening"
         );

@@ -20,41 +20,10 @@ use hyper::header::HeaderValue;
 use lakewatch_catalog::Kind;
 use regex::Regex;
 
-use crate::collector::{Histogram, Value};
-use crate::config::Secret;
+use crate::collector::{Family, FamilySample, Histogram, Value};
+use crate::config::secret::Secret;
+use crate::error_kind::ErrorKind;
 use crate::http_client::{self, Endpoint, HttpError};
-
-/// One family ready to be encoded: a name that is not in the catalog, a type our encoder
-/// writes, and samples with their label pairs.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Family {
-    /// The OpenMetrics family name: for counters without the `_total` the encoder
-    /// appends, otherwise the sample name.
-    pub name: String,
-    /// Counter, Gauge, Histogram or Unknown (never Info).
-    pub kind: Kind,
-    /// Help text, already safe to write on a `# HELP` line.
-    pub help: String,
-    pub samples: Vec<FamilySample>,
-}
-
-impl Family {
-    /// The name users query: the counter's `_total` series, otherwise the family name.
-    pub fn query_name(&self) -> String {
-        match self.kind {
-            Kind::Counter => format!("{}_total", self.name),
-            _ => self.name.clone(),
-        }
-    }
-}
-
-/// One series of a pass-through family.
-#[derive(Debug, Clone, PartialEq)]
-pub struct FamilySample {
-    /// Label pairs, sorted by name (never `le` for histograms: that is in the value).
-    pub labels: Vec<(String, String)>,
-    pub value: Value,
-}
 
 /// Why a body could not be read at all. Single bad lines are skipped instead, since a
 /// whole upstream should not vanish over one sample.
@@ -446,7 +415,7 @@ fn histogram(name: &str, help: String, samples: Vec<RawSample>) -> Option<Family
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct FetchError {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
 }
 
@@ -462,7 +431,7 @@ pub async fn fetch(
     timeout: Duration,
 ) -> Result<String, FetchError> {
     let url = endpoint.url("");
-    let fail = |kind: &'static str, message: String| FetchError { kind, message };
+    let fail = |kind: ErrorKind, message: String| FetchError { kind, message };
     let mut headers = vec![(
         hyper::header::ACCEPT,
         HeaderValue::from_static(
@@ -473,7 +442,7 @@ pub async fn fetch(
         let mut value =
             HeaderValue::from_str(&format!("Bearer {}", token.expose())).map_err(|_| {
                 fail(
-                    "config",
+                    ErrorKind::Config,
                     format!("GET {url}: the token is not a valid header"),
                 )
             })?;
@@ -485,7 +454,7 @@ pub async fn fetch(
         .await
         .map_err(|_| {
             fail(
-                "timeout",
+                ErrorKind::Timeout,
                 format!("GET {url}: no answer within {timeout:?}"),
             )
         })?
@@ -499,42 +468,42 @@ pub async fn fetch(
         })?;
     if !resp.status.is_success() {
         let kind = match resp.status.as_u16() {
-            401 | 403 => "auth",
-            500..=599 => "http_5xx",
-            _ => "http",
+            401 | 403 => ErrorKind::Auth,
+            500..=599 => ErrorKind::Http5xx,
+            _ => ErrorKind::Http,
         };
         return Err(fail(kind, format!("GET {url}: HTTP {}", resp.status)));
     }
     String::from_utf8(resp.body.to_vec())
-        .map_err(|_| fail("parse", format!("GET {url}: body is not UTF-8")))
+        .map_err(|_| fail(ErrorKind::Parse, format!("GET {url}: body is not UTF-8")))
 }
 
 /// Classifies a transport failure from its message chain: the underlying errors (io,
 /// DNS resolver, rustls) are boxed several layers deep and only their text is stable.
-pub fn classify_transport(text: &str) -> &'static str {
+pub fn classify_transport(text: &str) -> ErrorKind {
     let t = text.to_ascii_lowercase();
     if t.contains("dns")
         || t.contains("failed to lookup address")
         || t.contains("name or service not known")
         || t.contains("no address")
     {
-        "dns"
+        ErrorKind::Dns
     } else if t.contains("certificate")
         || t.contains("tls")
         || t.contains("handshake")
         || t.contains("invalid peer")
     {
-        "tls"
+        ErrorKind::Tls
     } else if t.contains("timed out") || t.contains("timeout") {
-        "timeout"
+        ErrorKind::Timeout
     } else if t.contains("connection refused")
         || t.contains("connect")
         || t.contains("connection reset")
         || t.contains("broken pipe")
     {
-        "connect"
+        ErrorKind::Connect
     } else {
-        "io"
+        ErrorKind::Io
     }
 }
 
@@ -685,15 +654,15 @@ odd_untyped{x="a \"q\" \\ b"} 7 1700000000000
             classify_transport(
                 "client error (Connect): tcp connect error: Connection refused (os error 111)"
             ),
-            "connect"
+            ErrorKind::Connect
         );
         assert_eq!(
             classify_transport("dns error: failed to lookup address information"),
-            "dns"
+            ErrorKind::Dns
         );
         assert_eq!(
             classify_transport("invalid peer certificate: UnknownIssuer"),
-            "tls"
+            ErrorKind::Tls
         );
     }
 }

@@ -24,8 +24,9 @@ use tokio::sync::{Mutex as AsyncMutex, Notify};
 use tokio::task::JoinSet;
 use tokio::time::MissedTickBehavior;
 
-use crate::collector::{CollectError, Collector, Fragment};
-use crate::config::Schedule;
+use crate::collector::{CollectError, Fragment, Job};
+use crate::config::schedule::Schedule;
+use crate::error_kind::ErrorKind;
 use crate::snapshot::Snapshot;
 
 // Surviving a collector's panic relies on unwinding; with `panic = "abort"` one buggy
@@ -34,12 +35,6 @@ use crate::snapshot::Snapshot;
 compile_error!(
     "lakewatch-exporter must be built with panic = \"unwind\" (collector panics are caught)"
 );
-
-/// A collector and when to run it.
-pub struct Job {
-    pub schedule: Schedule,
-    pub collector: Box<dyn Collector>,
-}
 
 /// What the landing page and self-metrics know about one collector target.
 #[derive(Debug, Clone)]
@@ -168,7 +163,7 @@ impl Hub {
             Err(err) => {
                 let message = err.to_string();
                 if s.up || s.last_error.as_deref() != Some(message.as_str()) {
-                    if err.kind == "panic" {
+                    if err.kind == ErrorKind::Panic {
                         tracing::error!(collector = s.collector, target = %s.target, error = %message, "collector panicked (a bug; please report it)");
                     } else {
                         tracing::warn!(collector = s.collector, target = %s.target, error = %message, "collection failed");
@@ -177,7 +172,7 @@ impl Hub {
                     tracing::debug!(collector = s.collector, target = %s.target, error = %message, "collection still failing");
                 }
                 s.up = false;
-                *s.errors.entry(err.kind).or_default() += 1;
+                *s.errors.entry(err.kind.label()).or_default() += 1;
                 s.last_error = Some(message);
                 s.series = err.fragment.samples.len();
                 e.fragment = Arc::new(err.fragment);
@@ -199,7 +194,15 @@ impl Hub {
             }
             entries.iter().all(|e| e.status.cycles > 0)
         };
-        own.push(&cat::BUILD_INFO, [env!("CARGO_PKG_VERSION")], 1.0);
+        own.push(
+            &cat::BUILD_INFO,
+            [
+                crate::build_info::VERSION,
+                crate::build_info::REVISION,
+                crate::build_info::RUST_VERSION,
+            ],
+            1.0,
+        );
         process_metrics(self.started, &mut own);
         fragments.push(Arc::new(own));
         let snapshot = Arc::new(Snapshot::build(&fragments));
@@ -315,7 +318,7 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 }
 
 fn panicked(message: String) -> CollectError {
-    CollectError::new("panic", format!("collector panicked: {message}"))
+    CollectError::new(ErrorKind::Panic, format!("collector panicked: {message}"))
 }
 
 /// Runs one cycle under the job's timeout. A panic while the collector starts or polls
@@ -336,7 +339,7 @@ async fn run_cycle(job: &mut Job) -> Result<Fragment, CollectError> {
         Ok(Ok(result)) => result,
         Ok(Err(panic)) => Err(panicked(panic)),
         Err(_) => Err(CollectError::new(
-            "timeout",
+            ErrorKind::Timeout,
             format!("cycle did not finish within the {timeout:?} timeout"),
         )),
     }
@@ -396,7 +399,7 @@ async fn supervise(hub: Arc<Hub>, jobs: Vec<(usize, Job)>) {
             idx,
             Duration::ZERO,
             Err(CollectError::new(
-                "panic",
+                ErrorKind::Panic,
                 format!("collector task died: {message}; restarted"),
             )),
         );
@@ -441,7 +444,7 @@ pub fn start(jobs: Vec<Job>, series_per_target: usize) -> (Arc<Hub>, JoinSet<()>
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::collector::BoxFuture;
+    use crate::collector::{BoxFuture, Collector};
 
     struct Scripted {
         mode: &'static str,
@@ -481,7 +484,7 @@ mod tests {
                     _ => {
                         let mut up = Fragment::default();
                         up.push(&cat::FILESYSTEM_DEVICE_ERROR, ["d", "ext4", "/fail"], 1.0);
-                        Err(CollectError::new("io", "scripted failure").with_fragment(up))
+                        Err(CollectError::new(ErrorKind::Io, "scripted failure").with_fragment(up))
                     }
                 }
             })
@@ -578,12 +581,12 @@ mod tests {
 
     #[test]
     fn cap_keeps_whole_passthrough_families() {
-        let fam = |n: usize| crate::passthrough::Family {
+        let fam = |n: usize| crate::collector::Family {
             name: format!("up_{n}"),
             kind: lakewatch_catalog::Kind::Gauge,
             help: String::new(),
             samples: (0..n)
-                .map(|i| crate::passthrough::FamilySample {
+                .map(|i| crate::collector::FamilySample {
                     labels: vec![("i".into(), i.to_string())],
                     value: crate::collector::Value::Number(1.0),
                 })

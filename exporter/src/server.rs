@@ -23,7 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
-use crate::config::format_duration;
+use crate::config::duration::format_duration;
 use crate::scheduler::Hub;
 use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use crate::web::BasicAuth;

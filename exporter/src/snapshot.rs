@@ -250,7 +250,7 @@ mod tests {
         let mut f = Fragment::default();
         f.push(&cat::FILESYSTEM_SIZE, ["/dev/vda", "ext4", "/"], 1024.0);
         f.push(&cat::DISK_READ_BYTES, ["vda"], 4096.0);
-        f.push(&cat::BUILD_INFO, ["1.2.3"], 1.0);
+        f.push(&cat::BUILD_INFO, ["1.2.3", "abc", "1.95.0"], 1.0);
         f.push(
             &cat::COLLECTOR_UP,
             ["disk", "with \"quote\" and \\ and\nnewline"],
@@ -283,7 +283,7 @@ mod tests {
         );
         assert!(om.contains("# TYPE lakewatch_build info\n"), "{om}");
         assert!(
-            om.contains("lakewatch_build_info{version=\"1.2.3\"} 1\n"),
+            om.contains("lakewatch_build_info{version=\"1.2.3\",revision=\"abc\",rustversion=\"1.95.0\"} 1\n"),
             "{om}"
         );
         assert!(

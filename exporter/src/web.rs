@@ -29,7 +29,7 @@ use rustls::sign::CertifiedKey;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
-use crate::config::ConfigError;
+use crate::config::error::ConfigError;
 use crate::tls::{self, load_certs};
 
 /// How often certificate files are checked for changes.

@@ -18,7 +18,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 
 use crate::model::{Service, Slo};
-use crate::rules::ratio_name;
+use crate::series::{self, error_ratio};
 use crate::window::Urgency;
 use crate::{duration, num};
 
@@ -670,7 +670,7 @@ fn slo_row(slo: &Slo) -> Row {
     for p in &pairs {
         let long = duration::format(p.long_secs);
         burn = burn.query(
-            &format!("{}{sel} / {budget}", ratio_name(p.long_secs)),
+            &format!("{}{sel} / {budget}", error_ratio(p.long_secs)),
             &format!("{long} ({} {}x)", p.urgency.as_str(), p.factor_str()),
         );
         let colour = match p.urgency {
@@ -700,29 +700,29 @@ fn slo_row(slo: &Slo) -> Row {
         panels: vec![
             Panel::new(Kind::Stat, "Objective", "percentunit")
                 .size(6, 4)
-                .query(&format!("slo:objective:ratio{sel}"), "objective"),
+                .query(&format!("{}{sel}", series::OBJECTIVE), "objective"),
             Panel::new(Kind::Stat, &format!("SLI over {period}"), "percentunit")
                 .size(6, 4)
-                .query(&format!("1 - {}{sel}", ratio_name(slo.period_secs)), "SLI")
+                .query(&format!("1 - {}{sel}", error_ratio(slo.period_secs)), "SLI")
                 .thresholds(&[(0.0, "red"), (objective, "green")]),
             Panel::new(Kind::Gauge, "Remaining error budget", "percentunit")
                 .size(6, 4)
                 .range(Some(0.0), Some(1.0))
                 .query(
-                    &format!("slo:period_error_budget_remaining:ratio{sel}"),
+                    &format!("{}{sel}", series::PERIOD_ERROR_BUDGET_REMAINING),
                     "remaining",
                 )
                 .thresholds(&[(-1e9, "red"), (0.25, "yellow"), (0.5, "green")]),
             Panel::new(Kind::Stat, "Current burn rate (5m)", "x")
                 .size(6, 4)
-                .query(&format!("slo:current_burn_rate:ratio{sel}"), "burn rate")
+                .query(&format!("{}{sel}", series::CURRENT_BURN_RATE), "burn rate")
                 .thresholds(&[(1.0, "yellow"), (pairs[0].factor, "red")]),
             Panel::new(Kind::TimeSeries, "SLI over time", "percentunit")
                 .size(12, 8)
                 .describe("Share of good events over 5m and 1h; the dashed line is the objective.")
-                .query(&format!("1 - {}{sel}", ratio_name(300)), "SLI 5m")
+                .query(&format!("1 - {}{sel}", error_ratio(300)), "SLI 5m")
                 .query(
-                    &format!("1 - {}{sel}", ratio_name(pairs[0].long_secs)),
+                    &format!("1 - {}{sel}", error_ratio(pairs[0].long_secs)),
                     &format!("SLI {}", duration::format(pairs[0].long_secs)),
                 )
                 .thresholds(&objective_steps),
@@ -734,7 +734,7 @@ fn slo_row(slo: &Slo) -> Row {
             )
             .size(12, 8)
             .query(
-                &format!("slo:period_error_budget_remaining:ratio{sel}"),
+                &format!("{}{sel}", series::PERIOD_ERROR_BUDGET_REMAINING),
                 "remaining budget",
             )
             .thresholds(&[(0.0, "red")]),

@@ -6,64 +6,24 @@
 /// Units must appear from largest to smallest, each at most once, as Prometheus requires;
 /// milliseconds are rejected because no SLO window or `for:` is that short.
 pub fn parse(s: &str) -> Result<u64, String> {
-    const UNITS: [(&str, u64); 6] = [
-        ("y", 365 * 86400),
-        ("w", 7 * 86400),
-        ("d", 86400),
-        ("h", 3600),
-        ("m", 60),
-        ("s", 1),
-    ];
-    let bad = || format!("`{s}` is not a duration like 30s, 5m, 1h30m, 7d or 2w");
-    if s.is_empty() {
-        return Err(bad());
+    use lakewatch_catalog::duration::DurationError;
+    if s.contains("ms") {
+        return Err(format!("`{s}`: milliseconds are too fine for SLO windows"));
     }
-    let mut rest = s;
-    let mut total: u64 = 0;
-    let mut next_unit = 0;
-    while !rest.is_empty() {
-        let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return Err(bad());
-        }
-        let n: u64 = rest[..digits].parse().map_err(|_| bad())?;
-        rest = &rest[digits..];
-        if rest.starts_with("ms") {
-            return Err(format!("`{s}`: milliseconds are too fine for SLO windows"));
-        }
-        let Some(idx) = UNITS[next_unit..]
-            .iter()
-            .position(|(u, _)| rest.starts_with(u))
-        else {
-            return Err(bad());
-        };
-        let (unit, secs) = UNITS[next_unit + idx];
-        rest = &rest[unit.len()..];
-        next_unit += idx + 1;
-        total = n
-            .checked_mul(secs)
-            .and_then(|v| total.checked_add(v))
-            .ok_or_else(|| format!("`{s}` is too long"))?;
+    match lakewatch_catalog::duration::parse(s) {
+        Ok(d) => Ok(d.as_secs()),
+        Err(DurationError::TooLarge) => Err(format!("`{s}` is too long")),
+        Err(_) => Err(format!(
+            "`{s}` is not a duration like 30s, 5m, 1h30m, 7d or 2w"
+        )),
     }
-    Ok(total)
 }
 
 /// Formats seconds the way rule names and PromQL ranges use them: days, hours, minutes,
 /// seconds, largest first (`3d`, `1h24m`). Weeks and years are never used so that a 30d
 /// period reads `30d`, not `4w2d`.
 pub fn format(secs: u64) -> String {
-    if secs == 0 {
-        return "0s".to_string();
-    }
-    let mut out = String::new();
-    let mut rest = secs;
-    for (unit, size) in [("d", 86400), ("h", 3600), ("m", 60), ("s", 1)] {
-        if rest >= size {
-            out.push_str(&format!("{}{unit}", rest / size));
-            rest %= size;
-        }
-    }
-    out
+    lakewatch_catalog::duration::format(std::time::Duration::from_secs(secs))
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@ mod num;
 pub mod output;
 pub mod promql;
 pub mod rules;
+pub mod series;
 pub mod spec;
 pub mod stock;
 pub mod unittest;

@@ -57,7 +57,15 @@ fn url(s: &str) -> Result<String, String> {
 #[command(name = "lakewatch-rulegen", version)]
 struct Cli {
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+
+    /// Print this command's man page (roff) and exit; for packagers.
+    #[arg(long = "help-man", hide = true)]
+    help_man: bool,
+
+    /// Print a completion script for SHELL (bash, zsh, fish, elvish, powershell) and exit.
+    #[arg(long = "completion-script", value_name = "SHELL", hide = true)]
+    completion_script: Option<clap_complete::Shell>,
 }
 
 #[derive(Subcommand)]
@@ -207,9 +215,36 @@ impl From<FormatArg> for Flavor {
 
 fn main() -> ExitCode {
     // clap exits with 2 on usage errors and 0 for --help/--version.
-    let cli = Cli::parse();
+    let mut cli = Cli::parse();
+    if cli.help_man {
+        return match clap_mangen::Man::new(Cli::command()).render(&mut std::io::stdout()) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: writing the man page: {e}");
+                ExitCode::from(1)
+            }
+        };
+    }
+    if let Some(shell) = cli.completion_script {
+        clap_complete::generate(
+            shell,
+            &mut Cli::command(),
+            "lakewatch-rulegen",
+            &mut std::io::stdout(),
+        );
+        return ExitCode::SUCCESS;
+    }
+    // The subcommand is optional only so that the packagers' flags above need none.
+    let Some(command) = cli.command.take() else {
+        Cli::command()
+            .error(
+                clap::error::ErrorKind::MissingSubcommand,
+                "a subcommand is required (generate, stock, validate, explain, check)",
+            )
+            .exit();
+    };
     let mut params = BTreeMap::new();
-    let specs = match &cli.command {
+    let specs = match &command {
         Command::Generate {
             specs, params: p, ..
         } => {
@@ -269,7 +304,7 @@ fn main() -> ExitCode {
             return ExitCode::from(1);
         }
     };
-    let result = match cli.command {
+    let result = match command {
         Command::Generate {
             out,
             format,

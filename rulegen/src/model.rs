@@ -108,6 +108,68 @@ pub enum Sli {
 }
 
 impl Sli {
+    /// Errors and total, each as events per second over the last 5m: what the rules
+    /// record as `slo:sli_errors:rate5m` and `slo:sli_total:rate5m`.
+    pub fn rates(&self) -> (String, String) {
+        let w = duration::format(window::BASE_WINDOW_SECS);
+        let secs = window::BASE_WINDOW_SECS;
+        match self {
+            Sli::Ratio { errors, total } => {
+                let total = format!("sum({})", fill_window(total, &w));
+                let errors = match errors {
+                    // `or vector(0)`: an error counter that has never been incremented often
+                    // does not exist yet; without this the ratio would be empty, not 0.
+                    EventQuery::Errors(q) => {
+                        format!("(sum({}) or vector(0))", fill_window(q, &w))
+                    }
+                    EventQuery::Good(q) => {
+                        format!("{total} - (sum({}) or vector(0))", fill_window(q, &w))
+                    }
+                };
+                (errors, total)
+            }
+            Sli::Latency {
+                metric,
+                matchers,
+                le,
+            } => {
+                let sep = if matchers.is_empty() { "" } else { "," };
+                // Prometheus 2 keeps `le` as exposed ("1"), OpenMetrics and Prometheus 3 write
+                // "1.0": match both for whole numbers.
+                let le_matcher = if le.contains('.') {
+                    format!("le=\"{le}\"")
+                } else {
+                    format!("le=~\"{le}(\\\\.0)?\"")
+                };
+                let total = format!("sum(rate({metric}_count{{{matchers}}}[{w}]))");
+                let good =
+                    format!("sum(rate({metric}_bucket{{{matchers}{sep}{le_matcher}}}[{w}]))");
+                (format!("{total} - ({good} or vector(0))"), total)
+            }
+            Sli::Availability { metric, matchers } => {
+                let sel = format!("{metric}{{{matchers}}}");
+                let total = format!("sum(count_over_time({sel}[{w}])) / {secs}");
+                let errors = format!(
+                    "(sum(count_over_time({sel}[{w}])) - sum(sum_over_time({sel}[{w}]))) / {secs}"
+                );
+                (errors, total)
+            }
+            Sli::Threshold { query, bad_when } => {
+                let total = format!("sum(count_over_time(({query})[{w}:1m])) / {secs}");
+                let errors = format!(
+                    "(sum(count_over_time(({query} {bad_when})[{w}:1m])) or vector(0)) / {secs}"
+                );
+                (errors, total)
+            }
+            Sli::ErrorRatio { query } => (
+                format!("sum({})", fill_window(query, &w)),
+                "vector(1)".to_string(),
+            ),
+        }
+    }
+}
+
+impl Sli {
     /// The kind's name as used in `slo:info` and `explain`.
     pub fn kind(&self) -> &'static str {
         match self {
@@ -286,11 +348,11 @@ pub fn check_query(what: &str, query: &str, pos: Pos) -> Result<String, Problem>
     Ok(query.trim().to_string())
 }
 
-/// The SLI's two 5m rates, as the rules record them ([`crate::rules::sli_rates`]), parse
+/// The SLI's two 5m rates, as the rules record them ([`Sli::rates`]), parse
 /// and fit the catalog. Every spec reader runs this on every SLI, so rule generation does
 /// not parse the rates (and compile their regex matchers) a second time.
 pub fn check_sli_rates(sli: &Sli, pos: Pos) -> Result<(), Problem> {
-    let (errors, total) = crate::rules::sli_rates(sli);
+    let (errors, total) = sli.rates();
     for q in [errors, total] {
         check_query("SLI", &q, pos)?;
     }

@@ -1,36 +1,22 @@
 //! Model → Prometheus rule groups (recording and alerting).
 //!
-//! Recorded series, all labelled `slo` and `service` (plus the SLO's own labels):
-//!
-//! | name | meaning |
-//! |---|---|
-//! | `slo:sli_errors:rate5m` | bad events per second over the last 5m |
-//! | `slo:sli_total:rate5m` | all events per second over the last 5m |
-//! | `slo:sli_error:ratio_rate<W>` | error ratio over window W (5m … 3d for a 30d SLO) |
-//! | `slo:sli_error:ratio_rate<period>` | error ratio over the whole period (`…_rate30d`) |
-//! | `slo:objective:ratio` | the objective (0.999) |
-//! | `slo:error_budget:ratio` | 1 − objective |
-//! | `slo:time_period:days` | the period in days |
-//! | `slo:current_burn_rate:ratio` | 5m error ratio ÷ budget |
-//! | `slo:period_burn_rate:ratio` | period error ratio ÷ budget |
-//! | `slo:period_error_budget_remaining:ratio` | 1 − period burn rate (negative when spent) |
-//! | `slo:info` | 1, with `objective`, `period` and `sli` labels |
+//! The recorded series are named in [`crate::series`].
 //!
 //! Every window is computed from the two 5m *count rates*: `sum_over_time(errors[W]) /
 //! sum_over_time(total[W])` is a ratio of (smoothed) event counts, so a busy minute weighs
 //! as much as its traffic, unlike the mean of 5m ratios other tools use. The period's
 //! window reads the 5m rates through a subquery with a 5m step (each step one
 //! non-overlapping 5m tile), which keeps a 30d window at 8,640 points: cheap for
-//! Prometheus and under promtool's 10,000-sample limit. The names follow Sloth's where the
-//! meaning is the same so existing Sloth dashboards keep working.
+//! Prometheus and under promtool's 10,000-sample limit.
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
 
 use crate::duration;
-use crate::model::{self, EventQuery, Format, Service, Sli, Slo};
+use crate::model::{self, Format, Service, Slo};
 use crate::num;
 use crate::promql;
+use crate::series::{self, SLI_ERRORS_RATE5M as ERRORS, SLI_TOTAL_RATE5M as TOTAL};
 use crate::window::{BASE_WINDOW_SECS, BurnWindow, Urgency, ratio_windows};
 
 /// A set of rule groups: the content of one Prometheus rule file.
@@ -136,65 +122,6 @@ pub fn slo_group_name(service: &str, slo: &str) -> String {
     format!("slo-{service}-{slo}")
 }
 
-/// Errors and total, each as events per second over the last 5m.
-pub fn sli_rates(sli: &Sli) -> (String, String) {
-    let w = duration::format(BASE_WINDOW_SECS);
-    let secs = BASE_WINDOW_SECS;
-    match sli {
-        Sli::Ratio { errors, total } => {
-            let total = format!("sum({})", model::fill_window(total, &w));
-            let errors = match errors {
-                // `or vector(0)`: an error counter that has never been incremented often
-                // does not exist yet; without this the ratio would be empty, not 0.
-                EventQuery::Errors(q) => {
-                    format!("(sum({}) or vector(0))", model::fill_window(q, &w))
-                }
-                EventQuery::Good(q) => format!(
-                    "{total} - (sum({}) or vector(0))",
-                    model::fill_window(q, &w)
-                ),
-            };
-            (errors, total)
-        }
-        Sli::Latency {
-            metric,
-            matchers,
-            le,
-        } => {
-            let sep = if matchers.is_empty() { "" } else { "," };
-            // Prometheus 2 keeps `le` as exposed ("1"), OpenMetrics and Prometheus 3 write
-            // "1.0": match both for whole numbers.
-            let le_matcher = if le.contains('.') {
-                format!("le=\"{le}\"")
-            } else {
-                format!("le=~\"{le}(\\\\.0)?\"")
-            };
-            let total = format!("sum(rate({metric}_count{{{matchers}}}[{w}]))");
-            let good = format!("sum(rate({metric}_bucket{{{matchers}{sep}{le_matcher}}}[{w}]))");
-            (format!("{total} - ({good} or vector(0))"), total)
-        }
-        Sli::Availability { metric, matchers } => {
-            let sel = format!("{metric}{{{matchers}}}");
-            let total = format!("sum(count_over_time({sel}[{w}])) / {secs}");
-            let errors = format!(
-                "(sum(count_over_time({sel}[{w}])) - sum(sum_over_time({sel}[{w}]))) / {secs}"
-            );
-            (errors, total)
-        }
-        Sli::Threshold { query, bad_when } => {
-            let total = format!("sum(count_over_time(({query})[{w}:1m])) / {secs}");
-            let errors = format!(
-                "(sum(count_over_time(({query} {bad_when})[{w}:1m])) or vector(0)) / {secs}"
-            );
-            (errors, total)
-        }
-        Sli::ErrorRatio { query } => (
-            format!("sum({})", model::fill_window(query, &w)),
-            "vector(1)".to_string(),
-        ),
-    }
-}
-
 fn synthetic_rates(service: &str, slo: &str) -> (String, String) {
     let sel = slo_selector(service, slo);
     (
@@ -211,16 +138,11 @@ fn record_labels(service: &Service, slo: &Slo) -> BTreeMap<String, String> {
     l
 }
 
-/// The window name used in rule names (`5m`, `1h24m`).
-pub fn ratio_name(secs: u64) -> String {
-    format!("slo:sli_error:ratio_rate{}", duration::format(secs))
-}
-
 fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, String> {
     let labels = record_labels(service, slo);
     let sel = slo_selector(&service.name, &slo.name);
     let (errors, total) = match source {
-        SliSource::Spec => sli_rates(&slo.sli),
+        SliSource::Spec => slo.sli.rates(),
         SliSource::Synthetic => synthetic_rates(&service.name, &slo.name),
     };
     let record = |name: &str, expr: String| Rule {
@@ -231,58 +153,53 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
         annotations: BTreeMap::new(),
     };
     let mut rules = vec![
-        record("slo:sli_errors:rate5m", errors),
-        record("slo:sli_total:rate5m", total),
+        record(series::SLI_ERRORS_RATE5M, errors),
+        record(series::SLI_TOTAL_RATE5M, total),
     ];
     let pairs = slo.burn_windows();
     for w in ratio_windows(&pairs) {
         let expr = if w == BASE_WINDOW_SECS {
-            format!("slo:sli_errors:rate5m{sel}\n/\nslo:sli_total:rate5m{sel}")
+            format!("{ERRORS}{sel}\n/\n{TOTAL}{sel}")
         } else {
             let r = duration::format(w);
-            format!(
-                "sum_over_time(slo:sli_errors:rate5m{sel}[{r}])\n/\nsum_over_time(slo:sli_total:rate5m{sel}[{r}])"
-            )
+            format!("sum_over_time({ERRORS}{sel}[{r}])\n/\nsum_over_time({TOTAL}{sel}[{r}])")
         };
-        rules.push(record(&ratio_name(w), expr));
+        rules.push(record(&series::error_ratio(w), expr));
     }
     let period = duration::format(slo.period_secs);
     let step = period_step(slo.period_secs);
     rules.push(record(
-        &ratio_name(slo.period_secs),
+        &series::error_ratio(slo.period_secs),
         format!(
-            "sum_over_time(slo:sli_errors:rate5m{sel}[{period}:{step}])\n/\nsum_over_time(slo:sli_total:rate5m{sel}[{period}:{step}])"
+            "sum_over_time({ERRORS}{sel}[{period}:{step}])\n/\nsum_over_time({TOTAL}{sel}[{period}:{step}])"
         ),
     ));
     let budget = slo.error_budget_str();
     rules.push(record(
-        "slo:objective:ratio",
+        series::OBJECTIVE,
         format!("vector({})", slo.objective_ratio_str()),
     ));
+    rules.push(record(series::ERROR_BUDGET, format!("vector({budget})")));
     rules.push(record(
-        "slo:error_budget:ratio",
-        format!("vector({budget})"),
-    ));
-    rules.push(record(
-        "slo:time_period:days",
+        series::TIME_PERIOD_DAYS,
         format!(
             "vector({})",
             num::format(slo.period_secs as f64 / 86400.0, 6)
         ),
     ));
     rules.push(record(
-        "slo:current_burn_rate:ratio",
-        format!("{}{sel} / {budget}", ratio_name(BASE_WINDOW_SECS)),
+        series::CURRENT_BURN_RATE,
+        format!("{}{sel} / {budget}", series::error_ratio(BASE_WINDOW_SECS)),
     ));
     rules.push(record(
-        "slo:period_burn_rate:ratio",
-        format!("{}{sel} / {budget}", ratio_name(slo.period_secs)),
+        series::PERIOD_BURN_RATE,
+        format!("{}{sel} / {budget}", series::error_ratio(slo.period_secs)),
     ));
     rules.push(record(
-        "slo:period_error_budget_remaining:ratio",
-        format!("1 - slo:period_burn_rate:ratio{sel}"),
+        series::PERIOD_ERROR_BUDGET_REMAINING,
+        format!("1 - {}{sel}", series::PERIOD_BURN_RATE),
     ));
-    let mut info = record("slo:info", "vector(1)".into());
+    let mut info = record(series::INFO, "vector(1)".into());
     info.labels
         .insert("objective".into(), num::format(slo.objective, 6));
     info.labels.insert("period".into(), period);
@@ -340,13 +257,13 @@ fn burn_alert(
             let f = p.factor_str();
             let mut t = format!(
                 "(\n  {long}{sel} > ({f} * {budget})\n  and\n  {short}{sel} > ({f} * {budget})",
-                long = ratio_name(p.long_secs),
-                short = ratio_name(p.short_secs),
+                long = series::error_ratio(p.long_secs),
+                short = series::error_ratio(p.short_secs),
             );
             if let Some(min) = slo.alerting.min_events {
                 let l = duration::format(p.long_secs);
                 t.push_str(&format!(
-                    "\n  and\n  avg_over_time(slo:sli_total:rate5m{sel}[{l}]) * {} >= {min}",
+                    "\n  and\n  avg_over_time({TOTAL}{sel}[{l}]) * {} >= {min}",
                     p.long_secs
                 ));
             }
@@ -551,11 +468,12 @@ slos:
 
     #[test]
     fn latency_matches_both_le_spellings() {
-        let (errors, total) = sli_rates(&Sli::Latency {
+        let (errors, total) = crate::model::Sli::Latency {
             metric: "h".into(),
             matchers: "job=\"a\"".into(),
             le: "1".into(),
-        });
+        }
+        .rates();
         assert!(
             errors.contains("h_bucket{job=\"a\",le=~\"1(\\\\.0)?\"}"),
             "{errors}"

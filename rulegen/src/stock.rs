@@ -184,10 +184,17 @@ pub fn generate(spec_text: &str) -> Result<Vec<File>, StockError> {
         text.push_str(l);
         text.push('\n');
     }
-    let mut files = vec![File {
-        path: format!("alerts/{}", Flavor::Plain.file_name(&kept.name)),
-        text,
-    }];
+    let mut files = vec![
+        File {
+            path: format!("alerts/{}", Flavor::Plain.file_name(&kept.name)),
+            text,
+        },
+        // The same rules as the Prometheus Operator takes them, for the kustomize base.
+        File {
+            path: "deploy/kubernetes/base/prometheusrule.yaml".into(),
+            text: output::render(Flavor::Operator, &kept.name, "lakewatch.yml", &set),
+        },
+    ];
     let mut provisioned = Vec::new();
     for d in dashboards()? {
         let name = format!("{}.json", d.uid.trim_start_matches("lakewatch-"));

@@ -14,6 +14,9 @@ use std::sync::Arc;
 
 use lakewatch_catalog::{Kind, Metric};
 
+use crate::config::schedule::Schedule;
+use crate::error_kind::ErrorKind;
+
 /// A boxed future, so collectors can be stored as `Box<dyn Collector>`.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
@@ -28,11 +31,17 @@ pub trait Collector: Send {
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>>;
 }
 
+/// A collector and when to run it.
+pub struct Job {
+    pub schedule: Schedule,
+    pub collector: Box<dyn Collector>,
+}
+
 /// Why a cycle failed. `kind` becomes the `kind` label of
-/// `lakewatch_collector_errors_total`, so it must be a small fixed vocabulary.
+/// `lakewatch_collector_errors_total`.
 #[derive(Debug, Clone)]
 pub struct CollectError {
-    pub kind: &'static str,
+    pub kind: ErrorKind,
     pub message: String,
     /// Series to publish despite the failure, e.g. `pg_up 0`: what a user's existing
     /// "target down" alert expects. Everything else of the target is dropped.
@@ -40,7 +49,7 @@ pub struct CollectError {
 }
 
 impl CollectError {
-    pub fn new(kind: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CollectError {
             kind,
             message: message.into(),
@@ -80,6 +89,38 @@ pub enum Value {
     Histogram(Arc<Histogram>),
 }
 
+/// One family ready to be encoded: a name that is not in the catalog, a type our encoder
+/// writes, and samples with their label pairs.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Family {
+    /// The OpenMetrics family name: for counters without the `_total` the encoder
+    /// appends, otherwise the sample name.
+    pub name: String,
+    /// Counter, Gauge, Histogram or Unknown (never Info).
+    pub kind: Kind,
+    /// Help text, already safe to write on a `# HELP` line.
+    pub help: String,
+    pub samples: Vec<FamilySample>,
+}
+
+impl Family {
+    /// The name users query: the counter's `_total` series, otherwise the family name.
+    pub fn query_name(&self) -> String {
+        match self.kind {
+            Kind::Counter => format!("{}_total", self.name),
+            _ => self.name.clone(),
+        }
+    }
+}
+
+/// One series of a pass-through family.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FamilySample {
+    /// Label pairs, sorted by name (never `le` for histograms: that is in the value).
+    pub labels: Vec<(String, String)>,
+    pub value: Value,
+}
+
 /// One series: a catalog metric, its label values (in the catalog's label order) and
 /// a value. Info metrics carry value 1.
 #[derive(Debug, Clone, PartialEq)]
@@ -100,7 +141,7 @@ pub struct Fragment {
     /// Families re-exported from an upstream exposition under their own names (never
     /// catalog names: [`crate::passthrough`] drops those). The only way to emit a
     /// metric the catalog does not declare, and only for allow-listed upstream families.
-    pub passthrough: Vec<crate::passthrough::Family>,
+    pub passthrough: Vec<Family>,
 }
 
 impl Fragment {

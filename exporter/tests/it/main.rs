@@ -5,6 +5,7 @@
 
 mod config;
 mod container;
+mod deploy;
 mod docker;
 mod e2e;
 mod fuzz_corpus;

@@ -14,9 +14,9 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lakewatch_catalog as cat;
-use lakewatch_exporter::collector::{BoxFuture, CollectError, Collector, Fragment};
-use lakewatch_exporter::config::Schedule;
-use lakewatch_exporter::scheduler::{self, Job};
+use lakewatch_exporter::collector::{BoxFuture, CollectError, Collector, Fragment, Job};
+use lakewatch_exporter::config::schedule::Schedule;
+use lakewatch_exporter::scheduler;
 use lakewatch_exporter::server::{self, Limits, Security};
 
 use crate::support::{eventually, http, value};

@@ -310,9 +310,10 @@ fn wrong_credentials_are_auth_errors_and_read_mode_probes() {
 #[test]
 fn minio_fixture_passes_promtool_after_pass_through() {
     let body = include_str!("../fixtures/minio_v2_cluster.prom");
-    let allow =
-        lakewatch_exporter::passthrough::AllowList::new(lakewatch_exporter::config::MINIO_ALLOW)
-            .unwrap();
+    let allow = lakewatch_exporter::passthrough::AllowList::new(
+        lakewatch_exporter::collector::s3::settings::MINIO_ALLOW,
+    )
+    .unwrap();
     let frag = lakewatch_exporter::collector::Fragment {
         passthrough: lakewatch_exporter::passthrough::select(
             body,

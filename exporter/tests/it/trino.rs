@@ -9,7 +9,8 @@ use serde_json::{Value, json};
 
 use crate::support::replay::{Q, Replay, Reply, entry, fixture, list, ok, q};
 use crate::support::{
-    Exporter, Sample, TempDir, config_file, free_port, parse_exposition, sample_value as value,
+    Exporter, Sample, TempDir, config_file, eventually, free_port, parse_exposition,
+    sample_value as value,
 };
 
 fn metrics(exp: &Exporter) -> (String, Vec<Sample>) {
@@ -286,14 +287,24 @@ fn thousands_of_queries_and_malformed_entries() {
     let exp = start(
         &dir,
         &format!(
-            "collectors:\n  trino:\n    interval: 300ms\n    timeout: 300ms\n    targets:\n      - name: big\n        url: {}\n",
+            "collectors:\n  trino:\n    interval: 1s\n    timeout: 1s\n    targets:\n      - name: big\n        url: {}\n",
             replay.url("")
         ),
     );
-    replay.wait_served("/v1/query", 4, Duration::from_secs(30));
-    std::thread::sleep(Duration::from_millis(400));
-    let (text, s) = metrics(&exp);
+    // Both lists have been polled and counted once the finished ones show; a loaded
+    // machine may need more than one interval for a cycle over 3,000 entries.
     let t = ("target", "big");
+    let (text, s) = eventually(
+        Duration::from_secs(60),
+        "the finished queries counted",
+        || {
+            let (text, s) = metrics(&exp);
+            let finished = value(&s, "trino_queries_total", &[t, ("state", "FINISHED")]);
+            let malformed = value(&s, "lakewatch_trino_malformed_queries_total", &[t]);
+            (finished == Some(3000.0) && malformed == Some(2.0)).then_some((text, s))
+        },
+    );
+    assert!(replay.served("/v1/query") >= 2, "both lists were served");
     assert_eq!(
         value(&s, "trino_queries_total", &[t, ("state", "FINISHED")]),
         Some(3000.0),

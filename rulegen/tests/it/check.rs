@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use lakewatch_rulegen::check::{self, Answer, Problem, QueryKind};
 
-use crate::support::{Scratch, ci, rulegen};
+use crate::support::{Scratch, rulegen, tool};
 
 /// A correct rule file: an alert whose threshold is simply not crossed (`up == 0` while
 /// up is 1) and a recording rule over a counter with a label.
@@ -82,19 +82,7 @@ const BAD_DASHBOARD: &str = r#"{
 
 /// Path to `prometheus`, or `None` (the reason printed) outside CI.
 fn prometheus_bin() -> Option<PathBuf> {
-    let found = std::env::var_os("PATH").and_then(|paths| {
-        std::env::split_paths(&paths)
-            .map(|d| d.join("prometheus"))
-            .find(|p| p.is_file())
-    });
-    if found.is_none() {
-        assert!(
-            !ci(),
-            "prometheus is not on PATH but CI=true: install Debian's `prometheus` package"
-        );
-        eprintln!("SKIP: prometheus not found on PATH (apt-get install prometheus); not checking");
-    }
-    found
+    tool("prometheus", "prometheus")
 }
 
 fn free_port() -> u16 {

@@ -62,7 +62,8 @@ pub fn ci() -> bool {
     std::env::var("CI").map(|v| v == "true").unwrap_or(false)
 }
 
-fn tool(name: &str, package: &str) -> Option<PathBuf> {
+/// An external tool on PATH, or `None` after printing why (a failure under CI=true).
+pub fn tool(name: &str, package: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join(name))

@@ -19,7 +19,8 @@ use hyper::body::Incoming;
 use hyper::header::{HOST, HeaderValue};
 use hyper_util::rt::TokioIo;
 
-use crate::config::ContainerConfig;
+use crate::collector::container::settings::ContainerConfig;
+use crate::error_kind::ErrorKind;
 use crate::tls::{ClientTls, Connector};
 
 /// The socket Docker listens on by default.
@@ -258,14 +259,14 @@ async fn send_tls(
 /// The `kind` label of a bollard error: `tls` for certificate and handshake problems
 /// (also when the daemon rejects our client certificate after the handshake), `http`
 /// for an error answer of the daemon, `timeout`, else `connect`.
-pub fn error_kind(e: &bollard::errors::Error) -> &'static str {
+pub fn error_kind(e: &bollard::errors::Error) -> ErrorKind {
     use bollard::errors::Error as E;
     match e {
-        E::DockerResponseServerError { .. } => "http",
-        E::RequestTimeoutError => "timeout",
-        E::IOError { err } if crate::tls::is_tls_error(err) => "tls",
-        E::HyperResponseError { err } if crate::tls::is_tls_error(err) => "tls",
-        _ => "connect",
+        E::DockerResponseServerError { .. } => ErrorKind::Http,
+        E::RequestTimeoutError => ErrorKind::Timeout,
+        E::IOError { err } if crate::tls::is_tls_error(err) => ErrorKind::Tls,
+        E::HyperResponseError { err } if crate::tls::is_tls_error(err) => ErrorKind::Tls,
+        _ => ErrorKind::Connect,
     }
 }
 

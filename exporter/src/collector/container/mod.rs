@@ -14,6 +14,8 @@
 pub mod api;
 pub mod cgroup;
 pub mod daemon;
+pub mod labels;
+pub mod settings;
 
 use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
@@ -29,8 +31,11 @@ use tokio::task::JoinHandle;
 
 use self::cgroup::{Paths, Stats, Version};
 use self::daemon::{Daemon, resolve_host};
-use super::{BoxFuture, CollectError, Collector, Fragment};
-use crate::config::{ContainerConfig, StatsSource};
+use super::{BoxFuture, CollectError, Collector, Fragment, Job};
+use crate::collector::container::labels::info_labels;
+use crate::collector::container::settings::{ContainerConfig, StatsSource};
+use crate::config::enabled::Enabled;
+use crate::error_kind::ErrorKind;
 
 /// How often the full list + inspect runs even while the events stream is healthy: a
 /// cheap guard against an event the daemon dropped.
@@ -211,12 +216,12 @@ impl ContainerCollector {
         let daemon = self
             .daemon
             .as_ref()
-            .map_err(|why| CollectError::new("config", why.clone()))?;
+            .map_err(|why| CollectError::new(ErrorKind::Config, why.clone()))?;
         let unreachable = |e: bollard::errors::Error| {
             let kind = daemon::error_kind(&e);
             let text = crate::http_client::error_chain(&e);
             let hint = match (kind, daemon.tls_source()) {
-                ("tls", Some(source)) => format!(" (TLS settings: {source})"),
+                (ErrorKind::Tls, Some(source)) => format!(" (TLS settings: {source})"),
                 _ => String::new(),
             };
             CollectError::new(
@@ -400,7 +405,7 @@ impl ContainerCollector {
             .map(|c| c.docker.clone())
             .expect("connected just above");
         if let Err(e) = self.refresh(&docker).await {
-            if e.kind != "http" {
+            if e.kind != ErrorKind::Http {
                 self.disconnect();
             }
             return Err(e);
@@ -485,7 +490,7 @@ impl ContainerCollector {
                 .collect::<Vec<_>>()
         })
         .await
-        .map_err(|e| CollectError::new("io", format!("cgroup read task failed: {e}")))?;
+        .map_err(|e| CollectError::new(ErrorKind::Io, format!("cgroup read task failed: {e}")))?;
 
         let mut out = HashMap::new();
         let mut need_api = Vec::new();
@@ -518,7 +523,7 @@ impl ContainerCollector {
                 }) => {}
                 Err(e) => {
                     let e = self.docker_error("reading container stats", e);
-                    if e.kind != "http" {
+                    if e.kind != ErrorKind::Http {
                         self.disconnect();
                     }
                     return Err(e);
@@ -660,41 +665,6 @@ fn read_cgroup(
     (Some(paths.id), Some(stats))
 }
 
-/// `container_label_<sanitized key>` pairs for the allow-listed Docker labels the
-/// container has. Sanitizing maps every character outside `[a-zA-Z0-9_]` to `_`, as
-/// cAdvisor does; on a collision the first key in allow-list order wins.
-fn info_labels(allow: &[String], labels: &HashMap<String, String>) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = Vec::new();
-    for key in allow {
-        let Some(value) = labels.get(key) else {
-            continue;
-        };
-        let name = format!(
-            "{}{}",
-            cat::CONTAINER_LABEL_PREFIX,
-            sanitize_label_name(key)
-        );
-        if !out.iter().any(|(n, _)| *n == name) {
-            out.push((name, value.clone()));
-        }
-    }
-    out.sort();
-    out
-}
-
-/// Maps a Docker label key to a valid Prometheus label name fragment.
-pub fn sanitize_label_name(key: &str) -> String {
-    key.chars()
-        .map(|c| {
-            if c.is_ascii_alphanumeric() || c == '_' {
-                c
-            } else {
-                '_'
-            }
-        })
-        .collect()
-}
-
 /// Parses Docker's RFC 3339 timestamps (`2024-05-01T12:34:56.123456789Z`, or with a
 /// `+hh:mm` offset) into Unix seconds. Hand-written to keep a date crate out for one
 /// field.
@@ -742,6 +712,29 @@ pub fn parse_rfc3339(s: &str) -> Option<f64> {
     let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
     let days = era * 146_097 + doe - 719_468;
     Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
+}
+
+/// The container collector's job, for one Docker daemon. With `enabled: auto` there is
+/// none when no daemon answers at start-up.
+pub fn jobs(settings: &ContainerConfig) -> Vec<Job> {
+    let collector = ContainerCollector::new(settings.clone());
+    let probe = match settings.enabled {
+        Enabled::Auto => collector.probe(Duration::from_secs(2)),
+        _ => Ok(()),
+    };
+    match probe {
+        Ok(()) => vec![Job {
+            schedule: settings.schedule,
+            collector: Box::new(collector),
+        }],
+        Err(why) => {
+            tracing::info!(
+                reason = %why,
+                "container collector not started: no Docker daemon answered (enabled: auto)"
+            );
+            Vec::new()
+        }
+    }
 }
 
 impl Drop for ContainerCollector {
@@ -792,37 +785,5 @@ mod tests {
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
-    }
-
-    #[test]
-    fn info_labels_are_allow_listed_and_sanitized() {
-        let labels: HashMap<String, String> = [
-            ("com.docker.compose.project", "lake"),
-            ("com.docker.compose.service", "db"),
-            ("secret.token", "hunter2"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_string(), v.to_string()))
-        .collect();
-        let allow = vec![
-            "com.docker.compose.service".to_string(),
-            "com.docker.compose.project".to_string(),
-            "com_docker_compose_project".to_string(),
-            "absent".to_string(),
-        ];
-        assert_eq!(
-            info_labels(&allow, &labels),
-            vec![
-                (
-                    "container_label_com_docker_compose_project".into(),
-                    "lake".into()
-                ),
-                (
-                    "container_label_com_docker_compose_service".into(),
-                    "db".into()
-                ),
-            ]
-        );
-        assert_eq!(sanitize_label_name("a-b.c/d_1"), "a_b_c_d_1");
     }
 }

@@ -32,9 +32,8 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 use tokio_postgres::SimpleQueryMessage;
 
-use crate::collector::Value;
-use crate::config::{ConfigError, Entries};
-use crate::passthrough::{Family, FamilySample};
+use crate::collector::{Family, FamilySample, Value};
+use crate::config::error::{ConfigError, Entries};
 
 /// One validated query of a queries file.
 #[derive(Debug, Clone, PartialEq)]

@@ -7,6 +7,8 @@
 //! until the stuck call returns, so one bad mount never costs more than one thread.
 //! Configured `paths` are walked in the background on their own, slower interval.
 
+pub mod settings;
+
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -16,8 +18,9 @@ use std::time::Instant;
 use lakewatch_catalog as cat;
 use tokio::task::JoinHandle;
 
-use super::{BoxFuture, CollectError, Collector, Fragment};
-use crate::config::DiskConfig;
+use super::{BoxFuture, CollectError, Collector, Fragment, Job};
+use crate::collector::disk::settings::DiskConfig;
+use crate::error_kind::ErrorKind;
 
 /// One line of `mountinfo`, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -206,8 +209,9 @@ impl DiskCollector {
         let procfs = self.cfg.procfs.clone();
         let read = tokio::task::spawn_blocking(move || {
             let read = |p: PathBuf| {
-                std::fs::read_to_string(&p)
-                    .map_err(|e| CollectError::new("io", format!("reading {}: {e}", p.display())))
+                std::fs::read_to_string(&p).map_err(|e| {
+                    CollectError::new(ErrorKind::Io, format!("reading {}: {e}", p.display()))
+                })
             };
             // PID 1's view is the host's when the exporter sees the host's /proc; fall
             // back to our own view when that is not readable (non-root).
@@ -215,8 +219,9 @@ impl DiskCollector {
                 .or_else(|_| read(procfs.join("self/mountinfo")))?;
             Ok((mounts, read(procfs.join("diskstats"))?))
         });
-        read.await
-            .map_err(|e| CollectError::new("io", format!("procfs read task failed: {e}")))?
+        read.await.map_err(|e| {
+            CollectError::new(ErrorKind::Io, format!("procfs read task failed: {e}"))
+        })?
     }
 
     async fn filesystems(&mut self, mountinfo: &str, out: &mut Fragment) {
@@ -357,6 +362,14 @@ impl DiskCollector {
             }
         });
     }
+}
+
+/// The disk collector's jobs: one, for the host.
+pub fn jobs(settings: &DiskConfig) -> Vec<Job> {
+    vec![Job {
+        schedule: settings.schedule,
+        collector: Box::new(DiskCollector::new(settings.clone())),
+    }]
 }
 
 impl Collector for DiskCollector {

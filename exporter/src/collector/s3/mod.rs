@@ -12,6 +12,8 @@
 //! endpoint, a region and static keys, and `aws-config`'s credential chain (SSO, STS,
 //! IMDS, profiles) would add several crates and surprising lookups.
 
+pub mod settings;
+
 use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
@@ -22,8 +24,10 @@ use aws_sdk_s3::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_s3::primitives::ByteStream;
 use lakewatch_catalog as cat;
 
-use super::{BoxFuture, CollectError, Collector, Fragment, Histogram};
-use crate::config::{MinioMetrics, ProbeMode, S3Target, Secret};
+use super::{BoxFuture, CollectError, Collector, Family, Fragment, Histogram, Job};
+use crate::collector::s3::settings::{MinioMetrics, ProbeMode, S3Config, S3Target};
+use crate::config::secret::Secret;
+use crate::error_kind::ErrorKind;
 use crate::{http_client, passthrough};
 
 /// Upper bounds of the probe latency histogram: local MinIO answers in milliseconds,
@@ -89,7 +93,7 @@ impl LatencyHistogram {
 /// One failed S3 call, classified.
 #[derive(Debug, Clone)]
 struct S3Error {
-    kind: &'static str,
+    kind: ErrorKind,
     message: String,
 }
 
@@ -279,12 +283,12 @@ impl S3Collector {
                         .await
                         .map_err(|e| classify(&e, "probe GET", &secret))?;
                     let got = out.body.collect().await.map_err(|e| S3Error {
-                        kind: "io",
+                        kind: ErrorKind::Io,
                         message: format!("probe GET: reading body: {e}"),
                     })?;
                     if got.into_bytes().as_ref() != body.as_slice() {
                         return Err(S3Error {
-                            kind: "verify",
+                            kind: ErrorKind::Verify,
                             message: format!(
                                 "probe GET of {bucket}/{key} returned other bytes than were PUT"
                             ),
@@ -436,7 +440,7 @@ impl S3Collector {
     }
 
     /// Fetches MinIO's cluster metrics and keeps the allow-listed families.
-    async fn minio(&self, mm: &MinioMetrics) -> Result<Vec<passthrough::Family>, S3Error> {
+    async fn minio(&self, mm: &MinioMetrics) -> Result<Vec<Family>, S3Error> {
         let token = match &mm.token {
             Some(t) => t.clone(),
             None => Secret::new(minio_jwt(
@@ -465,7 +469,7 @@ impl S3Collector {
             &[("target", self.target.name.as_str())],
         )
         .map_err(|e| S3Error {
-            kind: "parse",
+            kind: ErrorKind::Parse,
             message: format!("MinIO metrics from {}: {e}", mm.endpoint.url("")),
         })
     }
@@ -473,7 +477,7 @@ impl S3Collector {
 
 fn skipped(op: &str) -> S3Error {
     S3Error {
-        kind: "skipped",
+        kind: ErrorKind::Skipped,
         message: format!("probe {op} not attempted after an earlier failure"),
     }
 }
@@ -499,12 +503,12 @@ fn classify<E>(e: &SdkError<E, HttpResponse>, what: &str, secret: &Secret) -> S3
 where
     E: ProvideErrorMetadata + std::error::Error + 'static,
 {
-    let (kind, detail): (&'static str, String) = match e {
-        SdkError::TimeoutError(_) => ("timeout", "no answer in time".into()),
+    let (kind, detail): (ErrorKind, String) = match e {
+        SdkError::TimeoutError(_) => (ErrorKind::Timeout, "no answer in time".into()),
         SdkError::DispatchFailure(d) => {
             let text = http_client::error_chain(e);
             let kind = if d.is_timeout() {
-                "timeout"
+                ErrorKind::Timeout
             } else {
                 passthrough::classify_transport(&text)
             };
@@ -516,10 +520,12 @@ where
             let code = err.code().unwrap_or("");
             let kind = match (status, code) {
                 (401 | 403, _)
-                | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied") => "auth",
-                (500..=599, _) => "http_5xx",
-                (404, _) | (_, "NoSuchBucket" | "NoSuchKey") => "not_found",
-                _ => "http",
+                | (_, "InvalidAccessKeyId" | "SignatureDoesNotMatch" | "AccessDenied") => {
+                    ErrorKind::Auth
+                }
+                (500..=599, _) => ErrorKind::Http5xx,
+                (404, _) | (_, "NoSuchBucket" | "NoSuchKey") => ErrorKind::NotFound,
+                _ => ErrorKind::Http,
             };
             let msg = err.message().unwrap_or("");
             (
@@ -527,9 +533,9 @@ where
                 format!("HTTP {status} {code} {msg}").trim().to_string(),
             )
         }
-        SdkError::ResponseError(_) => ("parse", http_client::error_chain(e)),
-        SdkError::ConstructionFailure(_) => ("config", http_client::error_chain(e)),
-        _ => ("io", http_client::error_chain(e)),
+        SdkError::ResponseError(_) => (ErrorKind::Parse, http_client::error_chain(e)),
+        SdkError::ConstructionFailure(_) => (ErrorKind::Config, http_client::error_chain(e)),
+        _ => (ErrorKind::Io, http_client::error_chain(e)),
     };
     S3Error {
         kind,
@@ -556,6 +562,22 @@ pub fn minio_jwt(access_key: &str, secret: &Secret, expires: SystemTime) -> Stri
     mac.update(signing_input.as_bytes());
     let sig = b64.encode(mac.finalize().into_bytes());
     format!("{signing_input}.{sig}")
+}
+
+/// The S3 collector's jobs: one per endpoint.
+pub fn jobs(settings: &S3Config) -> Vec<Job> {
+    settings
+        .targets
+        .iter()
+        .map(|target| Job {
+            schedule: settings.schedule,
+            collector: Box::new(S3Collector::new(
+                target.clone(),
+                settings.schedule.interval,
+                settings.schedule.timeout,
+            )),
+        })
+        .collect()
 }
 
 impl Collector for S3Collector {
@@ -591,11 +613,12 @@ mod tests {
 
     /// A body in the shape MinIO documents for `/minio/v2/metrics/cluster` (one node,
     /// four drives), trimmed to a few families per group.
-    const MINIO_FIXTURE: &str = include_str!("../../tests/fixtures/minio_v2_cluster.prom");
+    const MINIO_FIXTURE: &str = include_str!("../../../tests/fixtures/minio_v2_cluster.prom");
 
     #[test]
     fn minio_fixture_default_allow_list() {
-        let allow = passthrough::AllowList::new(crate::config::MINIO_ALLOW).unwrap();
+        let allow =
+            passthrough::AllowList::new(crate::collector::s3::settings::MINIO_ALLOW).unwrap();
         let fams = passthrough::select(
             MINIO_FIXTURE,
             &allow,

@@ -1,0 +1,281 @@
+//! The Postgres collector's settings: the `collectors.postgres` section as written, its
+//! validation and its defaults (session timeouts, the `pg_stat_statements` cap); each
+//! target's connection settings are in [`super::target`].
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::collector::postgres::queries::CustomQuery;
+use crate::collector::postgres::target::{PostgresTarget, RawPostgresTarget};
+use crate::config::duration::PromDuration;
+use crate::config::enabled::Enabled;
+use crate::config::error::{ConfigError, Validator};
+use crate::config::schedule::Schedule;
+use crate::config::secret::expand_env;
+
+/// Validated Postgres collector settings.
+#[derive(Debug, Clone)]
+pub struct PostgresConfig {
+    pub schedule: Schedule,
+    /// Set on the session: any one query the collector runs is cut after this.
+    pub statement_timeout: Duration,
+    /// Set on the session: a query waiting this long for a lock gives up, so the
+    /// collector never joins a lock queue behind a long migration.
+    pub lock_timeout: Duration,
+    /// Top-N statements of `pg_stat_statements` by total time; `None` when off.
+    pub stat_statements_limit: Option<u32>,
+    pub targets: Vec<PostgresTarget>,
+}
+
+/// `collectors.postgres` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPostgres {
+    enabled: Option<Enabled>,
+    interval: Option<Spanned<PromDuration>>,
+    timeout: Option<Spanned<PromDuration>>,
+    statement_timeout: Option<Spanned<PromDuration>>,
+    lock_timeout: Option<Spanned<PromDuration>>,
+    stat_statements: Option<bool>,
+    stat_statements_limit: Option<Spanned<u32>>,
+    queries_file: Option<Spanned<String>>,
+    #[serde(default)]
+    targets: Vec<RawPostgresTarget>,
+}
+
+/// Custom queries files already loaded, by path.
+type QueryFiles = Vec<(String, std::sync::Arc<[CustomQuery]>)>;
+
+const POSTGRES_SCHEDULE: Schedule = Schedule {
+    interval: Duration::from_secs(30),
+    timeout: Duration::from_secs(10),
+};
+
+const POSTGRES_STATEMENT_TIMEOUT: Duration = Duration::from_secs(5);
+
+const POSTGRES_LOCK_TIMEOUT: Duration = Duration::from_secs(1);
+
+const STAT_STATEMENTS_DEFAULT: u32 = 50;
+
+/// Upper bound on `stat_statements_limit`: each statement is three series per target.
+pub const STAT_STATEMENTS_MAX: u32 = 500;
+
+impl Validator<'_> {
+    /// Validates `collectors.postgres`; `None` when it is disabled or has no targets.
+    pub(crate) fn postgres(&self, raw: RawPostgres) -> Result<Option<PostgresConfig>, ConfigError> {
+        if raw.enabled == Some(Enabled::No) {
+            return Ok(None);
+        }
+        let schedule = self.schedule(raw.interval, raw.timeout, POSTGRES_SCHEDULE)?;
+        let statement_timeout = match raw.statement_timeout {
+            Some(s) if s.value.0.is_zero() || s.value.0 > schedule.timeout => {
+                return Err(self.error(
+                    &s,
+                    "statement_timeout must be greater than 0 and not longer than the collector's timeout",
+                ));
+            }
+            Some(s) => s.value.0,
+            None => POSTGRES_STATEMENT_TIMEOUT.min(schedule.timeout),
+        };
+        let lock_timeout = match raw.lock_timeout {
+            Some(s) if s.value.0.is_zero() || s.value.0 > statement_timeout => {
+                return Err(self.error(
+                    &s,
+                    "lock_timeout must be greater than 0 and not longer than statement_timeout",
+                ));
+            }
+            Some(s) => s.value.0,
+            None => POSTGRES_LOCK_TIMEOUT.min(statement_timeout),
+        };
+        let stat_statements_limit = match (raw.stat_statements, raw.stat_statements_limit) {
+            (Some(true), Some(l)) if l.value == 0 || l.value > STAT_STATEMENTS_MAX => {
+                return Err(self.error(
+                    &l,
+                    format!(
+                        "stat_statements_limit must be between 1 and {STAT_STATEMENTS_MAX} (a hard cap on series)"
+                    ),
+                ));
+            }
+            (Some(true), l) => Some(l.map_or(STAT_STATEMENTS_DEFAULT, |l| l.value)),
+            _ => None,
+        };
+        let mut files = QueryFiles::default();
+        let default_queries = match &raw.queries_file {
+            Some(f) => self.queries_file(f, &mut files)?,
+            None => std::sync::Arc::from([]),
+        };
+        let mut targets: Vec<PostgresTarget> = Vec::new();
+        for t in raw.targets {
+            let span = t.name.clone();
+            let queries = match &t.queries_file {
+                Some(f) => self.queries_file(f, &mut files)?,
+                None => default_queries.clone(),
+            };
+            let target = self.postgres_target(t, schedule, queries)?;
+            if targets.iter().any(|o| o.name == target.name) {
+                return Err(self.error(&span, format!("duplicate target name {:?}", target.name)));
+            }
+            targets.push(target);
+        }
+        if targets.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(PostgresConfig {
+            schedule,
+            statement_timeout,
+            lock_timeout,
+            stat_statements_limit,
+            targets,
+        }))
+    }
+
+    /// Loads a custom queries file once, however many targets use it.
+    fn queries_file(
+        &self,
+        raw: &Spanned<String>,
+        files: &mut QueryFiles,
+    ) -> Result<std::sync::Arc<[CustomQuery]>, ConfigError> {
+        let path = expand_env(&raw.value).map_err(|why| self.error(raw, why))?;
+        if !path.starts_with('/') {
+            return Err(self.error(raw, format!("path {path:?} must be absolute")));
+        }
+        if let Some((_, q)) = files.iter().find(|(p, _)| *p == path) {
+            return Ok(q.clone());
+        }
+        let text = std::fs::read_to_string(&path)
+            .map_err(|e| self.error(raw, format!("cannot read queries_file {path}: {e}")))?;
+        let queries: std::sync::Arc<[CustomQuery]> =
+            crate::collector::postgres::queries::parse(&text, &path)?.into();
+        files.push((path, queries.clone()));
+        Ok(queries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::config::secret::Secret;
+    use crate::config::testing::invalid;
+
+    #[test]
+    fn postgres_targets_dsn_and_host() {
+        let c = Config::parse(
+            "collectors:\n  postgres:\n    interval: 10s\n    targets:\n      - name: a\n        dsn: postgresql://mon:inline-pw@db:6543/app?sslmode=disable\n      - name: b\n        host: /run/postgresql\n        user: mon\n",
+            "c.yml",
+        )
+        .unwrap();
+        let pg = c.postgres.expect("postgres on");
+        assert_eq!(pg.schedule.interval, Duration::from_secs(10));
+        assert_eq!(pg.statement_timeout, Duration::from_secs(5));
+        assert_eq!(pg.lock_timeout, Duration::from_secs(1));
+        assert_eq!(pg.stat_statements_limit, None);
+        let a = &pg.targets[0];
+        assert_eq!(a.server, "db:6543");
+        assert_eq!(a.password.as_ref().map(Secret::expose), Some("inline-pw"));
+        assert_eq!(
+            a.connect.get_password(),
+            None,
+            "kept out of the stored settings"
+        );
+        assert_eq!(a.connect.get_application_name(), Some("lakewatch"));
+        assert!(!format!("{a:?}").contains("inline-pw"));
+        assert_eq!(pg.targets[1].server, "/run/postgresql:5432");
+    }
+
+    #[test]
+    fn postgres_errors_are_located() {
+        let base = "collectors:\n  postgres:\n    targets:\n      - name: a\n";
+        let e = invalid(&format!("{base}        host: h\n"));
+        assert!(e.contains("needs a user"), "{e}");
+        let e = invalid(
+            "collectors:\n  postgres:\n    targets:\n      - name: a\n        dsn: 'postgresql://u:sekrit@h/db?port=x'\n",
+        );
+        assert!(e.starts_with("c.yml:5:14: invalid dsn"), "{e}");
+        assert!(!e.contains("sekrit"), "{e}");
+        let e = invalid(&format!("{base}        user: u\n"));
+        assert!(
+            e.starts_with("c.yml:4:15: target \"a\" needs a dsn or a host"),
+            "{e}"
+        );
+        let e = invalid(
+            "collectors:\n  postgres:\n    stat_statements: true\n    stat_statements_limit: 100000\n",
+        );
+        assert!(
+            e.starts_with("c.yml:4:28: stat_statements_limit must be between 1 and 500"),
+            "{e}"
+        );
+        let e = invalid("collectors:\n  postgres:\n    timeout: 2s\n    statement_timeout: 5s\n");
+        assert!(e.starts_with("c.yml:4:24: statement_timeout"), "{e}");
+        let e = invalid(&format!(
+            "{base}        host: h\n        user: u\n      - name: a\n        host: h\n        user: u\n"
+        ));
+        assert!(e.starts_with("c.yml:7:15: duplicate target name"), "{e}");
+    }
+
+    #[test]
+    fn postgres_labels_and_queries_file() {
+        let dir = std::env::temp_dir().join(format!("lakewatch-pgq-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let q = dir.join("queries.yaml");
+        std::fs::write(
+            &q,
+            "lake_tables:\n  query: SELECT relname, n_live_tup FROM pg_stat_user_tables\n  metrics:\n    - relname: {usage: LABEL}\n    - n_live_tup: {usage: GAUGE, description: Rows}\n",
+        )
+        .unwrap();
+        let bad = dir.join("bad.yaml");
+        std::fs::write(
+            &bad,
+            "x:\n  query: SELECT 1\n  metrics:\n    - y: {usage: SUMMARY}\n",
+        )
+        .unwrap();
+        let yaml = |target: &str| {
+            format!(
+                "collectors:\n  postgres:\n    queries_file: {}\n    targets:\n      - name: a\n        host: h\n        user: u\n{target}      - name: b\n        host: h2\n        user: u\n",
+                q.display()
+            )
+        };
+        let c = Config::parse(&yaml("        labels: {team: data, env: prod}\n"), "c.yml").unwrap();
+        let pg = c.postgres.unwrap();
+        assert_eq!(
+            pg.targets[0].labels,
+            [
+                ("env".to_string(), "prod".to_string()),
+                ("team".into(), "data".into())
+            ]
+        );
+        assert!(pg.targets[1].labels.is_empty());
+        assert_eq!(pg.targets[0].queries[0].prefix, "lake_tables");
+        assert!(
+            std::sync::Arc::ptr_eq(&pg.targets[0].queries, &pg.targets[1].queries),
+            "one file, loaded once"
+        );
+        let e = invalid(&yaml("        labels: {env: prod, server: x}\n"));
+        assert!(
+            e.starts_with("c.yml:8:29: label \"server\" is reserved"),
+            "{e}"
+        );
+        let e = invalid(&yaml("        labels:\n          __meta: x\n"));
+        assert!(e.starts_with("c.yml:9:11: label \"__meta\""), "{e}");
+        let e = invalid(&yaml("        labels:\n          bad-name: x\n"));
+        assert!(e.starts_with("c.yml:9:11:"), "{e}");
+        let e = invalid(&yaml("        labels:\n          relname: x\n"));
+        assert!(
+            e.starts_with("c.yml:9:11:") && e.contains("lake_tables"),
+            "{e}"
+        );
+        let e = invalid(&yaml(&format!("        queries_file: {}\n", bad.display())));
+        let at = format!("{}:4:", bad.display());
+        assert!(e.starts_with(&at) && e.contains("SUMMARY"), "{e}");
+        let e = invalid(&yaml("        queries_file: queries.yaml\n"));
+        assert!(
+            e.starts_with("c.yml:8:23: path \"queries.yaml\" must be absolute"),
+            "{e}"
+        );
+        let e = invalid(&yaml("        queries_file: /nonexistent/q.yaml\n"));
+        assert!(e.starts_with("c.yml:8:23: cannot read queries_file"), "{e}");
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

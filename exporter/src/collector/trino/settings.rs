@@ -1,0 +1,311 @@
+//! The Trino collector's settings: the `collectors.trino` section as written, its
+//! validation and its defaults (the query time histogram buckets).
+
+use std::time::Duration;
+
+use serde::Deserialize;
+use serde_saphyr::Spanned;
+
+use crate::config::duration::PromDuration;
+use crate::config::enabled::Enabled;
+use crate::config::error::{ConfigError, Validator};
+use crate::config::schedule::Schedule;
+use crate::config::secret::{Secret, expand_env};
+use crate::config::tls::RawTls;
+
+/// Validated Trino collector settings.
+#[derive(Debug, Clone)]
+pub struct TrinoConfig {
+    pub schedule: Schedule,
+    pub targets: Vec<TrinoTarget>,
+}
+
+/// One Trino coordinator.
+#[derive(Debug, Clone)]
+pub struct TrinoTarget {
+    /// The `target` label.
+    pub name: String,
+    pub endpoint: crate::http_client::Endpoint,
+    /// Sent as `X-Trino-User` (and as the Basic auth user).
+    pub user: String,
+    pub auth: TrinoAuth,
+    /// Also read `/ui/api/stats` (logging in to the web UI when it asks).
+    pub ui_stats: bool,
+    /// Upper bounds of the query time histograms, ascending, without +Inf.
+    pub buckets: std::sync::Arc<[f64]>,
+    /// Families of Trino's own `/metrics` (OpenMetrics) to re-export; `None` = off.
+    pub metrics_allow: Option<crate::passthrough::AllowList>,
+}
+
+/// How the exporter authenticates to Trino.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TrinoAuth {
+    None,
+    /// Basic auth with the target's `user`.
+    Password(Secret),
+    /// `Authorization: Bearer` (JWT or OAuth2 access token).
+    Token(Secret),
+}
+
+/// `collectors.trino` as written.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrino {
+    enabled: Option<Enabled>,
+    interval: Option<Spanned<PromDuration>>,
+    timeout: Option<Spanned<PromDuration>>,
+    histogram_buckets: Option<Spanned<Vec<f64>>>,
+    #[serde(default)]
+    targets: Vec<Spanned<RawTrinoTarget>>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrinoTarget {
+    name: Spanned<String>,
+    url: Spanned<String>,
+    user: Option<Spanned<String>>,
+    password: Option<Spanned<String>>,
+    password_file: Option<Spanned<String>>,
+    token: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    ui_stats: Option<bool>,
+    histogram_buckets: Option<Spanned<Vec<f64>>>,
+    metrics_allow: Option<Spanned<Vec<String>>>,
+    tls: Option<Spanned<RawTls>>,
+}
+
+const TRINO_SCHEDULE: Schedule = Schedule {
+    interval: Duration::from_secs(15),
+    timeout: Duration::from_secs(10),
+};
+
+/// Default query time buckets: sub-second interactive queries up to hour-long batch jobs.
+pub const TRINO_BUCKETS: &[f64] = &[
+    0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0, 600.0, 1800.0, 3600.0,
+];
+
+/// True when `s` can go into an HTTP header value unchanged.
+fn header_safe(s: &str) -> bool {
+    s.bytes().all(|b| b == b'\t' || (0x20..0x7f).contains(&b))
+}
+
+impl Validator<'_> {
+    /// Validates `collectors.trino`; `None` when it is disabled or has no targets.
+    pub(crate) fn trino(&self, raw: RawTrino) -> Result<Option<TrinoConfig>, ConfigError> {
+        if raw.enabled == Some(Enabled::No) || raw.targets.is_empty() {
+            return Ok(None);
+        }
+        let schedule = self.schedule(raw.interval, raw.timeout, TRINO_SCHEDULE)?;
+        let default_buckets: std::sync::Arc<[f64]> = match raw.histogram_buckets {
+            Some(b) => self.buckets(b)?,
+            None => TRINO_BUCKETS.into(),
+        };
+        let mut targets: Vec<TrinoTarget> = Vec::new();
+        for t in raw.targets {
+            let t = t.value;
+            let name = t.name.value.trim().to_string();
+            if name.is_empty() {
+                return Err(self.error(&t.name, "name must not be empty"));
+            }
+            if targets.iter().any(|o| o.name == name) {
+                return Err(self.error(
+                    &t.name,
+                    format!("two Trino targets are named {name:?}: names must be unique"),
+                ));
+            }
+            let endpoint = self.http_url(&t.url, t.tls.as_ref())?;
+            let user = match &t.user {
+                Some(u) => {
+                    let user = expand_env(&u.value).map_err(|why| self.error(u, why))?;
+                    if user.is_empty() || !header_safe(&user) {
+                        return Err(self.error(
+                            u,
+                            "user must be non-empty printable text (it is sent as the X-Trino-User header)",
+                        ));
+                    }
+                    user
+                }
+                None => "lakewatch".to_string(),
+            };
+            let password_span = t.password.clone().or_else(|| t.password_file.clone());
+            let token_span = t.token.clone().or_else(|| t.token_file.clone());
+            let password = self.secret("password", t.password, t.password_file)?;
+            let token = self.secret("token", t.token, t.token_file)?;
+            let auth = match (password, token) {
+                (Some(_), Some(_)) => {
+                    let span = token_span.expect("a token was given");
+                    return Err(self.error(&span, "give either a password or a token, not both"));
+                }
+                (Some(p), None) => TrinoAuth::Password(p),
+                (None, Some(tok)) => TrinoAuth::Token(tok),
+                (None, None) => TrinoAuth::None,
+            };
+            if let (TrinoAuth::Password(secret) | TrinoAuth::Token(secret), Some(span)) =
+                (&auth, password_span.or(token_span))
+                && !header_safe(secret.expose())
+            {
+                return Err(self.error(
+                    &span,
+                    "the secret contains control characters or non-ASCII text and cannot be sent in an HTTP header",
+                ));
+            }
+            let buckets = match t.histogram_buckets {
+                Some(b) => self.buckets(b)?,
+                None => default_buckets.clone(),
+            };
+            let metrics_allow = match t.metrics_allow {
+                Some(a) if a.value.is_empty() => None,
+                Some(a) => Some(
+                    crate::passthrough::AllowList::new(&a.value)
+                        .map_err(|why| self.error(&a, why))?,
+                ),
+                None => None,
+            };
+            targets.push(TrinoTarget {
+                name,
+                endpoint,
+                user,
+                auth,
+                ui_stats: t.ui_stats.unwrap_or(false),
+                buckets,
+                metrics_allow,
+            });
+        }
+        Ok(Some(TrinoConfig { schedule, targets }))
+    }
+
+    fn buckets(&self, raw: Spanned<Vec<f64>>) -> Result<std::sync::Arc<[f64]>, ConfigError> {
+        if raw.value.is_empty() {
+            return Err(self.error(&raw, "histogram_buckets must list at least one bound"));
+        }
+        for pair in raw.value.windows(2) {
+            if pair[0] >= pair[1] {
+                return Err(self.error(
+                    &raw,
+                    format!(
+                        "histogram_buckets must be strictly increasing ({} is followed by {})",
+                        pair[0], pair[1]
+                    ),
+                ));
+            }
+        }
+        if raw.value.iter().any(|b| !b.is_finite() || *b <= 0.0) {
+            return Err(self.error(
+                &raw,
+                "histogram_buckets must be positive numbers of seconds (+Inf is added for you)",
+            ));
+        }
+        Ok(raw.value.into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Config;
+    use crate::config::testing::invalid;
+
+    #[test]
+    fn trino_targets() {
+        let c = Config::parse(
+            "collectors:\n  trino:\n    interval: 30s\n    histogram_buckets: [1, 10]\n    targets:\n      - name: main\n        url: http://trino:8080/proxy/\n        user: lw\n        token: abc\n        ui_stats: true\n      - name: b\n        url: http://[::1]\n        histogram_buckets: [0.5]\n",
+            "c.yml",
+        )
+        .unwrap();
+        let trino = c.trino.expect("enabled by its targets");
+        assert_eq!(trino.schedule.interval, Duration::from_secs(30));
+        assert_eq!(trino.schedule.timeout, Duration::from_secs(10));
+        let main = &trino.targets[0];
+        assert_eq!(main.endpoint.host, "trino");
+        assert_eq!(main.endpoint.port, 8080);
+        assert_eq!(main.endpoint.base_path, "/proxy");
+        assert_eq!(main.user, "lw");
+        assert_eq!(main.auth, TrinoAuth::Token(Secret::new("abc")));
+        assert!(main.ui_stats);
+        assert_eq!(&main.buckets[..], &[1.0, 10.0]);
+        let b = &trino.targets[1];
+        assert_eq!((b.endpoint.host.as_str(), b.endpoint.port), ("::1", 80));
+        assert_eq!(b.user, "lakewatch");
+        assert_eq!(b.auth, TrinoAuth::None);
+        assert_eq!(&b.buckets[..], &[0.5]);
+        assert!(
+            Config::embedded_default().trino.is_none(),
+            "off without targets"
+        );
+    }
+
+    #[test]
+    fn trino_errors_are_located() {
+        let t = |body: &str| {
+            invalid(&format!(
+                "collectors:\n  trino:\n    targets:\n      - name: a\n{body}"
+            ))
+        };
+        let e = t("        url: trino:8080\n");
+        assert!(e.starts_with("c.yml:5:14: invalid URL"), "{e}");
+        let e = t("        url: http://u:p@trino\n");
+        assert!(
+            e.starts_with("c.yml:5:14: put credentials in user/password"),
+            "{e}"
+        );
+        let e = t("        url: http://t\n        password: a\n        token: b\n");
+        assert_eq!(e, "c.yml:7:16: give either a password or a token, not both");
+        let e = t("        url: http://t\n        password: a\n        password_file: /x\n");
+        assert_eq!(
+            e,
+            "c.yml:7:24: give either password or password_file, not both"
+        );
+        let e = t("        url: http://t\n        histogram_buckets: [1, 1]\n");
+        assert!(
+            e.starts_with("c.yml:6:28: histogram_buckets must be strictly increasing"),
+            "{e}"
+        );
+        let e = t("        url: http://t\n        histogram_buckets: [-1]\n");
+        assert!(
+            e.starts_with("c.yml:6:28: histogram_buckets must be positive"),
+            "{e}"
+        );
+        let e = t("        url: http://t\n      - name: a\n        url: http://u\n");
+        assert!(
+            e.starts_with("c.yml:6:15: two Trino targets are named \"a\""),
+            "{e}"
+        );
+        let e = t("        url: http://t\n        usr: x\n");
+        assert!(
+            e.contains("c.yml:6:9") && e.contains("unknown field `usr`"),
+            "{e}"
+        );
+        let e = t("        url: http://t\n        metrics_allow: ['jvm memory']\n");
+        assert!(
+            e.starts_with("c.yml:6:24: invalid pattern \"jvm memory\""),
+            "{e}"
+        );
+        let e = t("        user: x\n");
+        assert!(e.contains("missing field `url`"), "{e}");
+    }
+
+    #[test]
+    fn trino_over_https() {
+        let c = Config::parse(
+            "collectors:\n  trino:\n    targets:\n      - name: a\n        url: https://trino.example/\n        tls: { insecure_skip_verify: true }\n      - name: b\n        url: https://[::1]:8443\n        tls:\n          server_name: trino.internal\n          insecure_skip_verify: true\n",
+            "c.yml",
+        )
+        .unwrap();
+        let t = c.trino.unwrap().targets;
+        assert_eq!(
+            (t[0].endpoint.host.as_str(), t[0].endpoint.port),
+            ("trino.example", 443)
+        );
+        assert!(t[0].endpoint.tls.is_some());
+        assert_eq!(
+            t[0].endpoint.url("/v1/info"),
+            "https://trino.example:443/v1/info"
+        );
+        assert_eq!(
+            (t[1].endpoint.host.as_str(), t[1].endpoint.port),
+            ("::1", 8443)
+        );
+        assert!(format!("{:?}", t[1].endpoint.tls).contains("trino.internal"));
+    }
+}

@@ -1,0 +1,97 @@
+//! Config errors and where they point. Every error names `file:line:column` of the
+//! offending value (serde-saphyr's spans, carried through validation) and what was
+//! expected; the top-level document and every collector's settings report this way.
+
+use serde::Deserialize;
+use serde::de::{self, Deserializer};
+use serde_saphyr::Spanned;
+
+/// Why a configuration could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{path}: cannot read config file: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// YAML syntax or shape error; the text already carries `file:line:column` and a
+    /// snippet of the offending line.
+    #[error("{0}")]
+    Syntax(String),
+    #[error("{path}:{line}:{column}: {message}")]
+    Invalid {
+        path: String,
+        line: u64,
+        column: u64,
+        message: String,
+    },
+}
+
+impl ConfigError {
+    /// A YAML error of file `name`. serde-saphyr names the file in the header of the
+    /// snippet it quotes, but some errors come without a snippet, and then without the
+    /// file (found by fuzzing: an invalid duration after a broken line); those get
+    /// `file:line:column: ` in front.
+    pub(crate) fn syntax(e: &serde_saphyr::Error, name: &str) -> ConfigError {
+        let rendered = e.render_with_options(serde_saphyr::render_options! {
+            source_name: Some(name),
+        });
+        let Some(l) = e.location() else {
+            return ConfigError::Syntax(format!("{name}: {rendered}"));
+        };
+        let at = format!("{name}:{}:{}", l.line(), l.column());
+        if rendered.contains(&at) {
+            return ConfigError::Syntax(rendered);
+        }
+        let suffix = format!(" at line {}, column {}", l.line(), l.column());
+        let message = rendered.strip_suffix(&suffix).unwrap_or(&rendered);
+        ConfigError::Syntax(format!("{at}: {message}"))
+    }
+}
+
+/// Validation of one file: errors are located in `name`.
+pub(crate) struct Validator<'a> {
+    pub(crate) name: &'a str,
+}
+
+impl Validator<'_> {
+    /// An error located at `span`.
+    pub(crate) fn error<T>(&self, span: &Spanned<T>, message: impl Into<String>) -> ConfigError {
+        ConfigError::Invalid {
+            path: self.name.to_string(),
+            line: span.referenced.line(),
+            column: span.referenced.column(),
+            message: message.into(),
+        }
+    }
+}
+
+/// A YAML mapping in file order, each key with its location (for errors about a key,
+/// such as an invalid label name).
+pub(crate) struct Entries<V>(pub(crate) Vec<(Spanned<String>, V)>);
+
+impl<V: std::fmt::Debug> std::fmt::Debug for Entries<V> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(&self.0).finish()
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for Entries<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Visit<V>(std::marker::PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> de::Visitor<'de> for Visit<V> {
+            type Value = Entries<V>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a mapping")
+            }
+            fn visit_map<A: de::MapAccess<'de>>(self, mut map: A) -> Result<Entries<V>, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<Spanned<String>>()? {
+                    out.push((k, map.next_value()?));
+                }
+                Ok(Entries(out))
+            }
+        }
+        d.deserialize_map(Visit(std::marker::PhantomData))
+    }
+}
