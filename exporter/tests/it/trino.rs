@@ -106,13 +106,13 @@ fn lifecycle_counts_each_query_once_with_exact_histograms() {
     let exp = start(
         &dir,
         &format!(
-            "collectors:\n  trino:\n    interval: 200ms\n    timeout: 200ms\n    targets:\n      - name: main\n        url: {}\n        password: pw\n        ui_stats: true\n",
+            "collectors:\n  trino:\n    interval: 2s\n    timeout: 2s\n    targets:\n      - name: main\n        url: {}\n        password: pw\n        ui_stats: true\n",
             replay.url("")
         ),
     );
-    // Five scripted polls, then two repeats of the last list.
-    replay.wait_served("/v1/query", 7, Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
+    // Five scripted polls, then two repeats of the last list; the eighth request means
+    // the seventh cycle has been published (a target's cycles run one after another).
+    replay.wait_served("/v1/query", 8, Duration::from_secs(60));
     let (text, s) = metrics(&exp);
     let t = ("target", "main");
     let v = |name: &str, extra: &[(&str, &str)]| {
@@ -364,12 +364,12 @@ fn restart_takes_the_new_list_as_it_comes() {
     let exp = start(
         &dir,
         &format!(
-            "collectors:\n  trino:\n    interval: 200ms\n    timeout: 200ms\n    targets:\n      - name: old\n        url: {}\n",
+            "collectors:\n  trino:\n    interval: 2s\n    timeout: 2s\n    targets:\n      - name: old\n        url: {}\n",
             replay.url("")
         ),
     );
-    replay.wait_served("/v1/query", 6, Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
+    // The seventh request: the sixth cycle has been published.
+    replay.wait_served("/v1/query", 7, Duration::from_secs(60));
     let (text, s) = metrics(&exp);
     let t = ("target", "old");
     assert_eq!(
@@ -419,12 +419,12 @@ fn own_metrics_pass_through_the_allow_list() {
     let exp = start(
         &dir,
         &format!(
-            "collectors:\n  trino:\n    interval: 200ms\n    timeout: 200ms\n    targets:\n      - name: main\n        url: {}\n        user: probe\n        metrics_allow: ['trino_execution_name_QueryManager_*', trino_running_queries]\n",
+            "collectors:\n  trino:\n    interval: 2s\n    timeout: 2s\n    targets:\n      - name: main\n        url: {}\n        user: probe\n        metrics_allow: ['trino_execution_name_QueryManager_*', trino_running_queries]\n",
             replay.url("")
         ),
     );
-    replay.wait_served("/metrics", 2, Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(300));
+    // The third request: the second cycle has been published.
+    replay.wait_served("/metrics", 3, Duration::from_secs(60));
     let (text, s) = metrics(&exp);
     let t = ("target", "main");
     assert_eq!(
@@ -610,7 +610,7 @@ fn https_targets_verify_the_coordinator() {
         ),
     ];
     let yaml = format!(
-        "collectors:\n  trino:\n    interval: 1s\n    timeout: 500ms\n    targets:\n{}",
+        "collectors:\n  trino:\n    interval: 5s\n    timeout: 5s\n    targets:\n{}",
         targets.concat()
     );
     let cfg = config_file(&dir, &yaml);
