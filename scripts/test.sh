@@ -58,9 +58,9 @@ pip_missing=()
 command -v moto_server >/dev/null || pip_missing+=('moto[server]')
 python3 -c 'import kubernetes_validate' 2>/dev/null || pip_missing+=(kubernetes-validate)
 if [ ${#pip_missing[@]} -gt 0 ]; then
-  if [ "$(id -u)" = 0 ] && command -v pip3 >/dev/null; then
+  if [ "$(id -u)" = 0 ] && python3 -m pip --version >/dev/null 2>&1; then
     echo "==> installing ${pip_missing[*]}"
-    pip3 install -q "${pip_missing[@]}"
+    python3 -m pip install -q "${pip_missing[@]}"
   else
     echo "==> missing Python packages; their tests will skip (or fail under CI=true):"
     echo "    pip install ${pip_missing[*]}"

@@ -63,7 +63,8 @@ fn root() -> PathBuf {
 /// Python with kubernetes-validate (PyPI), or `None` with the reason printed (a failure
 /// under CI=true), like `tool`.
 fn kubernetes_validate() -> Option<PathBuf> {
-    let python = tool("python3", &["/usr/bin/python3"])?;
+    // The python3 on PATH: the one pip (scripts/test.sh) installs into.
+    let python = tool("python3", &[])?;
     let ok = Command::new(&python)
         .args(["-c", "import kubernetes_validate, jsonschema, yaml"])
         .status()
