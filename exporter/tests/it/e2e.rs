@@ -13,7 +13,6 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use std::time::Duration;
 
-use lakewatch_rulegen::alertmanager::{self, Integration};
 use lakewatch_rulegen::output::{self, Flavor};
 use lakewatch_rulegen::rules::{self, SliSource};
 use serde_json::Value;
@@ -66,43 +65,18 @@ fn postgres_down_pages_through_prometheus_and_alertmanager_then_resolves() {
     );
     dir.write("lakewatch.rules.yml", &rule_text);
     let webhook = Webhook::start();
-    let secrets = dir.0.join("secrets");
-    std::fs::create_dir_all(&secrets).expect("creating the secrets dir");
-    for receiver in ["page", "ticket"] {
-        std::fs::write(secrets.join(format!("{receiver}-webhook-token")), TOKEN)
-            .expect("writing a secret");
-    }
-    let am_config = alertmanager::render(
-        &services,
-        &alertmanager::Options {
-            page: vec![Integration::Webhook],
-            ticket: vec![Integration::Webhook],
-            secrets_dir: secrets.display().to_string(),
-            webhook_url: format!("http://{}/hooks", webhook.addr),
-            group_wait_secs: 1,
-            group_interval_secs: 1,
-            repeat_interval_secs: 3600,
-        },
-    );
-    let am_config = dir.write("alertmanager.yml", &am_config);
-
-    let am_port = free_port();
-    let am = Server::start(
+    let am = Server::alertmanager(
         &am_bin,
-        &[
-            format!("--config.file={}", am_config.display()),
-            format!("--storage.path={}", dir.0.join("am-data").display()),
-            format!("--web.listen-address=127.0.0.1:{am_port}"),
-            // No HA cluster: no gossip port, no waiting for peers before notifying.
-            "--cluster.listen-address=".to_string(),
-        ],
-        dir.0.join("alertmanager.log"),
+        &dir.0,
+        &services,
+        &format!("http://{}/hooks", webhook.addr),
+        TOKEN,
     );
     let prom_config = dir.write(
         "prometheus.yml",
         &format!(
-            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [lakewatch.rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\nscrape_configs:\n  - job_name: lakewatch\n    static_configs:\n      - targets: ['{}']\n",
-            exp.addr
+            "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [lakewatch.rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{}']\nscrape_configs:\n  - job_name: lakewatch\n    static_configs:\n      - targets: ['{}']\n",
+            am.addr, exp.addr
         ),
     );
     let prom = Server::start(

@@ -26,7 +26,6 @@ use std::process::Command;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
-use lakewatch_rulegen::alertmanager::{self, Integration};
 use lakewatch_rulegen::check::{self, Problem, QueryKind};
 use lakewatch_rulegen::model::Service;
 use lakewatch_rulegen::output::{self, Flavor};
@@ -640,41 +639,18 @@ impl Lab {
         );
 
         let webhook = Webhook::start();
-        let secrets = dir.0.join("secrets");
-        std::fs::create_dir_all(&secrets).expect("creating the secrets dir");
-        for receiver in ["page", "ticket"] {
-            std::fs::write(secrets.join(format!("{receiver}-webhook-token")), TOKEN)
-                .expect("writing a secret");
-        }
-        let am_config = alertmanager::render(
-            &[stock.clone(), slo.clone()],
-            &alertmanager::Options {
-                page: vec![Integration::Webhook],
-                ticket: vec![Integration::Webhook],
-                secrets_dir: secrets.display().to_string(),
-                webhook_url: format!("http://{}/hooks", webhook.addr),
-                group_wait_secs: 1,
-                group_interval_secs: 1,
-                repeat_interval_secs: 3600,
-            },
-        );
-        let am_config = dir.write("alertmanager.yml", &am_config);
-        let am_port = free_port();
-        let am = Server::start(
+        let am = Server::alertmanager(
             &am_bin,
-            &[
-                format!("--config.file={}", am_config.display()),
-                format!("--storage.path={}", dir.0.join("am-data").display()),
-                format!("--web.listen-address=127.0.0.1:{am_port}"),
-                "--cluster.listen-address=".to_string(),
-            ],
-            dir.0.join("alertmanager.log"),
+            &dir.0,
+            &[stock.clone(), slo.clone()],
+            &format!("http://{}/hooks", webhook.addr),
+            TOKEN,
         );
         let prom_config = dir.write(
             "prometheus.yml",
             &format!(
-                "global:\n  scrape_interval: 2s\n  scrape_timeout: 1s\n  evaluation_interval: 2s\nrule_files: [stock.rules.yml, lab.rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['127.0.0.1:{am_port}']\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{}', '{}']\n",
-                exporter.addr, limited.addr
+                "global:\n  scrape_interval: 2s\n  scrape_timeout: 1s\n  evaluation_interval: 2s\nrule_files: [stock.rules.yml, lab.rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{}']\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{}', '{}']\n",
+                am.addr, exporter.addr, limited.addr
             ),
         );
         let prom = Server::start(

@@ -158,6 +158,51 @@ impl Server {
         }
     }
 
+    /// Alertmanager on a free loopback port routing `services` with the config rulegen
+    /// generates, every receiver a webhook to `webhook_url` whose bearer token
+    /// (`token`) is read from a secrets file, and 1 s group timers so tests see
+    /// notifications within seconds. Files go under `dir`.
+    pub fn alertmanager(
+        bin: &Path,
+        dir: &Path,
+        services: &[lakewatch_rulegen::Service],
+        webhook_url: &str,
+        token: &str,
+    ) -> Server {
+        use lakewatch_rulegen::alertmanager::{self, Integration};
+        let secrets = dir.join("secrets");
+        std::fs::create_dir_all(&secrets).expect("creating the secrets dir");
+        for receiver in ["page", "ticket"] {
+            std::fs::write(secrets.join(format!("{receiver}-webhook-token")), token)
+                .expect("writing a secret");
+        }
+        let config = alertmanager::render(
+            services,
+            &alertmanager::Options {
+                page: vec![Integration::Webhook],
+                ticket: vec![Integration::Webhook],
+                secrets_dir: secrets.display().to_string(),
+                webhook_url: webhook_url.to_string(),
+                group_wait_secs: 1,
+                group_interval_secs: 1,
+                repeat_interval_secs: 3600,
+            },
+        );
+        let config_path = dir.join("alertmanager.yml");
+        std::fs::write(&config_path, config).expect("writing alertmanager.yml");
+        Server::start(
+            bin,
+            &[
+                format!("--config.file={}", config_path.display()),
+                format!("--storage.path={}", dir.join("am-data").display()),
+                format!("--web.listen-address=127.0.0.1:{}", super::free_port()),
+                // No HA cluster: no gossip port, no waiting for peers before notifying.
+                "--cluster.listen-address=".to_string(),
+            ],
+            dir.join("alertmanager.log"),
+        )
+    }
+
     /// A GET's status and body, `None` while the server does not answer.
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         try_http(self.addr, "GET", path, &[])
