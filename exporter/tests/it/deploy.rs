@@ -163,9 +163,13 @@ fn kubernetes_manifests_render_and_validate_strictly() {
     let rendered = kustomize(&kubectl, "deploy/kubernetes/base");
     for (good, typo) in [
         ("readOnlyRootFilesystem", "readOnlyRootFileSystem"),
-        ("      interval: 15s", "      intervall: 15s"),
+        ("interval: 15s", "intervall: 15s"),
     ] {
-        assert!(rendered.contains(good), "the base renders `{good}`");
+        assert_eq!(
+            rendered.matches(good).count(),
+            1,
+            "the base renders `{good}` once"
+        );
         let (report, ok) = validate_manifests(&python, &rendered.replace(good, typo));
         assert!(
             !ok && report.contains("FAIL"),
