@@ -17,6 +17,7 @@ pub mod passthrough;
 pub mod scheduler;
 pub mod server;
 pub mod snapshot;
+pub mod timestamp;
 pub mod tls;
 pub mod web;
 

@@ -17,7 +17,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime};
 
 use lakewatch_catalog as cat;
 use tokio::sync::{Mutex as AsyncMutex, Notify};
@@ -239,11 +239,6 @@ fn cap(fragment: &mut Fragment, limit: usize) -> usize {
     total - kept
 }
 
-fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
-}
-
 fn self_metrics(s: &Status, out: &mut Fragment) {
     if s.cycles == 0 {
         return; // nothing known yet; /readyz reports the wait
@@ -254,7 +249,7 @@ fn self_metrics(s: &Status, out: &mut Fragment) {
     out.push(
         &cat::COLLECTOR_LAST_SUCCESS,
         l,
-        s.last_success.map_or(0.0, unix_seconds),
+        s.last_success.map_or(0.0, crate::timestamp::unix_seconds),
     );
     // Always present (from 0), so increase() sees the first drop.
     out.push(&cat::SERIES_DROPPED, l, s.dropped as f64);
@@ -269,7 +264,11 @@ fn self_metrics(s: &Status, out: &mut Fragment) {
 
 /// Process metrics from `/proc/self`; absent on systems without procfs.
 fn process_metrics(started: SystemTime, out: &mut Fragment) {
-    out.push(&cat::PROCESS_START_TIME, [""; 0], unix_seconds(started));
+    out.push(
+        &cat::PROCESS_START_TIME,
+        [""; 0],
+        crate::timestamp::unix_seconds(started),
+    );
     if let Ok(stat) = std::fs::read_to_string("/proc/self/stat") {
         // Fields after the parenthesised command name; utime and stime are 14 and 15.
         let fields: Vec<&str> = stat

@@ -116,7 +116,7 @@ impl Tracked {
             exit_code: state.exit_code.unwrap_or(0) as f64,
             oom_killed: state.oom_killed.unwrap_or(false),
             pid: state.pid.unwrap_or(0),
-            created: r.created.as_deref().and_then(parse_rfc3339),
+            created: r.created.as_deref().and_then(crate::timestamp::rfc3339),
             memory_limit: host.memory.filter(|m| *m > 0).unwrap_or(0) as f64,
             cpu_quota: quota,
             cpu_period: period,
@@ -665,55 +665,6 @@ fn read_cgroup(
     (Some(paths.id), Some(stats))
 }
 
-/// Parses Docker's RFC 3339 timestamps (`2024-05-01T12:34:56.123456789Z`, or with a
-/// `+hh:mm` offset) into Unix seconds. Hand-written to keep a date crate out for one
-/// field.
-pub fn parse_rfc3339(s: &str) -> Option<f64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !matches!(b[10], b'T' | b't' | b' ') {
-        return None;
-    }
-    let n = |r: std::ops::Range<usize>| s.get(r)?.parse::<i64>().ok();
-    let (y, mo, d) = (n(0..4)?, n(5..7)?, n(8..10)?);
-    let (h, mi, sec) = (n(11..13)?, n(14..16)?, n(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || sec > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    let mut frac = 0.0;
-    if let Some(r) = rest.strip_prefix('.') {
-        let digits = r.bytes().take_while(u8::is_ascii_digit).count();
-        if digits == 0 {
-            return None;
-        }
-        frac = format!("0.{}", &r[..digits]).parse().ok()?;
-        rest = &r[digits..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ => {
-            let sign = match rest.as_bytes().first()? {
-                b'+' => 1,
-                b'-' => -1,
-                _ => return None,
-            };
-            if rest.len() != 6 || rest.as_bytes()[3] != b':' {
-                return None;
-            }
-            sign * (rest[1..3].parse::<i64>().ok()? * 3600 + rest[4..6].parse::<i64>().ok()? * 60)
-        }
-    };
-    // Days from civil (Howard Hinnant's algorithm), proleptic Gregorian.
-    let y = if mo <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some((days * 86_400 + h * 3600 + mi * 60 + sec - offset) as f64 + frac)
-}
-
 /// The container collector's job, for one Docker daemon. With `enabled: auto` there is
 /// none when no daemon answers at start-up.
 pub fn jobs(settings: &ContainerConfig) -> Vec<Job> {
@@ -756,34 +707,5 @@ impl Collector for ContainerCollector {
 
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
         Box::pin(self.cycle())
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn rfc3339() {
-        assert_eq!(parse_rfc3339("1970-01-01T00:00:00Z"), Some(0.0));
-        assert_eq!(
-            parse_rfc3339("2024-02-29T12:00:00.5Z"),
-            Some(1_709_208_000.5)
-        );
-        assert_eq!(
-            parse_rfc3339("2024-02-29T14:00:00+02:00"),
-            Some(1_709_208_000.0)
-        );
-        let nanos = parse_rfc3339("2023-11-05T08:09:10.123456789Z").unwrap();
-        assert!((nanos - 1_699_171_750.123_456).abs() < 1e-5);
-        for bad in [
-            "",
-            "2024-13-01T00:00:00Z",
-            "2024-01-01",
-            "2024-01-01T00:00:00",
-            "2024-01-01T00:00:00.Z",
-        ] {
-            assert_eq!(parse_rfc3339(bad), None, "{bad}");
-        }
     }
 }

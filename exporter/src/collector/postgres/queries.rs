@@ -198,67 +198,9 @@ pub fn number(text: Option<&str>) -> Option<f64> {
         "f" => return Some(0.0),
         _ => {}
     }
-    t.parse::<f64>().ok().or_else(|| unix_seconds(t))
-}
-
-/// Parses Postgres' ISO output of `date`, `timestamp` and `timestamptz`
-/// (`2024-05-01`, `2024-05-01 12:34:56.789`, `2024-05-01 12:34:56+02`, `...-03:30`)
-/// into whole unix seconds (rounded down, like Go's `Time.Unix`). A timestamp without
-/// a zone is read as UTC. The session runs with `DateStyle = ISO` so the format holds.
-fn unix_seconds(t: &str) -> Option<f64> {
-    let (date, rest) = t.split_at_checked(10)?;
-    let mut d = date.splitn(3, '-');
-    let (y, m, day): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    if date.as_bytes()[4] != b'-' || !(1..=12).contains(&m) || !(1..=31).contains(&day) {
-        return None;
-    }
-    let days = days_from_civil(y, m, day);
-    let mut secs = days * 86_400;
-    if rest.is_empty() {
-        return Some(secs as f64);
-    }
-    let rest = rest.strip_prefix(' ')?;
-    // HH:MM:SS[.ffffff][zone]
-    let (clock, zone) = match rest.find(['+', '-']) {
-        Some(i) => rest.split_at(i),
-        None => (rest, ""),
-    };
-    let (hms, _frac) = clock.split_once('.').unwrap_or((clock, ""));
-    let mut parts = hms.split(':');
-    let (h, mi, s): (i64, i64, i64) = (
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-        parts.next()?.parse().ok()?,
-    );
-    if parts.next().is_some() || h > 24 || mi > 59 || s > 60 {
-        return None;
-    }
-    secs += h * 3600 + mi * 60 + s;
-    if let Some(z) = zone.get(1..) {
-        let sign = if zone.starts_with('-') { -1 } else { 1 };
-        let mut offset = 0;
-        for (i, part) in z.split(':').enumerate() {
-            let n: i64 = part.parse().ok()?;
-            offset += n * [3600, 60, 1].get(i)?;
-        }
-        secs -= sign * offset;
-    }
-    Some(secs as f64)
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
-fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
-    let y = if m <= 2 { y - 1 } else { y };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (m + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
+    t.parse::<f64>()
+        .ok()
+        .or_else(|| crate::timestamp::postgres_iso(t))
 }
 
 /// `server_version_num` (150018) as a version (15.18.0), as postgres_exporter sees it.

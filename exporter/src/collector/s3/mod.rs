@@ -211,7 +211,11 @@ impl S3Collector {
                         f.push(&cat::S3_BUCKET_OBJECTS, l, t.objects as f64);
                         f.push(&cat::S3_BUCKET_LARGEST_OBJECT, l, t.largest as f64);
                         f.push(&cat::S3_BUCKET_SCAN_COMPLETE, l, 1.0);
-                        f.push(&cat::S3_BUCKET_SCAN_TIMESTAMP, l, unix_seconds(at));
+                        f.push(
+                            &cat::S3_BUCKET_SCAN_TIMESTAMP,
+                            l,
+                            crate::timestamp::unix_seconds(at),
+                        );
                     }
                     None => {
                         f.push(&cat::S3_BUCKET_SCAN_COMPLETE, l, 0.0);
@@ -480,11 +484,6 @@ fn skipped(op: &str) -> S3Error {
         kind: ErrorKind::Skipped,
         message: format!("probe {op} not attempted after an earlier failure"),
     }
-}
-
-fn unix_seconds(t: SystemTime) -> f64 {
-    t.duration_since(UNIX_EPOCH)
-        .map_or(0.0, |d| d.as_secs_f64())
 }
 
 /// Removes the secret from a message, should an upstream ever echo it back.
