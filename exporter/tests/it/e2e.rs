@@ -20,7 +20,7 @@ use serde_json::Value;
 use crate::pg_harness::{PASSWORD, PgServer};
 use crate::postgres::{FAST, config};
 use crate::support::alerting::{Post, Server, Webhook, alerts_named, strings, wait};
-use crate::support::{Exporter, TempDir, free_port, tool};
+use crate::support::{Exporter, TempDir, tool};
 
 /// What Alertmanager sends as the webhook's bearer token (from the generated `*_file`).
 const TOKEN: &str = "e2e-webhook-token";
@@ -72,24 +72,13 @@ fn postgres_down_pages_through_prometheus_and_alertmanager_then_resolves() {
         &format!("http://{}/hooks", webhook.addr),
         TOKEN,
     );
-    let prom_config = dir.write(
-        "prometheus.yml",
+    let prom = Server::prometheus(
+        &prometheus,
+        &dir.0,
         &format!(
             "global:\n  scrape_interval: 1s\n  evaluation_interval: 1s\nrule_files: [lakewatch.rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{}']\nscrape_configs:\n  - job_name: lakewatch\n    static_configs:\n      - targets: ['{}']\n",
             am.addr, exp.addr
         ),
-    );
-    let prom = Server::start(
-        &prometheus,
-        &[
-            format!("--config.file={}", prom_config.display()),
-            format!("--storage.tsdb.path={}", dir.0.join("tsdb").display()),
-            format!("--web.listen-address=127.0.0.1:{}", free_port()),
-            // A firing alert is re-sent every second rather than every minute, so one
-            // send lost while Alertmanager starts cannot stall the test.
-            "--rules.alert.resend-delay=1s".to_string(),
-        ],
-        dir.0.join("prometheus.log"),
     );
 
     let context = || {

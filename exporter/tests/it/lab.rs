@@ -39,7 +39,7 @@ use crate::pg_harness::{PASSWORD, PgServer};
 use crate::support::alerting::{Post, Server, Webhook, alerts_named, strings, wait};
 use crate::support::replay::{Q, Replay, Reply, entry, fixture, ok, q};
 use crate::support::s3::Admin;
-use crate::support::{Exporter, Moto, Proc, TempDir, free_port, tool};
+use crate::support::{Exporter, Moto, Proc, TempDir, tool};
 
 /// The repository root.
 const REPO: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
@@ -646,22 +646,13 @@ impl Lab {
             &format!("http://{}/hooks", webhook.addr),
             TOKEN,
         );
-        let prom_config = dir.write(
-            "prometheus.yml",
+        let prom = Server::prometheus(
+            &prometheus,
+            &dir.0,
             &format!(
                 "global:\n  scrape_interval: 2s\n  scrape_timeout: 1s\n  evaluation_interval: 2s\nrule_files: [stock.rules.yml, lab.rules.yml]\nalerting:\n  alertmanagers:\n    - static_configs:\n        - targets: ['{}']\nscrape_configs:\n  - job_name: {job}\n    static_configs:\n      - targets: ['{}', '{}']\n",
                 am.addr, exporter.addr, limited.addr
             ),
-        );
-        let prom = Server::start(
-            &prometheus,
-            &[
-                format!("--config.file={}", prom_config.display()),
-                format!("--storage.tsdb.path={}", dir.0.join("tsdb").display()),
-                format!("--web.listen-address=127.0.0.1:{}", free_port()),
-                "--rules.alert.resend-delay=1s".to_string(),
-            ],
-            dir.0.join("prometheus.log"),
         );
         let lab = Lab {
             prom,

@@ -203,6 +203,24 @@ impl Server {
         )
     }
 
+    /// Prometheus on a free loopback port with `config` (its rule files relative to
+    /// `dir`), a TSDB under `dir`, and firing alerts re-sent every second rather than
+    /// every minute, so one send lost while Alertmanager starts cannot stall a test.
+    pub fn prometheus(bin: &Path, dir: &Path, config: &str) -> Server {
+        let config_path = dir.join("prometheus.yml");
+        std::fs::write(&config_path, config).expect("writing prometheus.yml");
+        Server::start(
+            bin,
+            &[
+                format!("--config.file={}", config_path.display()),
+                format!("--storage.tsdb.path={}", dir.join("tsdb").display()),
+                format!("--web.listen-address=127.0.0.1:{}", super::free_port()),
+                "--rules.alert.resend-delay=1s".to_string(),
+            ],
+            dir.join("prometheus.log"),
+        )
+    }
+
     /// A GET's status and body, `None` while the server does not answer.
     pub fn get(&self, path: &str) -> Option<(u16, String)> {
         try_http(self.addr, "GET", path, &[])
