@@ -67,7 +67,12 @@ fn id(flag: &str) -> u32 {
 impl PgServer {
     /// Starts a new server, or returns `None` (test skipped) without PostgreSQL.
     pub fn start() -> Option<PgServer> {
-        PgServer::start_with(false)
+        PgServer::start_with(false, &[])
+    }
+
+    /// [`PgServer::start`] with extra `name=value` settings on every start.
+    pub fn start_with_settings(settings: &[&str]) -> Option<PgServer> {
+        PgServer::start_with(false, settings)
     }
 
     /// Starts a server that only takes TLS over TCP: `ssl=on` with `server1.crt` from
@@ -77,16 +82,16 @@ impl PgServer {
     /// a client certificate (`client.crt`, CN=prometheus) signed by the CA.
     pub fn start_tls() -> Option<PgServer> {
         tool("openssl", &["/usr/bin/openssl"])?;
-        PgServer::start_with(true)
+        PgServer::start_with(true, &[])
     }
 
-    fn start_with(tls: bool) -> Option<PgServer> {
+    fn start_with(tls: bool, extra: &[&str]) -> Option<PgServer> {
         let c = candidates();
         let refs: Vec<&str> = c.iter().map(String::as_str).collect();
         let postgres = tool("postgres", &refs)?;
         let bin = postgres.parent().expect("bin dir").to_path_buf();
         let dir = TempDir::new("pg");
-        let mut settings = Vec::new();
+        let mut settings: Vec<String> = extra.iter().map(|s| s.to_string()).collect();
         if tls {
             pki(&dir.0);
             // The server refuses a key others can read.
@@ -95,14 +100,14 @@ impl PgServer {
                 std::os::unix::fs::PermissionsExt::from_mode(0o600),
             )
             .expect("chmod server1.key");
-            settings = vec![
+            settings.extend([
                 "ssl=on".to_string(),
                 format!("ssl_cert_file={}", dir.0.join("server1.crt").display()),
                 format!("ssl_key_file={}", dir.0.join("server1.key").display()),
                 format!("ssl_ca_file={}", dir.0.join("ca.crt").display()),
                 format!("hba_file={}", dir.0.join("hba.conf").display()),
                 "listen_addresses=127.0.0.1,127.0.0.2".to_string(),
-            ];
+            ]);
             dir.write(
                 "hba.conf",
                 "local all all trust\n\
