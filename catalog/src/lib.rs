@@ -8,6 +8,20 @@
 //!
 //! It is not a registry: it holds descriptions, never values.
 
+#![warn(missing_docs)]
+
+/// Declares a catalog entry: a `pub static` [`Metric`] whose documentation is its name and
+/// help text, so both are written once. `m` is the declaring module's constructor (it sets
+/// the [`Source`]); unit and other settings chain as on [`Metric`]:
+/// `metric!(PG_UP = m(Kind::Gauge, "pg_up", "Whether …", SERVER));`
+macro_rules! metric {
+    ($(#[$attr:meta])* $id:ident = m($kind:expr, $name:literal, $help:literal, $labels:expr $(,)?) $(.$method:ident($($arg:expr),* $(,)?))*) => {
+        #[doc = concat!("`", $name, "`: ", $help)]
+        $(#[$attr])*
+        pub static $id: $crate::Metric = m($kind, $name, $help, $labels) $(.$method($($arg),*))*;
+    };
+}
+
 mod container;
 mod disk;
 pub mod duration;
@@ -90,12 +104,15 @@ pub struct Metric {
     /// The name users query: for counters including `_total`, for info metrics including
     /// `_info`, for histograms the base name without `_bucket`/`_sum`/`_count`.
     pub name: &'static str,
+    /// The family's type.
     pub kind: Kind,
     /// OpenMetrics unit (`bytes`, `seconds`, …); when set, the name ends with it.
     pub unit: Option<&'static str>,
+    /// The `# HELP` text.
     pub help: &'static str,
     /// Label names, in the order collectors supply values.
     pub labels: &'static [&'static str],
+    /// Which collector emits it.
     pub source: Source,
 }
 
