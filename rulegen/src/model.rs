@@ -6,6 +6,7 @@
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use lakewatch_catalog::name::{is_label_name, is_reserved_label_name};
 use regex::Regex;
 
 use crate::error::{Pos, Problem};
@@ -260,10 +261,8 @@ pub fn check_labels(
     labels: &BTreeMap<String, String>,
     pos: Pos,
 ) -> Result<BTreeMap<String, String>, Problem> {
-    static LABEL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex is valid"));
     for k in labels.keys() {
-        if !LABEL.is_match(k) || k.starts_with("__") {
+        if !is_label_name(k) || is_reserved_label_name(k) {
             return Err(Problem::new(
                 pos,
                 format!(
