@@ -1,5 +1,5 @@
-//! The validated SLO and alert model: what every generator (rules today; Alertmanager
-//! routes and dashboards later) trusts. Each input format converts its raw, span-carrying
+//! The validated SLO and alert model: what every generator (rules, Alertmanager routes,
+//! dashboards, promtool tests) trusts. Each input format converts its raw, span-carrying
 //! types into this model through the checks below, so nothing here is optional that
 //! validation already resolved, and no generator needs to re-check user input.
 

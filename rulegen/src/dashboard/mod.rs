@@ -62,8 +62,6 @@ pub struct Panel {
     pub thresholds: Vec<(f64, String)>,
     /// Draw thresholds as lines on a time series.
     pub threshold_lines: bool,
-    /// Markdown for text panels.
-    pub content: String,
 }
 
 /// Panel plugin.
@@ -73,7 +71,6 @@ pub enum Kind {
     Stat,
     Gauge,
     Table,
-    Text,
 }
 
 impl Kind {
@@ -83,7 +80,6 @@ impl Kind {
             Kind::Stat => "stat",
             Kind::Gauge => "gauge",
             Kind::Table => "table",
-            Kind::Text => "text",
         }
     }
 }
@@ -104,7 +100,6 @@ impl Panel {
     pub fn new(kind: Kind, title: &str, unit: &str) -> Panel {
         let (width, height) = match kind {
             Kind::Stat | Kind::Gauge => (6, 4),
-            Kind::Text => (24, 3),
             _ => (12, 8),
         };
         Panel {
@@ -119,7 +114,6 @@ impl Panel {
             max: None,
             thresholds: Vec::new(),
             threshold_lines: false,
-            content: String::new(),
         }
     }
 
@@ -262,18 +256,6 @@ fn layout(d: &Dashboard) -> DashboardJson<'_> {
 }
 
 fn panel_json(p: &Panel, id: u32, grid_pos: GridPos) -> PanelJson<'_> {
-    if p.kind == Kind::Text {
-        return PanelJson::Text(TextJson {
-            grid_pos,
-            id,
-            options: TextOptions {
-                content: &p.content,
-                mode: "markdown",
-            },
-            title: &p.title,
-            kind: "text",
-        });
-    }
     let targets = p
         .targets
         .iter()
@@ -404,13 +386,11 @@ fn options(kind: Kind) -> &'static Value {
     });
     static TABLE: LazyLock<Value> =
         LazyLock::new(|| json!({ "showHeader": true, "cellHeight": "sm" }));
-    static TEXT: LazyLock<Value> = LazyLock::new(|| json!({}));
     match kind {
         Kind::TimeSeries => &TIME_SERIES,
         Kind::Stat => &STAT,
         Kind::Gauge => &GAUGE,
         Kind::Table => &TABLE,
-        Kind::Text => &TEXT,
     }
 }
 
@@ -457,7 +437,6 @@ struct Time {
 #[serde(untagged)]
 enum PanelJson<'a> {
     Row(RowJson<'a>),
-    Text(TextJson<'a>),
     Viz(Box<VizJson<'a>>),
 }
 
@@ -471,23 +450,6 @@ struct RowJson<'a> {
     title: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TextJson<'a> {
-    grid_pos: GridPos,
-    id: u32,
-    options: TextOptions<'a>,
-    title: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct TextOptions<'a> {
-    content: &'a str,
-    mode: &'static str,
 }
 
 #[derive(Serialize)]
@@ -662,10 +624,6 @@ mod tests {
                     Panel::new(Kind::Stat, "b", "s").query("up", "x"),
                     Panel::new(Kind::Gauge, "c", "percentunit").thresholds(&[(0.5, "green")]),
                     Panel::new(Kind::Table, "d", "short").query("ALERTS", "{{alertname}}"),
-                    Panel {
-                        content: "# note".into(),
-                        ..Panel::new(Kind::Text, "e", "")
-                    },
                 ],
             }],
         };
@@ -686,7 +644,6 @@ mod tests {
         );
         assert_eq!(a["targets"][1]["refId"], "B");
         assert_eq!(value["panels"][4]["transformations"][0]["id"], "merge");
-        assert_eq!(value["panels"][5]["options"]["content"], "# note");
     }
 
     #[test]
