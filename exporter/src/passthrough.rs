@@ -80,6 +80,22 @@ struct RawFamily {
     samples: Vec<RawSample>,
 }
 
+/// Every sample line of an exposition as written, grouped by family (in a family, in the
+/// order written), and the `# TYPE` of each declared family: the reader [`select`] starts
+/// from, before any family is chosen, converted or dropped. The integration tests read
+/// `/metrics` with it, so they check our output with the parser we trust upstream's to.
+pub fn read(text: &str) -> Result<(Vec<RawSample>, BTreeMap<String, String>), ParseError> {
+    let mut samples = Vec::new();
+    let mut types = BTreeMap::new();
+    for (name, family) in parse(text)? {
+        if let Some(kind) = family.kind {
+            types.insert(name, kind);
+        }
+        samples.extend(family.samples);
+    }
+    Ok((samples, types))
+}
+
 /// Parses an exposition and selects the allow-listed families. `is_reserved` says which
 /// names are not ours to emit (the catalog's); `extra` labels are added to every sample
 /// (an existing label of the same name is kept as `exported_<name>`, as Prometheus does).

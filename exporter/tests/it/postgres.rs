@@ -12,8 +12,8 @@ use lakewatch_catalog::{self as cat, Kind};
 
 use crate::pg_harness::{PASSWORD, PgServer};
 use crate::support::{
-    Exporter, Proc, Sample, TempDir, config_file, eventually, free_port, http, parse_exposition,
-    tool,
+    Exporter, Proc, Sample, TempDir, config_file, eventually, eventually_with, free_port,
+    parse_exposition, tool, try_http,
 };
 
 /// A config with one target on `pg` over TCP, its password in a file.
@@ -44,18 +44,17 @@ fn find<'a>(samples: &'a [Sample], name: &str, labels: &[(&str, &str)]) -> Optio
 
 /// Polls `/metrics` until `pred` holds; panics with the body and log otherwise.
 fn wait_for(exp: &Exporter, what: &str, within: Duration, pred: impl Fn(&[Sample]) -> bool) {
-    let start = Instant::now();
-    let mut last = String::new();
-    while start.elapsed() < within {
-        last = exp.metrics();
-        if pred(&parse_exposition(&last).0) {
-            return;
-        }
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    panic!(
-        "{what} not seen within {within:?}\n--- metrics ---\n{last}\n--- log ---\n{}",
-        exp.log_text()
+    eventually_with(
+        within,
+        what,
+        || {
+            format!(
+                "--- metrics ---\n{}\n--- log ---\n{}",
+                exp.metrics(),
+                exp.log_text()
+            )
+        },
+        || pred(&parse_exposition(&exp.metrics()).0).then_some(()),
     );
 }
 
@@ -68,16 +67,12 @@ fn up_is(v: f64) -> impl Fn(&[Sample]) -> bool {
 }
 
 fn fetch_until(addr: std::net::SocketAddr, within: Duration, ok: impl Fn(&str) -> bool) -> String {
-    let start = Instant::now();
-    loop {
-        if let Ok(r) = std::panic::catch_unwind(|| http(addr, "GET", "/metrics", &[]))
-            && ok(&r.text())
-        {
-            return r.text();
-        }
-        assert!(start.elapsed() < within, "{addr} did not answer in time");
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    eventually(within, &format!("{addr} to answer as expected"), || {
+        try_http(addr, "GET", "/metrics", &[])
+            .ok()
+            .map(|r| r.text())
+            .filter(|t| ok(t))
+    })
 }
 
 #[test]
@@ -545,29 +540,27 @@ fn prometheus_stores_postgres_exporter_names() {
             .expect("starting prometheus"),
     );
     let addr = format!("127.0.0.1:{port}").parse().unwrap();
-    let start = Instant::now();
-    loop {
-        let body = std::panic::catch_unwind(|| {
-            http(
-                addr,
-                "GET",
-                "/api/v1/query?query=pg_stat_database_xact_commit",
-                &[],
-            )
-            .text()
-        })
-        .unwrap_or_default();
-        if body.contains("\"__name__\":\"pg_stat_database_xact_commit\"")
-            && body.contains("\"datname\":\"postgres\"")
-        {
-            break;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "Prometheus has no pg_stat_database_xact_commit: {body}"
-        );
-        std::thread::sleep(Duration::from_millis(500));
-    }
+    let query = || {
+        try_http(
+            addr,
+            "GET",
+            "/api/v1/query?query=pg_stat_database_xact_commit",
+            &[],
+        )
+        .map(|r| r.text())
+        .unwrap_or_default()
+    };
+    eventually_with(
+        Duration::from_secs(60),
+        "Prometheus to store pg_stat_database_xact_commit",
+        || format!("its answer: {}", query()),
+        || {
+            let body = query();
+            (body.contains("\"__name__\":\"pg_stat_database_xact_commit\"")
+                && body.contains("\"datname\":\"postgres\""))
+            .then_some(())
+        },
+    );
 }
 
 /// Top-N statements with a hard cap; without the extension, one log line and a
