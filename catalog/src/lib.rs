@@ -6,7 +6,9 @@
 //! and builds dashboards against it) and by the README's metrics reference (generated from
 //! [`markdown_reference`]). It does no I/O and has no dependencies.
 //!
-//! It is not a registry: it holds descriptions, never values.
+//! It is not a registry: it holds descriptions, never values. It also holds the Prometheus
+//! rules everyone checks against: [`name`] for metric and label names, [`duration`] for
+//! durations.
 
 #![warn(missing_docs)]
 
@@ -26,6 +28,7 @@ mod container;
 mod disk;
 pub mod duration;
 mod exporter;
+pub mod name;
 mod postgres;
 mod s3;
 mod trino;
@@ -276,21 +279,25 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    fn valid_name(s: &str) -> bool {
-        let mut chars = s.chars();
-        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    }
-
     #[test]
     fn names_are_unique_and_valid() {
         let mut seen = HashSet::new();
         for m in all() {
-            assert!(valid_name(m.name), "{} is not a valid metric name", m.name);
+            assert!(
+                name::is_metric_name(m.name),
+                "{} is not a valid metric name",
+                m.name
+            );
+            // Colons are for recording rules, never for what an exporter emits.
+            assert!(!m.name.contains(':'), "{} has a colon", m.name);
             assert!(seen.insert(m.name), "{} declared twice", m.name);
             for l in m.labels {
-                assert!(valid_name(l), "{}: bad label {l}", m.name);
-                assert!(!l.starts_with("__"), "{}: reserved label {l}", m.name);
+                assert!(name::is_label_name(l), "{}: bad label {l}", m.name);
+                assert!(
+                    !name::is_reserved_label_name(l),
+                    "{}: reserved label {l}",
+                    m.name
+                );
             }
             assert!(!m.help.is_empty(), "{} has no help", m.name);
             assert!(!m.help.contains('\n'), "{} help spans lines", m.name);

@@ -490,6 +490,19 @@ mod tests {
         }
     }
 
+    /// Waits until every job finished its first cycle and was published. The bound is a
+    /// test timeout far above the 50 ms a cycle may take, not a speed requirement.
+    async fn until_ready(hub: &Hub) {
+        let wait = async {
+            while !hub.ready() {
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+        };
+        tokio::time::timeout(Duration::from_secs(60), wait)
+            .await
+            .expect("every job finished its first cycle and was published");
+    }
+
     fn job(mode: &'static str) -> Job {
         Job {
             schedule: Schedule {
@@ -503,16 +516,7 @@ mod tests {
     #[tokio::test]
     async fn every_outcome_is_recorded_and_encoded() {
         let (hub, _tasks) = start(vec![job("ok"), job("fail"), job("hang"), job("panic")], 100);
-        for _ in 0..200 {
-            if hub.ready() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(
-            hub.ready(),
-            "all four finished their first cycle and were published"
-        );
+        until_ready(&hub).await;
         let by_target: BTreeMap<String, Status> = hub
             .statuses()
             .into_iter()
@@ -562,13 +566,7 @@ mod tests {
     #[tokio::test]
     async fn series_over_the_cap_are_dropped_and_counted() {
         let (hub, _tasks) = start(vec![job("many")], 3);
-        for _ in 0..200 {
-            if hub.ready() {
-                break;
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
-        assert!(hub.ready());
+        until_ready(&hub).await;
         let body = String::from_utf8(hub.snapshot().text.plain.to_vec()).unwrap();
         assert_eq!(body.matches("node_filesystem_files{").count(), 3, "{body}");
         assert!(

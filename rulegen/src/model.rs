@@ -1,11 +1,12 @@
-//! The validated SLO and alert model: what every generator (rules today; Alertmanager
-//! routes and dashboards later) trusts. Each input format converts its raw, span-carrying
+//! The validated SLO and alert model: what every generator (rules, Alertmanager routes,
+//! dashboards, promtool tests) trusts. Each input format converts its raw, span-carrying
 //! types into this model through the checks below, so nothing here is optional that
 //! validation already resolved, and no generator needs to re-check user input.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use lakewatch_catalog::name::{is_label_name, is_reserved_label_name};
 use regex::Regex;
 
 use crate::error::{Pos, Problem};
@@ -299,10 +300,8 @@ pub fn check_labels(
     labels: &BTreeMap<String, String>,
     pos: Pos,
 ) -> Result<BTreeMap<String, String>, Problem> {
-    static LABEL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex is valid"));
     for k in labels.keys() {
-        if !LABEL.is_match(k) || k.starts_with("__") {
+        if !is_label_name(k) || is_reserved_label_name(k) {
             return Err(Problem::new(
                 pos,
                 format!(

@@ -77,8 +77,6 @@ pub struct Panel {
     pub thresholds: Vec<(f64, String)>,
     /// Draw thresholds as lines on a time series.
     pub threshold_lines: bool,
-    /// Markdown for text panels.
-    pub content: String,
 }
 
 /// Panel plugin.
@@ -92,8 +90,6 @@ pub enum Kind {
     Gauge,
     /// A table of instant values.
     Table,
-    /// Markdown text.
-    Text,
 }
 
 impl Kind {
@@ -103,7 +99,6 @@ impl Kind {
             Kind::Stat => "stat",
             Kind::Gauge => "gauge",
             Kind::Table => "table",
-            Kind::Text => "text",
         }
     }
 }
@@ -126,7 +121,6 @@ impl Panel {
     pub fn new(kind: Kind, title: &str, unit: &str) -> Panel {
         let (width, height) = match kind {
             Kind::Stat | Kind::Gauge => (6, 4),
-            Kind::Text => (24, 3),
             _ => (12, 8),
         };
         Panel {
@@ -141,7 +135,6 @@ impl Panel {
             max: None,
             thresholds: Vec::new(),
             threshold_lines: false,
-            content: String::new(),
         }
     }
 
@@ -287,18 +280,6 @@ fn layout(d: &Dashboard) -> DashboardJson<'_> {
 }
 
 fn panel_json(p: &Panel, id: u32, grid_pos: GridPos) -> PanelJson<'_> {
-    if p.kind == Kind::Text {
-        return PanelJson::Text(TextJson {
-            grid_pos,
-            id,
-            options: TextOptions {
-                content: &p.content,
-                mode: "markdown",
-            },
-            title: &p.title,
-            kind: "text",
-        });
-    }
     let targets = p
         .targets
         .iter()
@@ -429,13 +410,11 @@ fn options(kind: Kind) -> &'static Value {
     });
     static TABLE: LazyLock<Value> =
         LazyLock::new(|| json!({ "showHeader": true, "cellHeight": "sm" }));
-    static TEXT: LazyLock<Value> = LazyLock::new(|| json!({}));
     match kind {
         Kind::TimeSeries => &TIME_SERIES,
         Kind::Stat => &STAT,
         Kind::Gauge => &GAUGE,
         Kind::Table => &TABLE,
-        Kind::Text => &TEXT,
     }
 }
 
@@ -482,7 +461,6 @@ struct Time {
 #[serde(untagged)]
 enum PanelJson<'a> {
     Row(RowJson<'a>),
-    Text(TextJson<'a>),
     Viz(Box<VizJson<'a>>),
 }
 
@@ -496,23 +474,6 @@ struct RowJson<'a> {
     title: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TextJson<'a> {
-    grid_pos: GridPos,
-    id: u32,
-    options: TextOptions<'a>,
-    title: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct TextOptions<'a> {
-    content: &'a str,
-    mode: &'static str,
 }
 
 #[derive(Serialize)]
@@ -687,10 +648,6 @@ mod tests {
                     Panel::new(Kind::Stat, "b", "s").query("up", "x"),
                     Panel::new(Kind::Gauge, "c", "percentunit").thresholds(&[(0.5, "green")]),
                     Panel::new(Kind::Table, "d", "short").query("ALERTS", "{{alertname}}"),
-                    Panel {
-                        content: "# note".into(),
-                        ..Panel::new(Kind::Text, "e", "")
-                    },
                 ],
             }],
         };
@@ -711,7 +668,6 @@ mod tests {
         );
         assert_eq!(a["targets"][1]["refId"], "B");
         assert_eq!(value["panels"][4]["transformations"][0]["id"], "merge");
-        assert_eq!(value["panels"][5]["options"]["content"], "# note");
     }
 
     #[test]
