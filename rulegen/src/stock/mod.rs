@@ -27,9 +27,13 @@ pub const PROMETHEUS_SERIES: &[&str] = &[
 /// Where a metric a query reads comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
+    /// Declared in lakewatch-catalog: the exporter emits it.
     Catalog,
+    /// A series Prometheus itself makes (`up`, `ALERTS`, …).
     Prometheus,
+    /// Recorded by a rule of the pack.
     Recorded,
+    /// None of these: a typo.
     Unknown,
 }
 
@@ -60,10 +64,20 @@ pub enum StockError {
     #[error(
         "{what} reads `{metric}`, which is not in lakewatch-catalog, not a recording rule and not a Prometheus series (a typo?)"
     )]
-    UnknownMetric { what: String, metric: String },
+    UnknownMetric {
+        /// The alert, rule or panel.
+        what: String,
+        /// The metric it reads.
+        metric: String,
+    },
     /// A query does not parse (a bug in the stock definitions).
     #[error("{what}: invalid PromQL: {message}")]
-    Promql { what: String, message: String },
+    Promql {
+        /// The alert, rule or panel.
+        what: String,
+        /// The parser's message.
+        message: String,
+    },
     /// Rule generation failed (a rulegen bug).
     #[error("{0}")]
     Generate(String),
@@ -95,7 +109,9 @@ pub fn check_metrics(
 /// A generated file of the pack, relative to the repository root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct File {
+    /// The path, relative to the repository root.
     pub path: String,
+    /// The file's content.
     pub text: String,
 }
 

@@ -21,7 +21,7 @@ use crate::support::{
 
 /// `LAKEWATCH_BLESS=1` rewrites the checked-in files; never in CI, where a rewrite would
 /// turn every drift into a silent pass.
-pub fn bless() -> bool {
+pub(crate) fn bless() -> bool {
     let on = std::env::var("LAKEWATCH_BLESS").is_ok_and(|v| v == "1");
     assert!(
         !(on && ci()),
