@@ -33,7 +33,9 @@ pub trait Collector: Send {
 
 /// A collector and when to run it.
 pub struct Job {
+    /// Its interval and timeout.
     pub schedule: Schedule,
+    /// The collector, owning its target's state between cycles.
     pub collector: Box<dyn Collector>,
 }
 
@@ -41,7 +43,9 @@ pub struct Job {
 /// `lakewatch_collector_errors_total`.
 #[derive(Debug, Clone)]
 pub struct CollectError {
+    /// The error's kind.
     pub kind: ErrorKind,
+    /// What went wrong, for the log (never a secret).
     pub message: String,
     /// Series to publish despite the failure, e.g. `pg_up 0`: what a user's existing
     /// "target down" alert expects. Everything else of the target is dropped.
@@ -49,6 +53,7 @@ pub struct CollectError {
 }
 
 impl CollectError {
+    /// An error of `kind` without series.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CollectError {
             kind,
@@ -78,14 +83,18 @@ pub struct Histogram {
     /// Upper bounds (ascending, ending with +Inf) and the count in each bucket (not
     /// cumulative: the encoder accumulates).
     pub buckets: Vec<(f64, u64)>,
+    /// Sum of the observations.
     pub sum: f64,
+    /// Number of observations.
     pub count: u64,
 }
 
 /// A sample's value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A plain number.
     Number(f64),
+    /// A histogram, shared rather than copied between snapshots.
     Histogram(Arc<Histogram>),
 }
 
@@ -100,6 +109,7 @@ pub struct Family {
     pub kind: Kind,
     /// Help text, already safe to write on a `# HELP` line.
     pub help: String,
+    /// Its series.
     pub samples: Vec<FamilySample>,
 }
 
@@ -118,6 +128,7 @@ impl Family {
 pub struct FamilySample {
     /// Label pairs, sorted by name (never `le` for histograms: that is in the value).
     pub labels: Vec<(String, String)>,
+    /// Its value.
     pub value: Value,
 }
 
@@ -125,8 +136,11 @@ pub struct FamilySample {
 /// a value. Info metrics carry value 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// The catalog entry.
     pub metric: &'static Metric,
+    /// Label values in the order of `metric.labels`.
     pub labels: Vec<String>,
+    /// Its value.
     pub value: Value,
     /// Labels beyond the catalog's, as `(name, value)`, written after them: the
     /// user-allow-listed Docker labels of `lakewatch_container_info`, and a Postgres
@@ -137,6 +151,7 @@ pub struct Sample {
 /// Everything one collector cycle produced for one target.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Fragment {
+    /// The catalog series.
     pub samples: Vec<Sample>,
     /// Families re-exported from an upstream exposition under their own names (never
     /// catalog names: [`crate::passthrough`] drops those). The only way to emit a

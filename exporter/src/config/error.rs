@@ -10,8 +10,11 @@ use serde_saphyr::Spanned;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read config file: {source}")]
+    /// The file could not be read.
     Read {
+        /// The path as given.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
     /// YAML syntax or shape error; the text already carries `file:line:column` and a
@@ -19,10 +22,15 @@ pub enum ConfigError {
     #[error("{0}")]
     Syntax(String),
     #[error("{path}:{line}:{column}: {message}")]
+    /// A value is well-formed YAML but not allowed.
     Invalid {
+        /// The file.
         path: String,
+        /// Line, from 1.
         line: u64,
+        /// Column, from 1.
         column: u64,
+        /// What is wrong and what was expected.
         message: String,
     },
 }

@@ -9,7 +9,9 @@ use crate::config::error::{ConfigError, Validator};
 /// Include/exclude regexes, both anchored as written by the user.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Only values matching this are kept (`None`: all).
     pub include: Option<Regex>,
+    /// Values matching this are dropped, even when included.
     pub exclude: Option<Regex>,
 }
 
