@@ -373,6 +373,11 @@ pub fn jobs(settings: &PostgresConfig) -> Vec<Job> {
         .map(|target| Job {
             schedule: settings.schedule,
             collector: Box::new(PostgresCollector::new(settings, target.clone())),
+            settings: super::Settings::of(PostgresConfig {
+                schedule: super::SCHEDULER_ONLY,
+                targets: vec![target.clone()],
+                ..settings.clone()
+            }),
         })
         .collect()
 }
