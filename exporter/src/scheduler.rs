@@ -864,6 +864,139 @@ mod tests {
         );
     }
 
+    /// A collector that counts its cycles and whether it is still alive.
+    struct Counted {
+        target: &'static str,
+        cycles: Arc<std::sync::atomic::AtomicU32>,
+        alive: Arc<AtomicBool>,
+    }
+
+    impl Drop for Counted {
+        fn drop(&mut self) {
+            self.alive.store(false, Ordering::SeqCst);
+        }
+    }
+
+    impl Collector for Counted {
+        fn name(&self) -> &'static str {
+            "test"
+        }
+        fn target(&self) -> &str {
+            self.target
+        }
+        fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
+            self.cycles.fetch_add(1, Ordering::SeqCst);
+            Box::pin(async move {
+                let mut f = Fragment::default();
+                f.push(&cat::FILESYSTEM_FILES, ["d", "ext4", self.target], 1.0);
+                Ok(f)
+            })
+        }
+    }
+
+    struct Probe {
+        cycles: Arc<std::sync::atomic::AtomicU32>,
+        alive: Arc<AtomicBool>,
+    }
+
+    impl Probe {
+        fn cycles(&self) -> u32 {
+            self.cycles.load(Ordering::SeqCst)
+        }
+    }
+
+    /// A job for `target` built from settings `version`, every `interval`.
+    fn counted(target: &'static str, version: u32, interval: Duration) -> (Job, Probe) {
+        let probe = Probe {
+            cycles: Arc::default(),
+            alive: Arc::new(AtomicBool::new(true)),
+        };
+        let job = Job {
+            schedule: Schedule {
+                interval,
+                timeout: Duration::from_secs(1),
+            },
+            collector: Box::new(Counted {
+                target,
+                cycles: probe.cycles.clone(),
+                alive: probe.alive.clone(),
+            }),
+            settings: crate::collector::Settings::of((target, version)),
+        };
+        (job, probe)
+    }
+
+    async fn until(what: &str, mut f: impl FnMut() -> bool) {
+        for _ in 0..500 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+        panic!("timed out waiting for {what}");
+    }
+
+    #[tokio::test]
+    async fn a_reload_keeps_equal_jobs_and_replaces_the_rest() {
+        let hour = Duration::from_secs(3600);
+        let (a, a1) = counted("a", 1, hour);
+        let (b, b1) = counted("b", 1, hour);
+        let (hub, scheduler, _tasks) = start(vec![a, b], 100);
+        until("both ran", || a1.cycles() == 1 && b1.cycles() == 1).await;
+
+        let (a, a2) = counted("a", 1, hour);
+        let (b, b2) = counted("b", 2, hour);
+        let (c, c1) = counted("c", 1, hour);
+        let applied = scheduler.apply(vec![a, b, c], 100).await;
+        assert_eq!(applied.kept, ["test/a"]);
+        assert_eq!(applied.restarted, ["test/b"]);
+        assert_eq!(applied.started, ["test/c"]);
+        assert!(applied.stopped.is_empty() && applied.rescheduled.is_empty());
+        assert!(
+            !b1.alive.load(Ordering::SeqCst),
+            "the old b is dropped by then"
+        );
+        assert!(
+            !a2.alive.load(Ordering::SeqCst),
+            "the unused new a is dropped"
+        );
+        assert!(a1.alive.load(Ordering::SeqCst), "the running a is kept");
+        until("the new b and c ran", || {
+            b2.cycles() == 1 && c1.cycles() == 1
+        })
+        .await;
+        assert_eq!(a1.cycles(), 1, "no extra cycle for the kept job");
+        let targets: Vec<String> = hub.statuses().into_iter().map(|s| s.target).collect();
+        assert_eq!(targets, ["a", "b", "c"]);
+
+        let (a, _) = counted("a", 1, Duration::from_millis(20));
+        let applied = scheduler.apply(vec![a], 100).await;
+        assert_eq!(applied.rescheduled, ["test/a"]);
+        assert_eq!(applied.stopped, ["test/b", "test/c"]);
+        until("a cycling on its new interval", || a1.cycles() >= 3).await;
+        assert!(!b2.alive.load(Ordering::SeqCst) && !c1.alive.load(Ordering::SeqCst));
+        let statuses = hub.statuses();
+        assert_eq!(statuses.len(), 1);
+        assert_eq!(statuses[0].schedule.interval, Duration::from_millis(20));
+        hub.rebuild();
+        let body = String::from_utf8(hub.snapshot().text.plain.to_vec()).unwrap();
+        assert!(body.contains("mountpoint=\"a\""), "{body}");
+        assert!(!body.contains("mountpoint=\"b\""), "{body}");
+        assert!(!body.contains("target=\"c\""), "{body}");
+    }
+
+    #[test]
+    fn a_stopped_jobs_late_cycle_is_not_recorded() {
+        let hub = Hub::new(10);
+        let entry = hub.entry("test", "a".into(), job("ok").schedule);
+        let id = entry.id;
+        hub.lock().push(entry);
+        hub.record(id + 1, Duration::ZERO, Ok(Fragment::default()));
+        assert_eq!(hub.statuses()[0].cycles, 0, "an unknown id changes nothing");
+        hub.record(id, Duration::ZERO, Ok(Fragment::default()));
+        assert_eq!(hub.statuses()[0].cycles, 1);
+    }
+
     #[tokio::test]
     async fn series_over_the_cap_are_dropped_and_counted() {
         let (hub, _scheduler, _tasks) = start(vec![job("many")], 3);
