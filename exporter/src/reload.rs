@@ -89,14 +89,18 @@ impl Reloader {
     /// `file change`) is logged. `Err` says why nothing changed, secrets masked.
     pub async fn reload(&self, trigger: &'static str) -> Result<Applied, String> {
         let mut state = self.state.lock().await;
-        state.attempted = digest(self.config.as_deref(), self.web_config.as_deref());
         let (config, web_config) = (self.config.clone(), self.web_config.clone());
         let web_text = state.web_text.clone();
-        let loaded = tokio::task::spawn_blocking(move || {
-            load(config.as_deref(), web_config.as_deref(), web_text)
+        let (attempted, loaded) = tokio::task::spawn_blocking(move || {
+            let (config, web_config) = (config.as_deref(), web_config.as_deref());
+            (
+                digest(config, web_config),
+                load(config, web_config, web_text),
+            )
         })
         .await
-        .unwrap_or_else(|e| Err(format!("loading the configuration failed: {e}")));
+        .unwrap_or_else(|e| (None, Err(format!("loading the configuration failed: {e}"))));
+        state.attempted = attempted;
         let loaded = match loaded {
             Ok(l) => l,
             Err(why) => {
