@@ -514,26 +514,19 @@ async fn reload(lifecycle: &dyn Lifecycle, method: &Method) -> Resp {
             .insert(header::ALLOW, HeaderValue::from_static("POST"));
         return r;
     }
-    let (status, text) = match lifecycle.reload().await {
-        Ok(summary) => (StatusCode::OK, format!("reloaded: {summary}\n")),
-        Err(why) => (
+    match lifecycle.reload().await {
+        Ok(summary) => plain(StatusCode::OK, format!("reloaded: {summary}\n")),
+        Err(why) => plain(
             StatusCode::BAD_REQUEST,
             format!("reload failed, the previous configuration keeps running: {why}\n"),
         ),
-    };
-    let mut r = Response::new(Full::new(Bytes::from(text)));
-    *r.status_mut() = status;
-    r.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    r
+    }
 }
 
 type Resp = Response<Full<Bytes>>;
 
-fn plain(status: StatusCode, text: &'static str) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+fn plain(status: StatusCode, text: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(text.into()));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
