@@ -679,16 +679,18 @@ impl Supervisor {
             }
         }
         self.hub.dirty.notify_one();
-        // Wait until each stopped job's task has let go of its collector, then drop
-        // it: its connections close before a replacement opens its own.
+        // Wait until each stopped job's task has let go of its collector, then close
+        // it: its connections are gone before a replacement opens its own.
         for r in stopping {
-            match tokio::time::timeout(STOP_GRACE, r.job.clone().lock_owned()).await {
-                Ok(guard) => drop(guard),
-                Err(_) => tracing::warn!(
+            let closed = tokio::time::timeout(STOP_GRACE, async {
+                r.job.clone().lock_owned().await.collector.close().await;
+            });
+            if closed.await.is_err() {
+                tracing::warn!(
                     collector = r.key.0,
                     target = %r.key.1,
-                    "a stopped collector did not let go within {STOP_GRACE:?}; starting its replacement anyway"
-                ),
+                    "a stopped collector did not close within {STOP_GRACE:?}; starting its replacement anyway"
+                );
             }
         }
         for n in next {
@@ -701,8 +703,9 @@ impl Supervisor {
     }
 }
 
-/// How long a reload waits for a stopped job's task to end (an aborted task ends at its
-/// next await point, which a collector reaches at once unless a blocking call holds it).
+/// How long a reload waits for a stopped job's task to end and its collector to close
+/// (an aborted task ends at its next await point, which a collector reaches at once
+/// unless a blocking call holds it).
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
 /// Starts every job and the snapshot builder; returns the hub, the handle that applies

@@ -29,6 +29,12 @@ pub trait Collector: Send {
     /// Runs one collection cycle. The scheduler drops the future when the timeout
     /// expires, so implementations must leave themselves usable after cancellation.
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>>;
+    /// Closes what the collector keeps open and waits until it is closed; a reload
+    /// calls it on a job it stops, before a replacement opens its own. The default
+    /// has nothing to wait for: dropping the collector is enough.
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A collector and when to run it.

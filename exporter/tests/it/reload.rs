@@ -166,6 +166,31 @@ fn targets_are_added_rescheduled_and_removed_as_a_diff() {
     });
     assert_eq!(backends(&pg, "postgres"), [pid]);
     assert_eq!(metric(&exp, "pg_up", &[("db", "postgres")]), Some(1.0));
+
+    // A changed setting (the session's statement_timeout): the target restarts with a
+    // new session, and the old one is closed.
+    dir.write(
+        "lakewatch.yml",
+        &pg_yaml(&dir, &pg, &[("main", "postgres")], "1s")
+            .replace("statement_timeout: 800ms", "statement_timeout: 700ms"),
+    );
+    let r = reload(&exp);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("restarted: postgres/main;"),
+        "{}",
+        r.text()
+    );
+    let new_pid = eventually(WAIT, "one new session for main", || {
+        match backends(&pg, "postgres")[..] {
+            [p] if p != pid => Some(p),
+            _ => None,
+        }
+    });
+    assert_ne!(new_pid, pid);
+    eventually(WAIT, "main up again", || {
+        (metric(&exp, "pg_up", &[("db", "postgres")]) == Some(1.0)).then_some(())
+    });
 }
 
 #[test]

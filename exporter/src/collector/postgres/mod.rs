@@ -405,6 +405,10 @@ impl Collector for PostgresCollector {
             }
         })
     }
+
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(self.disconnect())
+    }
 }
 
 /// The rustls connector of a target, built now so rotated certificate files are read
