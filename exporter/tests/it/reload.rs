@@ -487,11 +487,19 @@ fn fifty_reloads_under_continuous_scraping() {
 
     let stop = AtomicBool::new(false);
     let scrapes = AtomicUsize::new(0);
-    let (failures, most, pids, fds_before, rss_before) = std::thread::scope(|scope| {
+    // Scrape latencies are kept for the printed comparison only (no test asserts on
+    // time): before the reloads (the baseline) and while they run.
+    let reloading = AtomicBool::new(false);
+    let (failures, latencies, most, pids, fds_before, rss_before) = std::thread::scope(|scope| {
         let scraper = scope.spawn(|| {
             let mut failures = Vec::new();
+            let mut latencies: [Vec<Duration>; 2] = [Vec::new(), Vec::new()];
             while !stop.load(Ordering::Relaxed) {
-                match try_http(addr, "GET", "/metrics", &[]) {
+                let phase = usize::from(reloading.load(Ordering::Relaxed));
+                let start = std::time::Instant::now();
+                let result = try_http(addr, "GET", "/metrics", &[]);
+                latencies[phase].push(start.elapsed());
+                match result {
                     Ok(r) if r.status == 200 => {
                         let body = r.text();
                         if value(&body, "pg_up", &[("db", "postgres")]) != Some(1.0) {
@@ -503,7 +511,7 @@ fn fifty_reloads_under_continuous_scraping() {
                 }
                 scrapes.fetch_add(1, Ordering::Relaxed);
             }
-            failures
+            (failures, latencies)
         });
         // The exporter's sessions, polled throughout: how many at once, which pids.
         let sessions = scope.spawn(|| {
@@ -520,11 +528,12 @@ fn fifty_reloads_under_continuous_scraping() {
             }
             (most, pids)
         });
-        eventually(WAIT, "scraping under way", || {
-            (scrapes.load(Ordering::Relaxed) >= 5).then_some(())
+        eventually(WAIT, "a baseline of scrapes", || {
+            (scrapes.load(Ordering::Relaxed) >= 200).then_some(())
         });
         let fds_before = exp.open_fds();
         let rss_before = rss(exp.pid());
+        reloading.store(true, Ordering::Relaxed);
         for i in 0..50 {
             dir.write("lakewatch.yml", if i % 2 == 0 { &b } else { &a });
             let r = reload(&exp);
@@ -537,13 +546,14 @@ fn fifty_reloads_under_continuous_scraping() {
         }
         // The last config (i = 49) is `a`: no disk collector. A few more scrapes.
         let n = scrapes.load(Ordering::Relaxed);
+        reloading.store(false, Ordering::Relaxed);
         eventually(WAIT, "scrapes after the last reload", || {
             (scrapes.load(Ordering::Relaxed) >= n + 5).then_some(())
         });
         stop.store(true, Ordering::Relaxed);
-        let failures = scraper.join().expect("the scraper thread");
+        let (failures, latencies) = scraper.join().expect("the scraper thread");
         let (most, pids) = sessions.join().expect("the sessions thread");
-        (failures, most, pids, fds_before, rss_before)
+        (failures, latencies, most, pids, fds_before, rss_before)
     });
     let total = scrapes.load(Ordering::Relaxed);
     assert!(
@@ -564,6 +574,20 @@ fn fifty_reloads_under_continuous_scraping() {
         (n <= fds_before).then_some(n)
     });
     let rss_after = rss(exp.pid());
+    for (phase, mut l) in ["without reloads", "during reloads"]
+        .into_iter()
+        .zip(latencies)
+    {
+        l.sort();
+        let at = |q: f64| l[((l.len() - 1) as f64 * q) as usize].as_secs_f64() * 1000.0;
+        eprintln!(
+            "scrape latency {phase}: {} scrapes, p50 {:.2} ms, p99 {:.2} ms, max {:.2} ms",
+            l.len(),
+            at(0.5),
+            at(0.99),
+            at(1.0)
+        );
+    }
     eprintln!(
         "50 reloads, {total} scrapes: fds {fds_before} -> {fds_after}, RSS {} -> {} KiB",
         rss_before / 1024,
