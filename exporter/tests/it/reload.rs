@@ -340,6 +340,29 @@ fn the_endpoint_needs_the_lifecycle_flag_and_the_credentials() {
         http(exp.addr, "GET", "/metrics", &[("Authorization", &new)]).status,
         200
     );
+
+    // An invalid web config changes nothing either, the config file's jobs included.
+    dir.write("web.yml", "basic_auth_users:\n  prometheus: plaintext\n");
+    dir.write(
+        "lakewatch.yml",
+        "collectors:\n  disk:\n    interval: 1s\n    timeout: 1s\n",
+    );
+    let r = http(exp.addr, "POST", "/-/reload", &[("Authorization", &new)]);
+    assert_eq!(r.status, 400, "{}", r.text());
+    assert!(
+        r.text()
+            .contains("web.yml:2:15: basic_auth_users.prometheus: not a bcrypt hash"),
+        "{}",
+        r.text()
+    );
+    // The status page lists a job from the moment a reload starts it.
+    let page = http(exp.addr, "GET", "/", &[("Authorization", &new)]);
+    assert_eq!(page.status, 200, "the password in force still works");
+    assert!(
+        !page.text().contains("<td>disk</td>"),
+        "the valid config file is not applied alone: {}",
+        page.text()
+    );
 }
 
 #[test]
