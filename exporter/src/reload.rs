@@ -105,7 +105,7 @@ impl Reloader {
             Ok(l) => l,
             Err(why) => {
                 tracing::error!(trigger, error = %why, "configuration reload failed; the previous configuration keeps running");
-                self.hub.reloaded(false);
+                self.hub.reloaded(Err(why.clone()));
                 return Err(why);
             }
         };
@@ -123,7 +123,7 @@ impl Reloader {
             state.web_text = Some(text);
             tracing::info!(trigger, "web config reloaded");
         }
-        self.hub.reloaded(true);
+        self.hub.reloaded(Ok(()));
         tracing::info!(trigger, changes = %applied, "configuration reloaded");
         Ok(applied)
     }

@@ -66,12 +66,13 @@ struct Entry {
     fragment: Arc<Fragment>,
 }
 
-/// Outcome of the last configuration reload, for the self-metrics.
-#[derive(Debug, Clone, Copy)]
-struct ReloadStatus {
-    successful: bool,
+/// Outcome of the last configuration reload, for the self-metrics and the status page.
+#[derive(Debug, Clone)]
+pub struct ReloadStatus {
+    /// Why the last reload failed (secrets masked); `None` after a success.
+    pub error: Option<String>,
     /// The last successful load; start-up counts as one.
-    at: SystemTime,
+    pub at: SystemTime,
 }
 
 /// Shared state between collector tasks, the snapshot builder and the HTTP server.
@@ -100,7 +101,7 @@ impl Hub {
             dirty: Notify::new(),
             started,
             reload: Mutex::new(ReloadStatus {
-                successful: true,
+                error: None,
                 at: started,
             }),
             next_id: AtomicU64::new(0),
@@ -109,15 +110,23 @@ impl Hub {
 
     /// Records a reload's outcome (`lakewatch_config_last_reload_successful` and its
     /// timestamp) and publishes it.
-    pub fn reloaded(&self, successful: bool) {
+    pub fn reloaded(&self, outcome: Result<(), String>) {
         {
             let mut r = self.reload.lock().unwrap_or_else(|p| p.into_inner());
-            r.successful = successful;
-            if successful {
+            if outcome.is_ok() {
                 r.at = SystemTime::now();
             }
+            r.error = outcome.err();
         }
         self.dirty.notify_one();
+    }
+
+    /// The last reload's outcome.
+    pub fn last_reload(&self) -> ReloadStatus {
+        self.reload
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Entry>> {
@@ -246,11 +255,11 @@ impl Hub {
             ],
             1.0,
         );
-        let reload = *self.reload.lock().unwrap_or_else(|p| p.into_inner());
+        let reload = self.last_reload();
         own.push(
             &cat::CONFIG_LAST_RELOAD_SUCCESSFUL,
             [""; 0],
-            f64::from(u8::from(reload.successful)),
+            f64::from(u8::from(reload.error.is_none())),
         );
         own.push(
             &cat::CONFIG_LAST_RELOAD_SUCCESS,

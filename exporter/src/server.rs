@@ -674,6 +674,19 @@ fn landing_page(hub: &Hub) -> String {
             html_escape(s.last_error.as_deref().unwrap_or("")),
         ));
     }
+    let reload = hub.last_reload();
+    let loaded = SystemTime::now()
+        .duration_since(reload.at)
+        .map_or("just now".to_string(), |d| {
+            format!("{} ago", format_duration(Duration::from_secs(d.as_secs())))
+        });
+    let config = match &reload.error {
+        None => format!("<p>Configuration loaded {loaded}.</p>"),
+        Some(e) => format!(
+            "<p class=down>The last reload failed, the configuration loaded {loaded} still runs: {}</p>",
+            html_escape(e)
+        ),
+    };
     format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>Lakewatch exporter</title>
@@ -681,6 +694,7 @@ fn landing_page(hub: &Hub) -> String {
 </head><body>
 <h1>Lakewatch exporter {version}</h1>
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
+{config}
 <table><tr><th>collector</th><th>target</th><th>state</th><th>series</th><th>interval / timeout</th><th>last duration</th><th>last success</th><th>errors</th><th>last error</th></tr>
 {rows}</table>
 </body></html>

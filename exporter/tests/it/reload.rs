@@ -265,6 +265,12 @@ fn an_invalid_file_changes_nothing_and_says_where() {
         )
         .is_none()
     );
+    let page = exp.get("/").text();
+    assert!(
+        page.contains("The last reload failed") && page.contains("lakewatch.yml:7:"),
+        "the status page says why: {page}"
+    );
+    assert!(!page.contains(secret), "the status page leaks the password");
 
     // Fixed again: the metric recovers.
     dir.write("lakewatch.yml", good);
