@@ -466,7 +466,9 @@ pub struct Applied {
     pub rescheduled: Vec<String>,
     /// Settings changed: stopped and started again.
     pub restarted: Vec<String>,
+    /// New in the configuration: started.
     pub started: Vec<String>,
+    /// Gone from the configuration: stopped, their series gone from the next snapshot.
     pub stopped: Vec<String>,
 }
 

@@ -54,6 +54,7 @@ pub trait Lifecycle: Send + Sync {
 /// Everything the server answers with besides the snapshot.
 #[derive(Clone, Default)]
 pub struct Frontend {
+    /// TLS and basic auth in force.
     pub security: SharedSecurity,
     /// `Some` when the lifecycle endpoint is enabled.
     pub lifecycle: Option<Arc<dyn Lifecycle>>,
