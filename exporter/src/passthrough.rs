@@ -63,6 +63,18 @@ impl AllowList {
     }
 }
 
+/// Equal when the patterns are (a reload compares settings; `Regex` has no `==`).
+impl PartialEq for AllowList {
+    fn eq(&self, other: &AllowList) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| a.as_str() == b.as_str())
+    }
+}
+
 fn is_name_char(c: char, colon: bool) -> bool {
     c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':')
 }
