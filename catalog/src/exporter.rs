@@ -64,6 +64,23 @@ metric!(
     )
 );
 metric!(
+    CONFIG_LAST_RELOAD_SUCCESSFUL = m(
+        Kind::Gauge,
+        "lakewatch_config_last_reload_successful",
+        "1 if the last configuration reload succeeded (or none was tried since start), 0 if it failed and the previous configuration still runs.",
+        &[],
+    )
+);
+metric!(
+    CONFIG_LAST_RELOAD_SUCCESS = m(
+        Kind::Gauge,
+        "lakewatch_config_last_reload_success_timestamp_seconds",
+        "Unix time of the last successful configuration load: start-up or reload.",
+        &[],
+    )
+    .unit("seconds")
+);
+metric!(
     PROCESS_CPU = m(
         Kind::Counter,
         "process_cpu_seconds_total",
@@ -107,6 +124,8 @@ pub static EXPORTER: &[&Metric] = &[
     &COLLECTOR_ERRORS,
     &SERIES_DROPPED,
     &BUILD_INFO,
+    &CONFIG_LAST_RELOAD_SUCCESSFUL,
+    &CONFIG_LAST_RELOAD_SUCCESS,
     &PROCESS_CPU,
     &PROCESS_RSS,
     &PROCESS_OPEN_FDS,
