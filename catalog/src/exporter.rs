@@ -51,6 +51,19 @@ pub static BUILD_INFO: Metric = m(
     "Version, git revision and Rust compiler of the running lakewatch-exporter.",
     &["version", "revision", "rustversion"],
 );
+pub static CONFIG_LAST_RELOAD_SUCCESSFUL: Metric = m(
+    Kind::Gauge,
+    "lakewatch_config_last_reload_successful",
+    "1 if the last configuration reload succeeded (or none was tried since start), 0 if it failed and the previous configuration still runs.",
+    &[],
+);
+pub static CONFIG_LAST_RELOAD_SUCCESS: Metric = m(
+    Kind::Gauge,
+    "lakewatch_config_last_reload_success_timestamp_seconds",
+    "Unix time of the last successful configuration load: start-up or reload.",
+    &[],
+)
+.unit("seconds");
 pub static PROCESS_CPU: Metric = m(
     Kind::Counter,
     "process_cpu_seconds_total",
@@ -87,6 +100,8 @@ pub static EXPORTER: &[&Metric] = &[
     &COLLECTOR_ERRORS,
     &SERIES_DROPPED,
     &BUILD_INFO,
+    &CONFIG_LAST_RELOAD_SUCCESSFUL,
+    &CONFIG_LAST_RELOAD_SUCCESS,
     &PROCESS_CPU,
     &PROCESS_RSS,
     &PROCESS_OPEN_FDS,

@@ -20,7 +20,7 @@ use crate::error_kind::ErrorKind;
 use crate::tls::Connector;
 
 /// Where requests go: `http(s)://host:port/prefix`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
     pub host: String,
     pub port: u16,

@@ -63,6 +63,18 @@ impl AllowList {
     }
 }
 
+/// Equal when the patterns are (a reload compares settings; `Regex` has no `==`).
+impl PartialEq for AllowList {
+    fn eq(&self, other: &AllowList) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| a.as_str() == b.as_str())
+    }
+}
+
 /// A sample line as written: its name (with any `_total`, `_bucket`… suffix), its label
 /// pairs sorted by name, and its value.
 #[derive(Debug, Clone, PartialEq)]

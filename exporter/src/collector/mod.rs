@@ -29,12 +29,84 @@ pub trait Collector: Send {
     /// Runs one collection cycle. The scheduler drops the future when the timeout
     /// expires, so implementations must leave themselves usable after cancellation.
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>>;
+    /// Closes what the collector keeps open and waits until it is closed; a reload
+    /// calls it on a job it stops, before a replacement opens its own. The default
+    /// has nothing to wait for: dropping the collector is enough.
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A collector and when to run it.
 pub struct Job {
     pub schedule: Schedule,
     pub collector: Box<dyn Collector>,
+    /// What the collector was built from, apart from the schedule when only the
+    /// scheduler uses it. A reload keeps a running job whose new settings are equal.
+    pub settings: Settings,
+}
+
+/// Stands in for the schedule in the settings of collectors that never read it, so an
+/// interval or timeout change keeps them running: the scheduler applies it.
+pub(crate) const SCHEDULER_ONLY: Schedule = Schedule {
+    interval: std::time::Duration::ZERO,
+    timeout: std::time::Duration::ZERO,
+};
+
+/// A job's validated settings, compared on a reload: equal settings mean the running
+/// collector keeps its connection, counters and timing; different ones mean it is
+/// replaced. Type-erased so each collector compares its own settings type.
+#[derive(Clone)]
+pub struct Settings(Option<Arc<dyn AnyEq>>);
+
+impl Settings {
+    /// Settings compared with `==` on a reload.
+    pub fn of<T: PartialEq + Send + Sync + 'static>(value: T) -> Settings {
+        Settings(Some(Arc::new(value)))
+    }
+
+    /// Settings equal to nothing: a reload always replaces the job (tests' collectors).
+    pub fn opaque() -> Settings {
+        Settings(None)
+    }
+}
+
+impl PartialEq for Settings {
+    fn eq(&self, other: &Settings) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => a.eq_any(b.as_ref()),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The values may hold secrets (Secret's own Debug redacts, but stay safe).
+        f.write_str(if self.0.is_some() {
+            "Settings(..)"
+        } else {
+            "Settings(opaque)"
+        })
+    }
+}
+
+/// `PartialEq` across types: values of different types are never equal.
+trait AnyEq: std::any::Any + Send + Sync {
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn eq_any(&self, other: &dyn AnyEq) -> bool;
+}
+
+impl<T: PartialEq + Send + Sync + 'static> AnyEq for T {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn eq_any(&self, other: &dyn AnyEq) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<T>()
+            .is_some_and(|o| self == o)
+    }
 }
 
 /// Why a cycle failed. `kind` becomes the `kind` label of

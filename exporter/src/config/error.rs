@@ -28,6 +28,30 @@ pub enum ConfigError {
 }
 
 impl ConfigError {
+    /// The error on one line, `file:line:column: message`, without the quoted snippet:
+    /// for log lines and HTTP answers, where a snippet spreads over several lines and
+    /// may quote a neighbouring line's secret.
+    pub fn headline(&self) -> String {
+        let ConfigError::Syntax(text) = self else {
+            return self.to_string();
+        };
+        let first = text.lines().next().unwrap_or_default();
+        let Some(at) = text
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("--> "))
+        else {
+            return first.to_string();
+        };
+        // serde-saphyr's first line: `error: line 7 column 9: unknown field ...`.
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        let message = message
+            .strip_prefix("line ")
+            .and_then(|m| m.split_once(": "))
+            .filter(|(position, _)| position.contains(" column "))
+            .map_or(message, |(_, rest)| rest);
+        format!("{}: {message}", at.trim())
+    }
+
     /// A YAML error of file `name`. serde-saphyr names the file in the header of the
     /// snippet it quotes, but some errors come without a snippet, and then without the
     /// file (found by fuzzing: an invalid duration after a broken line); those get

@@ -21,6 +21,14 @@ impl Filter {
     }
 }
 
+/// Equal when written the same (a reload compares settings; `Regex` has no `==`).
+impl PartialEq for Filter {
+    fn eq(&self, other: &Filter) -> bool {
+        let text = |r: &Option<Regex>| r.as_ref().map(|r| r.as_str().to_string());
+        text(&self.include) == text(&other.include) && text(&self.exclude) == text(&other.exclude)
+    }
+}
+
 impl Validator<'_> {
     /// An optional regex; empty text means none, absent means `default`.
     pub(crate) fn regex(

@@ -474,6 +474,10 @@ fn systemd_unit_verifies_and_stays_hardened() {
             "ExecStart=/usr/bin/lakewatch-exporter --config /etc/lakewatch/lakewatch.yml"
         )
     );
+    assert!(
+        unit.contains("ExecReload=/bin/kill -HUP $MAINPID"),
+        "systemctl reload sends SIGHUP"
+    );
     let dir = crate::support::TempDir::new("systemd");
     let path = dir.write(
         "lakewatch-exporter.service",

@@ -17,6 +17,7 @@ mod panics;
 mod pg_harness;
 mod postgres;
 mod promtool;
+mod reload;
 mod s3;
 mod support;
 mod trino;

@@ -27,12 +27,17 @@ pub const DATASOURCE_VAR: &str = "datasource";
 /// A dashboard before layout.
 #[derive(Debug, Clone)]
 pub struct Dashboard {
+    /// Grafana's uid: stable, so links and provisioning survive regeneration.
     pub uid: String,
+    /// The title shown in Grafana.
     pub title: String,
+    /// What the dashboard is for (Grafana's description).
     pub description: String,
+    /// Grafana tags, for search and dashboard links.
     pub tags: Vec<String>,
     /// Template variables after the datasource one.
     pub variables: Vec<Value>,
+    /// Its rows, top to bottom.
     pub rows: Vec<Row>,
     /// Time range shown by default (`now-<range>` to now).
     pub range: String,
@@ -41,22 +46,32 @@ pub struct Dashboard {
 /// A titled row of panels.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// The row's title.
     pub title: String,
+    /// Its panels, left to right, wrapping.
     pub panels: Vec<Panel>,
 }
 
 /// One visualisation.
 #[derive(Debug, Clone)]
 pub struct Panel {
+    /// The panel's title.
     pub title: String,
+    /// Hover text: what the panel shows and how to read it.
     pub description: String,
+    /// The visualisation.
     pub kind: Kind,
+    /// Width in grid columns (of 24).
     pub width: u32,
+    /// Height in grid rows.
     pub height: u32,
+    /// Its queries.
     pub targets: Vec<Target>,
     /// Grafana unit id (`bytes`, `s`, `percentunit`, …).
     pub unit: String,
+    /// Lower end of the axis or gauge; `None` for Grafana's automatic one.
     pub min: Option<f64>,
+    /// Upper end of the axis or gauge; `None` for Grafana's automatic one.
     pub max: Option<f64>,
     /// Threshold steps above the base colour: (value, colour).
     pub thresholds: Vec<(f64, String)>,
@@ -67,9 +82,13 @@ pub struct Panel {
 /// Panel plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A graph over time.
     TimeSeries,
+    /// A single number.
     Stat,
+    /// A gauge.
     Gauge,
+    /// A table of instant values.
     Table,
 }
 
@@ -87,7 +106,9 @@ impl Kind {
 /// A PromQL query of a panel.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The PromQL query (may use dashboard variables).
     pub expr: String,
+    /// Grafana's legend format (`{{label}}`).
     pub legend: String,
     /// Instant query (tables and current-value stats).
     pub instant: bool,
@@ -138,17 +159,20 @@ impl Panel {
         self
     }
 
+    /// Width (of 24 grid columns) and height.
     pub fn size(mut self, width: u32, height: u32) -> Panel {
         self.width = width;
         self.height = height;
         self
     }
 
+    /// Hover text.
     pub fn describe(mut self, text: &str) -> Panel {
         self.description = text.to_string();
         self
     }
 
+    /// Axis or gauge bounds.
     pub fn range(mut self, min: Option<f64>, max: Option<f64>) -> Panel {
         self.min = min;
         self.max = max;

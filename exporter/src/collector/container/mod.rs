@@ -677,6 +677,8 @@ pub fn jobs(settings: &ContainerConfig) -> Vec<Job> {
         Ok(()) => vec![Job {
             schedule: settings.schedule,
             collector: Box::new(collector),
+            // With the schedule: the collector derives the Docker API timeout from it.
+            settings: super::Settings::of(settings.clone()),
         }],
         Err(why) => {
             tracing::info!(

@@ -41,7 +41,7 @@ impl LabelMatch {
 }
 
 /// Validated container collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerConfig {
     pub schedule: Schedule,
     /// `Yes` or `Auto` (`No` means the whole section is `None`).

@@ -369,6 +369,10 @@ pub fn jobs(settings: &DiskConfig) -> Vec<Job> {
     vec![Job {
         schedule: settings.schedule,
         collector: Box::new(DiskCollector::new(settings.clone())),
+        settings: super::Settings::of(DiskConfig {
+            schedule: super::SCHEDULER_ONLY,
+            ..settings.clone()
+        }),
     }]
 }
 

@@ -15,7 +15,7 @@ use crate::config::filter::Filter;
 use crate::config::schedule::Schedule;
 
 /// Validated disk collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DiskConfig {
     pub schedule: Schedule,
     /// How long one `statfs` may take before the mount is reported as hanging.

@@ -575,6 +575,11 @@ pub fn jobs(settings: &S3Config) -> Vec<Job> {
                 settings.schedule.interval,
                 settings.schedule.timeout,
             )),
+            // With the schedule: the S3 client's per-call timeouts derive from it.
+            settings: super::Settings::of(S3Config {
+                targets: vec![target.clone()],
+                ..settings.clone()
+            }),
         })
         .collect()
 }

@@ -14,14 +14,14 @@ use crate::config::schedule::Schedule;
 use crate::config::secret::{Secret, expand_env};
 
 /// Validated S3 collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct S3Config {
     pub schedule: Schedule,
     pub targets: Vec<S3Target>,
 }
 
 /// One S3 endpoint (a MinIO cluster, a Ceph RGW, an AWS account and region, ...).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct S3Target {
     /// The `target` label.
     pub name: String,
@@ -44,7 +44,7 @@ pub struct S3Target {
 }
 
 /// The canary probe of one target.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct S3Probe {
     pub bucket: String,
     /// Key prefix of the canary object (`.lakewatch/` by default).
@@ -62,7 +62,7 @@ pub enum ProbeMode {
 }
 
 /// Pass-through of MinIO's own Prometheus endpoint.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MinioMetrics {
     pub endpoint: crate::http_client::Endpoint,
     /// A fixed bearer token; without one a JWT is signed with the target's keys.

@@ -407,6 +407,11 @@ pub fn jobs(settings: &TrinoConfig) -> Vec<Job> {
         .map(|target| Job {
             schedule: settings.schedule,
             collector: Box::new(TrinoCollector::new(target.clone(), settings.schedule)),
+            // With the schedule: the cycle's time budget derives from it.
+            settings: super::Settings::of(TrinoConfig {
+                targets: vec![target.clone()],
+                ..settings.clone()
+            }),
         })
         .collect()
 }

@@ -14,14 +14,14 @@ use crate::config::secret::{Secret, expand_env};
 use crate::config::tls::RawTls;
 
 /// Validated Trino collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrinoConfig {
     pub schedule: Schedule,
     pub targets: Vec<TrinoTarget>,
 }
 
 /// One Trino coordinator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrinoTarget {
     /// The `target` label.
     pub name: String,
