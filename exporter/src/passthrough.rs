@@ -79,8 +79,11 @@ impl PartialEq for AllowList {
 /// pairs sorted by name, and its value.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RawSample {
+    /// The sample name, suffix included.
     pub name: String,
+    /// Label pairs, sorted by name.
     pub labels: Vec<(String, String)>,
+    /// The value (`+Inf`, `-Inf` and `NaN` read as such).
     pub value: f64,
 }
 

@@ -807,16 +807,6 @@ mod tests {
         }
     }
 
-    /// Waits until every job finished its first cycle and was published. The bound is a
-    /// test timeout far above the 50 ms a cycle may take, not a speed requirement.
-    async fn until_ready(hub: &Hub) {
-        until(
-            "every job finished its first cycle and was published",
-            || hub.ready(),
-        )
-        .await;
-    }
-
     fn job(mode: &'static str) -> Job {
         Job {
             schedule: Schedule {
@@ -832,7 +822,7 @@ mod tests {
     async fn every_outcome_is_recorded_and_encoded() {
         let (hub, _scheduler, _tasks) =
             start(vec![job("ok"), job("fail"), job("hang"), job("panic")], 100);
-        until_ready(&hub).await;
+        until("every job's first cycle to be published", || hub.ready()).await;
         let by_target: BTreeMap<String, Status> = hub
             .statuses()
             .into_iter()
@@ -941,19 +931,17 @@ mod tests {
         (job, probe)
     }
 
-    /// Waits for `f` (a condition, not a time: the bound only ends a hung test).
+    /// Waits until `f` holds. The bound is a test timeout far above what any step here
+    /// takes (a cycle may take 50 ms), not a speed requirement.
     async fn until(what: &str, mut f: impl FnMut() -> bool) {
         let wait = async {
             while !f() {
                 tokio::time::sleep(Duration::from_millis(10)).await;
             }
         };
-        if tokio::time::timeout(Duration::from_secs(60), wait)
+        tokio::time::timeout(Duration::from_secs(60), wait)
             .await
-            .is_err()
-        {
-            panic!("timed out waiting for {what}");
-        }
+            .unwrap_or_else(|_| panic!("timed out waiting for {what}"));
     }
 
     #[tokio::test]
@@ -1020,7 +1008,7 @@ mod tests {
     #[tokio::test]
     async fn series_over_the_cap_are_dropped_and_counted() {
         let (hub, _scheduler, _tasks) = start(vec![job("many")], 3);
-        until_ready(&hub).await;
+        until("the first cycle to be published", || hub.ready()).await;
         let body = String::from_utf8(hub.snapshot().text.plain.to_vec()).unwrap();
         assert_eq!(body.matches("node_filesystem_files{").count(), 3, "{body}");
         assert!(

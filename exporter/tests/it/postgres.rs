@@ -3,7 +3,6 @@
 //! Prometheus.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -11,8 +10,9 @@ use std::time::{Duration, Instant};
 use lakewatch_catalog::{self as cat, Kind};
 
 use crate::pg_harness::{PASSWORD, PgServer};
+use crate::support::alerting::Server;
 use crate::support::{
-    Exporter, Proc, Sample, TempDir, config_file, eventually, eventually_with, free_port,
+    Exporter, PostgresExporter, Sample, TempDir, config_file, eventually, eventually_with,
     parse_exposition, tool, try_http,
 };
 
@@ -98,27 +98,10 @@ fn matches_postgres_exporter() {
         |s| up_is(1.0)(s) && find(s, "pg_database_size_bytes", &[("datname", "lake")]).is_some(),
     );
 
-    let port = free_port();
-    let _theirs = Proc(
-        Command::new(pe)
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .env(
-                "DATA_SOURCE_NAME",
-                format!(
-                    "postgresql://postgres:{PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
-                    pg.port
-                ),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting postgres_exporter"),
-    );
-    let theirs = fetch_until(
-        format!("127.0.0.1:{port}").parse().unwrap(),
-        Duration::from_secs(30),
-        |t| t.contains("\npg_up 1") && t.contains("datname=\"lake\""),
-    );
+    let pe = PostgresExporter::start(&pe, &pg, &[]);
+    let theirs = fetch_until(pe.addr, Duration::from_secs(30), |t| {
+        t.contains("\npg_up 1") && t.contains("datname=\"lake\"")
+    });
     let ours = exp.metrics();
     let (their_samples, their_types) = parse_exposition(&theirs);
     let (our_samples, our_types) = parse_exposition(&ours);
@@ -203,7 +186,6 @@ fn matches_postgres_exporter() {
     // Neither exporter runs transactions in `lake`, but autovacuum may still analyze the
     // new table, and before Postgres 15 a session's commits are published a moment after
     // it ends: once the count settles, both read the same number.
-    let their_addr = format!("127.0.0.1:{port}").parse().unwrap();
     let commits = || {
         let of = |text: &str| {
             value(
@@ -212,7 +194,7 @@ fn matches_postgres_exporter() {
                 &[("datname", "lake")],
             )
         };
-        let theirs = try_http(their_addr, "GET", "/metrics", &[]).ok()?.text();
+        let theirs = try_http(pe.addr, "GET", "/metrics", &[]).ok()?.text();
         Some((of(&exp.metrics())?, of(&theirs)?))
     };
     eventually_with(
@@ -512,42 +494,23 @@ fn prometheus_stores_postgres_exporter_names() {
     let dir = TempDir::new("pg-prom");
     let exp = Exporter::start(&["--config", &config(&dir, &pg, FAST, PASSWORD)]);
     exp.wait_ready(Duration::from_secs(30));
-    let prom_cfg = dir.write(
-        "prometheus.yml",
+    let prom = Server::prometheus(
+        &prom,
+        &dir.0,
         &format!(
             "global:\n  scrape_interval: 1s\nscrape_configs:\n  - job_name: lakewatch\n    static_configs:\n      - targets: ['{}']\n",
             exp.addr
         ),
     );
-    let port = free_port();
-    let _prom = Proc(
-        Command::new(prom)
-            .arg(format!("--config.file={}", prom_cfg.display()))
-            .arg(format!(
-                "--storage.tsdb.path={}",
-                dir.0.join("tsdb").display()
-            ))
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting prometheus"),
-    );
-    let addr = format!("127.0.0.1:{port}").parse().unwrap();
     let query = || {
-        try_http(
-            addr,
-            "GET",
-            "/api/v1/query?query=pg_stat_database_xact_commit",
-            &[],
-        )
-        .map(|r| r.text())
-        .unwrap_or_default()
+        prom.get("/api/v1/query?query=pg_stat_database_xact_commit")
+            .map(|(_, body)| body)
+            .unwrap_or_default()
     };
     eventually_with(
         Duration::from_secs(60),
         "Prometheus to store pg_stat_database_xact_commit",
-        || format!("its answer: {}", query()),
+        || format!("its answer: {}\nits log:\n{}", query(), prom.log_text()),
         || {
             let body = query();
             (body.contains("\"__name__\":\"pg_stat_database_xact_commit\"")
@@ -860,28 +823,11 @@ lake_future:
         find(s, "lake_table_n_tup_ins", &[]).is_some()
             && find(s, "lake_postmaster_start_time_seconds", &[]).is_some()
     });
-    let port = free_port();
-    let _theirs = Proc(
-        Command::new(pe)
-            .arg(format!("--web.listen-address=127.0.0.1:{port}"))
-            .arg(format!("--extend.query-path={}", queries.display()))
-            .env(
-                "DATA_SOURCE_NAME",
-                format!(
-                    "postgresql://postgres:{PASSWORD}@127.0.0.1:{}/postgres?sslmode=disable",
-                    pg.port
-                ),
-            )
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("starting postgres_exporter"),
-    );
-    let theirs = fetch_until(
-        format!("127.0.0.1:{port}").parse().unwrap(),
-        Duration::from_secs(30),
-        |t| t.contains("\nlake_table_n_tup_ins{") && t.contains("\nlake_postmaster_"),
-    );
+    let query_path = format!("--extend.query-path={}", queries.display());
+    let pe = PostgresExporter::start(&pe, &pg, &[&query_path]);
+    let theirs = fetch_until(pe.addr, Duration::from_secs(30), |t| {
+        t.contains("\nlake_table_n_tup_ins{") && t.contains("\nlake_postmaster_")
+    });
     let ours = exp.metrics();
     let (their_samples, their_types) = parse_exposition(&theirs);
     let (our_samples, our_types) = parse_exposition(&ours);

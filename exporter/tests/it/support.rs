@@ -491,6 +491,38 @@ pub fn node_exporter(collectors: &[&str]) -> Option<NodeExporter> {
     Some(NodeExporter { _proc: proc, addr })
 }
 
+/// Debian's prometheus-postgres-exporter (`bin`, found with [`tool`] before the test
+/// starts anything) reading `pg` as `postgres` over TCP, with extra `args`, on a free
+/// loopback port; stopped on drop.
+pub struct PostgresExporter {
+    _proc: Proc,
+    pub addr: SocketAddr,
+}
+
+impl PostgresExporter {
+    pub fn start(bin: &Path, pg: &crate::pg_harness::PgServer, args: &[&str]) -> PostgresExporter {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
+            .parse()
+            .expect("a socket address");
+        let dsn = format!(
+            "postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
+            crate::pg_harness::PASSWORD,
+            pg.port
+        );
+        let proc = Proc(
+            Command::new(bin)
+                .arg(format!("--web.listen-address={addr}"))
+                .args(args)
+                .env("DATA_SOURCE_NAME", dsn)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting postgres_exporter"),
+        );
+        PostgresExporter { _proc: proc, addr }
+    }
+}
+
 /// Runs `promtool check metrics` on an exposition: `None` when promtool is missing
 /// (the caller skips), else whether it passed, with its complaints.
 pub fn promtool_check_metrics(body: &str) -> Option<Result<(), String>> {
