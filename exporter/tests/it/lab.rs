@@ -612,7 +612,12 @@ impl Lab {
                 "limits:\n  series_per_target: 3\ncollectors:\n  disk:\n    interval: 1s\n    mountpoints_include: '^{mounts}'\n    fstypes_exclude: '^(proc|sysfs)$'\n  container:\n    enabled: false\n"
             ),
         );
-        let limited = Exporter::start(&["--config", &limited_config.display().to_string()]);
+        // It also takes reloads: a broken file makes LakewatchConfigReloadFailed fire.
+        let limited = Exporter::start(&[
+            "--config",
+            &limited_config.display().to_string(),
+            "--web.enable-lifecycle",
+        ]);
         limited.wait_ready(Duration::from_secs(60));
 
         // Rules: the stock pack with short `for:`s (plus the listed overrides) and the
@@ -1018,6 +1023,41 @@ fn container_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTreeSet<Stri
     for alert in ["ContainerUnhealthy", "ContainerMemoryNearLimit"] {
         lab.resolves(alert, &prints[alert]);
     }
+}
+
+/// The limited exporter's config file broken and reloaded: the reload is refused (400,
+/// naming the line) and the old config keeps serving, until the file is fixed.
+fn reload_faults(lab: &Lab, fired: &Mutex<BTreeSet<String>>) {
+    let instance = lab.limited.addr.to_string();
+    let on = [("instance", instance.as_str())];
+    lab.quiet("LakewatchConfigReloadFailed", &on);
+    let file = lab.dir.0.join("limited.yml");
+    let good = std::fs::read_to_string(&file).expect("reading limited.yml");
+    let since = lab.posts();
+    std::fs::write(&file, "collectors:\n  disk:\n    interval: often\n").unwrap();
+    let refused = lab.limited.request("POST", "/-/reload", &[]);
+    assert_eq!(
+        refused.status,
+        400,
+        "a broken file is refused: {}",
+        refused.text()
+    );
+    assert!(
+        refused.text().contains("limited.yml:3:"),
+        "the answer names the line: {}",
+        refused.text()
+    );
+    let failed = lab.fires(since, "LakewatchConfigReloadFailed", &on, &instance);
+    Lab::record(fired, "LakewatchConfigReloadFailed");
+    std::fs::write(&file, good).unwrap();
+    let applied = lab.limited.request("POST", "/-/reload", &[]);
+    assert_eq!(
+        applied.status,
+        200,
+        "the fixed file loads: {}",
+        applied.text()
+    );
+    lab.resolves("LakewatchConfigReloadFailed", &failed);
 }
 
 /// Deadlocks, cold reads, connections near the limit, a long transaction; then the
@@ -1440,6 +1480,7 @@ fn lab_every_shipped_query_and_alert_proven_live() {
         s.spawn(|| s3_faults(&lab, &barrier, &fired));
         s.spawn(|| trino_faults(&lab, &barrier, &fired));
         let _guard = barrier.guard();
+        reload_faults(&lab, &fired);
         barrier.wait();
         // Each SLO's period ratio sums a subquery with a 5m step, and subquery steps are
         // aligned to multiples of 5m: it has data once the lab has run past one of them.
