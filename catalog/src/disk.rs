@@ -60,6 +60,21 @@ pub static FILESYSTEM_DEVICE_ERROR: Metric = m(
     "Whether an error occurred while getting statistics for the given device (1 also while statfs hangs).",
     FS,
 );
+// Block devices, in node_exporter's order of /proc/diskstats' columns (the kernel's
+// Documentation/admin-guide/iostats.rst), with its help texts.
+
+pub static DISK_READS_COMPLETED: Metric = m(
+    Kind::Counter,
+    "node_disk_reads_completed_total",
+    "The total number of reads completed successfully.",
+    DEV,
+);
+pub static DISK_READS_MERGED: Metric = m(
+    Kind::Counter,
+    "node_disk_reads_merged_total",
+    "The total number of reads merged.",
+    DEV,
+);
 pub static DISK_READ_BYTES: Metric = m(
     Kind::Counter,
     "node_disk_read_bytes_total",
@@ -67,6 +82,25 @@ pub static DISK_READ_BYTES: Metric = m(
     DEV,
 )
 .unit("bytes");
+pub static DISK_READ_TIME: Metric = m(
+    Kind::Counter,
+    "node_disk_read_time_seconds_total",
+    "The total number of seconds spent by all reads.",
+    DEV,
+)
+.unit("seconds");
+pub static DISK_WRITES_COMPLETED: Metric = m(
+    Kind::Counter,
+    "node_disk_writes_completed_total",
+    "The total number of writes completed successfully.",
+    DEV,
+);
+pub static DISK_WRITES_MERGED: Metric = m(
+    Kind::Counter,
+    "node_disk_writes_merged_total",
+    "The number of writes merged.",
+    DEV,
+);
 pub static DISK_WRITTEN_BYTES: Metric = m(
     Kind::Counter,
     "node_disk_written_bytes_total",
@@ -74,16 +108,17 @@ pub static DISK_WRITTEN_BYTES: Metric = m(
     DEV,
 )
 .unit("bytes");
-pub static DISK_READS_COMPLETED: Metric = m(
+pub static DISK_WRITE_TIME: Metric = m(
     Kind::Counter,
-    "node_disk_reads_completed_total",
-    "The total number of reads completed successfully.",
+    "node_disk_write_time_seconds_total",
+    "This is the total number of seconds spent by all writes.",
     DEV,
-);
-pub static DISK_WRITES_COMPLETED: Metric = m(
-    Kind::Counter,
-    "node_disk_writes_completed_total",
-    "The total number of writes completed successfully.",
+)
+.unit("seconds");
+pub static DISK_IO_NOW: Metric = m(
+    Kind::Gauge,
+    "node_disk_io_now",
+    "The number of I/Os currently in progress.",
     DEV,
 );
 pub static DISK_IO_TIME: Metric = m(
@@ -93,6 +128,99 @@ pub static DISK_IO_TIME: Metric = m(
     DEV,
 )
 .unit("seconds");
+pub static DISK_IO_TIME_WEIGHTED: Metric = m(
+    Kind::Counter,
+    "node_disk_io_time_weighted_seconds_total",
+    "The weighted # of seconds spent doing I/Os.",
+    DEV,
+)
+.unit("seconds");
+pub static DISK_DISCARDS_COMPLETED: Metric = m(
+    Kind::Counter,
+    "node_disk_discards_completed_total",
+    "The total number of discards completed successfully.",
+    DEV,
+);
+pub static DISK_DISCARDS_MERGED: Metric = m(
+    Kind::Counter,
+    "node_disk_discards_merged_total",
+    "The total number of discards merged.",
+    DEV,
+);
+/// In 512-byte sectors, not bytes: node_exporter converts read and written sectors but
+/// not discarded ones, and compatible means the same number.
+pub static DISK_DISCARDED_SECTORS: Metric = m(
+    Kind::Counter,
+    "node_disk_discarded_sectors_total",
+    "The total number of sectors discarded successfully.",
+    DEV,
+);
+pub static DISK_DISCARD_TIME: Metric = m(
+    Kind::Counter,
+    "node_disk_discard_time_seconds_total",
+    "This is the total number of seconds spent by all discards.",
+    DEV,
+)
+.unit("seconds");
+pub static DISK_FLUSH_REQUESTS: Metric = m(
+    Kind::Counter,
+    "node_disk_flush_requests_total",
+    "The total number of flush requests completed successfully",
+    DEV,
+);
+pub static DISK_FLUSH_TIME: Metric = m(
+    Kind::Counter,
+    "node_disk_flush_requests_time_seconds_total",
+    "This is the total number of seconds spent by all flush requests.",
+    DEV,
+)
+.unit("seconds");
+pub static DISK_INFO: Metric = m(
+    Kind::Info,
+    "node_disk_info",
+    "Info of /sys/block/<block_device>.",
+    &[
+        "device",
+        "major",
+        "minor",
+        "path",
+        "wwn",
+        "model",
+        "serial",
+        "revision",
+        "rotational",
+    ],
+);
+pub static DISK_FILESYSTEM_INFO: Metric = m(
+    Kind::Info,
+    "node_disk_filesystem_info",
+    "Info about disk filesystem.",
+    &["device", "type", "usage", "uuid", "version"],
+);
+pub static DISK_DEVICE_MAPPER_INFO: Metric = m(
+    Kind::Info,
+    "node_disk_device_mapper_info",
+    "Info about disk device mapper.",
+    &["device", "name", "uuid", "vg_name", "lv_name", "lv_layer"],
+);
+pub static DISK_ATA_WRITE_CACHE: Metric = m(
+    Kind::Gauge,
+    "node_disk_ata_write_cache",
+    "ATA disk has a write cache.",
+    DEV,
+);
+pub static DISK_ATA_WRITE_CACHE_ENABLED: Metric = m(
+    Kind::Gauge,
+    "node_disk_ata_write_cache_enabled",
+    "ATA disk has its write cache enabled.",
+    DEV,
+);
+pub static DISK_ATA_ROTATION_RATE: Metric = m(
+    Kind::Gauge,
+    "node_disk_ata_rotation_rate_rpm",
+    "ATA disk rotation rate in RPMs (0 for SSDs).",
+    DEV,
+);
 pub static PATH_SIZE: Metric = m(
     Kind::Gauge,
     "lakewatch_path_size_bytes",
@@ -116,11 +244,29 @@ pub static DISK: &[&Metric] = &[
     &FILESYSTEM_FILES_FREE,
     &FILESYSTEM_READONLY,
     &FILESYSTEM_DEVICE_ERROR,
-    &DISK_READ_BYTES,
-    &DISK_WRITTEN_BYTES,
     &DISK_READS_COMPLETED,
+    &DISK_READS_MERGED,
+    &DISK_READ_BYTES,
+    &DISK_READ_TIME,
     &DISK_WRITES_COMPLETED,
+    &DISK_WRITES_MERGED,
+    &DISK_WRITTEN_BYTES,
+    &DISK_WRITE_TIME,
+    &DISK_IO_NOW,
     &DISK_IO_TIME,
+    &DISK_IO_TIME_WEIGHTED,
+    &DISK_DISCARDS_COMPLETED,
+    &DISK_DISCARDS_MERGED,
+    &DISK_DISCARDED_SECTORS,
+    &DISK_DISCARD_TIME,
+    &DISK_FLUSH_REQUESTS,
+    &DISK_FLUSH_TIME,
+    &DISK_INFO,
+    &DISK_FILESYSTEM_INFO,
+    &DISK_DEVICE_MAPPER_INFO,
+    &DISK_ATA_WRITE_CACHE,
+    &DISK_ATA_WRITE_CACHE_ENABLED,
+    &DISK_ATA_ROTATION_RATE,
     &PATH_SIZE,
     &PATH_FILES,
 ];
