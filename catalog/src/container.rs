@@ -50,6 +50,18 @@ pub static CONTAINER_CPU_THROTTLED: Metric = m(
     C,
 )
 .unit("seconds");
+pub static CONTAINER_CPU_CFS_PERIODS: Metric = m(
+    Kind::Counter,
+    "container_cpu_cfs_periods_total",
+    "Number of elapsed enforcement period intervals.",
+    C,
+);
+pub static CONTAINER_CPU_CFS_THROTTLED_PERIODS: Metric = m(
+    Kind::Counter,
+    "container_cpu_cfs_throttled_periods_total",
+    "Number of throttled period intervals.",
+    C,
+);
 pub static CONTAINER_MEMORY_USAGE: Metric = m(
     Kind::Gauge,
     "container_memory_usage_bytes",
@@ -229,6 +241,8 @@ pub static CONTAINER: &[&Metric] = &[
     &CONTAINER_CPU_USAGE,
     &CONTAINER_CPU_USER,
     &CONTAINER_CPU_SYSTEM,
+    &CONTAINER_CPU_CFS_PERIODS,
+    &CONTAINER_CPU_CFS_THROTTLED_PERIODS,
     &CONTAINER_CPU_THROTTLED,
     &CONTAINER_MEMORY_USAGE,
     &CONTAINER_MEMORY_WORKING_SET,
