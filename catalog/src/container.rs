@@ -59,6 +59,22 @@ metric!(
     .unit("seconds")
 );
 metric!(
+    CONTAINER_CPU_CFS_PERIODS = m(
+        Kind::Counter,
+        "container_cpu_cfs_periods_total",
+        "Number of elapsed enforcement period intervals.",
+        C,
+    )
+);
+metric!(
+    CONTAINER_CPU_CFS_THROTTLED_PERIODS = m(
+        Kind::Counter,
+        "container_cpu_cfs_throttled_periods_total",
+        "Number of throttled period intervals.",
+        C,
+    )
+);
+metric!(
     CONTAINER_MEMORY_USAGE = m(
         Kind::Gauge,
         "container_memory_usage_bytes",
@@ -291,6 +307,8 @@ pub static CONTAINER: &[&Metric] = &[
     &CONTAINER_CPU_USAGE,
     &CONTAINER_CPU_USER,
     &CONTAINER_CPU_SYSTEM,
+    &CONTAINER_CPU_CFS_PERIODS,
+    &CONTAINER_CPU_CFS_THROTTLED_PERIODS,
     &CONTAINER_CPU_THROTTLED,
     &CONTAINER_MEMORY_USAGE,
     &CONTAINER_MEMORY_WORKING_SET,

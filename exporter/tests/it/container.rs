@@ -252,6 +252,31 @@ fn metrics_agree_with_docker() {
         .unwrap()
             > 0.0
     );
+    // The kernel's CFS counters: periods elapse and the burner is throttled in them.
+    let burner_value = |s: &[Sample], name: &str| {
+        value(s, name, &scene.name("burner"), &[]).unwrap_or_else(|| panic!("{name} of the burner"))
+    };
+    let periods = |s: &[Sample]| burner_value(s, "container_cpu_cfs_periods_total");
+    let throttled = |s: &[Sample]| burner_value(s, "container_cpu_cfs_throttled_periods_total");
+    assert!(
+        periods(&s2) > periods(&s) && throttled(&s2) > throttled(&s),
+        "CFS periods {} → {}, throttled {} → {}",
+        periods(&s),
+        periods(&s2),
+        throttled(&s),
+        throttled(&s2)
+    );
+    assert!(throttled(&s2) <= periods(&s2));
+    // cAdvisor reports CFS series only for containers with a quota.
+    assert_eq!(
+        value(
+            &s,
+            "container_cpu_cfs_periods_total",
+            &scene.name("burst"),
+            &[]
+        ),
+        None
+    );
     let api = api_stats(&burner);
     within(
         value(&s2, "container_processes", &scene.name("burner"), &[]).unwrap(),
@@ -359,7 +384,8 @@ fn cgroup_and_api_paths_agree() {
         return;
     }
     let scene = Scene::new("paths");
-    let burst = scene.run("burst", &[], BURST);
+    // A quota, so that both paths report CFS periods (which stop with the burst).
+    let burst = scene.run("burst", &["--cpus", "1"], BURST);
     scene.run(
         "mem",
         &[],
@@ -402,6 +428,12 @@ fn cgroup_and_api_paths_agree() {
         "container_processes",
         "container_network_receive_bytes_total",
         "container_network_transmit_packets_total",
+        "container_cpu_cfs_periods_total",
+        "container_cpu_cfs_throttled_periods_total",
+        "container_network_receive_errors_total",
+        "container_network_transmit_errors_total",
+        "container_network_receive_packets_dropped_total",
+        "container_network_transmit_packets_dropped_total",
         "container_spec_memory_limit_bytes",
     ];
     // Every series the cgroup path has, the API path has too, once both have read both
@@ -431,7 +463,12 @@ fn cgroup_and_api_paths_agree() {
     );
     let mut n = 0;
     for name in compared {
-        for a in from_cg.iter().filter(|s| s.name == name) {
+        let of_name = from_cg.iter().filter(|s| s.name == name);
+        assert!(
+            of_name.clone().next().is_some(),
+            "no {name} on the cgroup path"
+        );
+        for a in of_name {
             let b = from_api
                 .iter()
                 .find(|b| b.name == name && b.labels == a.labels)
@@ -460,7 +497,8 @@ fn cgroup_and_api_paths_agree() {
             n += 1;
         }
     }
-    assert!(n >= 2 * compared.len() - 4, "compared {n} series");
+    // Both containers have every series but the CFS ones (only the burst has a quota).
+    assert!(n >= 2 * compared.len() - 2, "compared {n} series");
 }
 
 #[test]

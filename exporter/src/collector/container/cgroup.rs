@@ -60,6 +60,10 @@ pub struct Stats {
     pub cpu_user: Option<f64>,
     pub cpu_system: Option<f64>,
     pub cpu_throttled: Option<f64>,
+    /// CFS enforcement periods that elapsed while the container had runnable tasks.
+    pub cpu_periods: Option<f64>,
+    /// Of those, the periods in which it hit its quota.
+    pub cpu_throttled_periods: Option<f64>,
     pub mem_usage: Option<f64>,
     pub mem_rss: Option<f64>,
     pub mem_cache: Option<f64>,
@@ -189,11 +193,12 @@ impl Paths {
                     s.cpu_user = kv.get("user").map(|t| t / 100.0);
                     s.cpu_system = kv.get("system").map(|t| t / 100.0);
                 }
-                s.cpu_throttled = opt(&self.cpu, "cpu.stat").and_then(|t| {
-                    parse_flat_keyed(&t)
-                        .get("throttled_time")
-                        .map(|ns| ns / 1e9)
-                });
+                if let Some(t) = opt(&self.cpu, "cpu.stat") {
+                    let kv = parse_flat_keyed(&t);
+                    s.cpu_throttled = kv.get("throttled_time").map(|ns| ns / 1e9);
+                    s.cpu_periods = kv.get("nr_periods").copied();
+                    s.cpu_throttled_periods = kv.get("nr_throttled").copied();
+                }
                 // The CFQ-only file is empty under blk-mq schedulers; the throttle file
                 // counts every bio, which is what Docker's stats API falls back to too.
                 let io = opt(&self.blkio, "blkio.io_service_bytes_recursive")
@@ -224,6 +229,8 @@ impl Paths {
                     s.cpu_user = secs("user_usec");
                     s.cpu_system = secs("system_usec");
                     s.cpu_throttled = secs("throttled_usec");
+                    s.cpu_periods = kv.get("nr_periods").copied();
+                    s.cpu_throttled_periods = kv.get("nr_throttled").copied();
                 }
                 s.io = opt(&self.blkio, "io.stat")
                     .map(|t| parse_io_stat_v2(&t))
@@ -438,6 +445,8 @@ mod tests {
         assert_eq!(s.cpu_user, Some(1.8));
         assert_eq!(s.cpu_system, Some(0.7));
         assert_eq!(s.cpu_throttled, Some(1.5));
+        assert_eq!(s.cpu_periods, Some(10.0));
+        assert_eq!(s.cpu_throttled_periods, Some(4.0));
         assert_eq!(
             s.io,
             vec![DiskIo {
@@ -470,7 +479,7 @@ mod tests {
         write(
             &dir,
             "cpu.stat",
-            "usage_usec 3000000\nuser_usec 2000000\nsystem_usec 1000000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 250000\n",
+            "usage_usec 3000000\nuser_usec 2000000\nsystem_usec 1000000\nnr_periods 120\nnr_throttled 37\nthrottled_usec 250000\nnr_bursts 0\nburst_usec 0\n",
         );
         write(
             &dir,
@@ -490,6 +499,8 @@ mod tests {
         assert_eq!(s.cpu_user, Some(2.0));
         assert_eq!(s.cpu_system, Some(1.0));
         assert_eq!(s.cpu_throttled, Some(0.25));
+        assert_eq!(s.cpu_periods, Some(120.0));
+        assert_eq!(s.cpu_throttled_periods, Some(37.0));
         assert_eq!(s.io.len(), 2);
         assert_eq!(s.io[0].read, 1024.0);
         assert_eq!(s.io[0].write, 2048.0);
