@@ -29,8 +29,14 @@ use crate::http_client::{self, Endpoint, HttpError};
 /// whole upstream should not vanish over one sample.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
+    /// A line the reader cannot skip.
     #[error("line {line}: {why}")]
-    Line { line: usize, why: String },
+    Line {
+        /// Line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 /// Families to let through: glob patterns (`*` matches any run of characters) matched
@@ -437,7 +443,9 @@ fn histogram(name: &str, help: String, samples: Vec<RawSample>) -> Option<Family
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct FetchError {
+    /// The error kind.
     pub kind: ErrorKind,
+    /// What went wrong, naming the endpoint.
     pub message: String,
 }
 

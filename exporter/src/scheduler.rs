@@ -43,16 +43,25 @@ compile_error!(
 /// What the landing page and self-metrics know about one collector target.
 #[derive(Debug, Clone)]
 pub struct Status {
+    /// The collector's name (`postgres`).
     pub collector: &'static str,
+    /// The target's name.
     pub target: String,
+    /// Its interval and timeout.
     pub schedule: Schedule,
     /// Completed cycles, successful or not.
     pub cycles: u64,
+    /// Whether the last cycle succeeded.
     pub up: bool,
+    /// How long the last cycle took.
     pub last_duration: Duration,
+    /// When a cycle last succeeded.
     pub last_success: Option<SystemTime>,
+    /// Why the last cycle failed, if it did.
     pub last_error: Option<String>,
+    /// Failed cycles by error kind, since start.
     pub errors: BTreeMap<&'static str, u64>,
+    /// Series of the last published fragment.
     pub series: usize,
     /// Series dropped over the cap, since start.
     pub dropped: u64,

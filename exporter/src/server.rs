@@ -35,7 +35,9 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Optional TLS and authentication from `--web.config.file`.
 #[derive(Clone, Default)]
 pub struct Security {
+    /// TLS for every connection, when `tls_server_config` is set.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Basic auth for every request, when users are set.
     pub auth: Option<Arc<BasicAuth>>,
 }
 

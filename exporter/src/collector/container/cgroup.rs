@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 /// Which cgroup hierarchy the host uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
+    /// cgroup v1: one hierarchy per controller.
     V1,
+    /// cgroup v2: the unified hierarchy.
     V2,
 }
 
@@ -32,23 +34,36 @@ pub fn detect(root: &Path) -> Option<Version> {
 /// Counters of one network interface.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NetIface {
+    /// Interface name in the container's network namespace (`eth0`).
     pub name: String,
+    /// Bytes received.
     pub rx_bytes: f64,
+    /// Packets received.
     pub rx_packets: f64,
+    /// Receive errors.
     pub rx_errors: f64,
+    /// Received packets dropped.
     pub rx_dropped: f64,
+    /// Bytes sent.
     pub tx_bytes: f64,
+    /// Packets sent.
     pub tx_packets: f64,
+    /// Transmit errors.
     pub tx_errors: f64,
+    /// Packets dropped on transmit.
     pub tx_dropped: f64,
 }
 
 /// Bytes read and written on one block device.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiskIo {
+    /// Device major number.
     pub major: u64,
+    /// Device minor number.
     pub minor: u64,
+    /// Bytes read.
     pub read: f64,
+    /// Bytes written.
     pub write: f64,
 }
 
@@ -56,21 +71,33 @@ pub struct DiskIo {
 /// `None` means the source did not say (a missing controller), never zero.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
+    /// CPU time, user and system together.
     pub cpu_total: Option<f64>,
+    /// CPU time in user mode.
     pub cpu_user: Option<f64>,
+    /// CPU time in kernel mode.
     pub cpu_system: Option<f64>,
+    /// Time the container was throttled by its CFS quota.
     pub cpu_throttled: Option<f64>,
     /// CFS enforcement periods that elapsed while the container had runnable tasks.
     pub cpu_periods: Option<f64>,
     /// Of those, the periods in which it hit its quota.
     pub cpu_throttled_periods: Option<f64>,
+    /// Memory in use, page cache included.
     pub mem_usage: Option<f64>,
+    /// Anonymous and swap-cache memory (RSS).
     pub mem_rss: Option<f64>,
+    /// Page cache.
     pub mem_cache: Option<f64>,
+    /// Inactive file-backed memory (reclaimable without I/O).
     pub mem_inactive_file: Option<f64>,
+    /// Times the OOM killer killed a process of the container.
     pub oom_kills: Option<f64>,
+    /// Processes and threads.
     pub pids: Option<f64>,
+    /// Network counters per interface.
     pub net: Vec<NetIface>,
+    /// Block I/O per device.
     pub io: Vec<DiskIo>,
 }
 
@@ -86,7 +113,9 @@ impl Stats {
 /// `/proc/<pid>/cgroup`, decoded: v1 `controllers → path` pairs and the v2 path.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcCgroup {
+    /// v1: (controllers, path) per hierarchy, as listed.
     pub v1: Vec<(String, String)>,
+    /// v2: the unified hierarchy's path.
     pub unified: Option<String>,
 }
 
@@ -123,6 +152,7 @@ pub fn parse_proc_cgroup(text: &str) -> ProcCgroup {
 /// Where one container's cgroup files are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Paths {
+    /// Which hierarchy the paths are in.
     pub version: Version,
     /// The cgroup path relative to the hierarchy root: cAdvisor's `id` label.
     pub id: String,

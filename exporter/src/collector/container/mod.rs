@@ -167,6 +167,7 @@ pub struct ContainerCollector {
 }
 
 impl ContainerCollector {
+    /// A collector for the daemon and filters of `cfg`.
     pub fn new(cfg: ContainerConfig) -> ContainerCollector {
         let host = resolve_host(cfg.docker_host.as_deref());
         let daemon = Daemon::resolve(&cfg);

@@ -46,8 +46,11 @@ static COLUMNS: [(&Metric, f64); 17] = [
 /// One device line of `/proc/diskstats`, converted to node_exporter's units.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiskStats {
+    /// Device major number.
     pub major: u32,
+    /// Device minor number.
     pub minor: u32,
+    /// Kernel device name (`sda`, `nvme0n1`).
     pub device: String,
     /// The values of the first `values.len()` entries of the column table: 11 on
     /// kernels before 4.18, 15 before 5.5, 17 since.

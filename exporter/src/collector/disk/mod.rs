@@ -27,9 +27,13 @@ use crate::error_kind::ErrorKind;
 /// One line of `mountinfo`, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
+    /// The mount source (`/dev/sda1`, `tmpfs`).
     pub device: String,
+    /// Where it is mounted.
     pub mountpoint: String,
+    /// Filesystem type.
     pub fstype: String,
+    /// Mounted read-only.
     pub readonly: bool,
 }
 
@@ -164,6 +168,7 @@ pub struct DiskCollector {
 }
 
 impl DiskCollector {
+    /// A collector for the mounts, devices and paths of `cfg`.
     pub fn new(cfg: DiskConfig) -> DiskCollector {
         DiskCollector {
             cfg: Arc::new(cfg),

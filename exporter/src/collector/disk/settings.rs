@@ -17,12 +17,17 @@ use crate::config::schedule::Schedule;
 /// Validated disk collector settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DiskConfig {
+    /// Interval and timeout of a cycle.
     pub schedule: Schedule,
     /// How long one `statfs` may take before the mount is reported as hanging.
     pub mount_timeout: Duration,
+    /// Which mount points are reported.
     pub mountpoints: Filter,
+    /// Which filesystem types are reported.
     pub fstypes: Filter,
+    /// Which block devices get `node_disk_*` series.
     pub devices: Filter,
+    /// Directories whose size is walked (`paths:`).
     pub paths: Vec<PathBuf>,
     /// How often configured paths are walked again.
     pub paths_interval: Duration,

@@ -110,6 +110,7 @@ pub struct S3Collector {
 }
 
 impl S3Collector {
+    /// A collector for `target`, cycling every `interval` within `timeout`.
     pub fn new(target: S3Target, interval: Duration, timeout: Duration) -> S3Collector {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(

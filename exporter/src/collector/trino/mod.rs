@@ -88,6 +88,7 @@ pub struct TrinoCollector {
 }
 
 impl TrinoCollector {
+    /// A collector for `target`, on `schedule`.
     pub fn new(target: TrinoTarget, schedule: Schedule) -> TrinoCollector {
         let margin =
             (schedule.timeout / 10).clamp(Duration::from_millis(20), Duration::from_secs(1));
