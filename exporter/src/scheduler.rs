@@ -61,7 +61,7 @@ pub struct Status {
     pub last_error: Option<String>,
     /// Failed cycles by error kind, since start.
     pub errors: BTreeMap<&'static str, u64>,
-    /// Series of the last published fragment.
+    /// Catalog series of the last fragment (pass-through families not counted).
     pub series: usize,
     /// Series dropped over the cap, since start.
     pub dropped: u64,
