@@ -12,13 +12,13 @@ use std::time::Duration;
 use crate::support::{TempDir, skip_or_fail};
 
 /// The image every container test runs.
-pub const IMAGE: &str = "lakewatch-test-busybox:latest";
+pub(crate) const IMAGE: &str = "lakewatch-test-busybox:latest";
 /// Label on every container the tests start (value: the scene's id).
-pub const LABEL: &str = "lakewatch.test";
+pub(crate) const LABEL: &str = "lakewatch.test";
 const SOCKET: &str = "/var/run/docker.sock";
 
 /// Runs the docker CLI; panics with its stderr when it fails.
-pub fn docker(args: &[&str]) -> String {
+pub(crate) fn docker(args: &[&str]) -> String {
     let out = Command::new("docker")
         .args(args)
         .output()
@@ -33,7 +33,7 @@ pub fn docker(args: &[&str]) -> String {
 
 /// True when the docker CLI and daemon answer; otherwise prints why (or panics under
 /// CI=true) so the calling test can return early.
-pub fn available() -> bool {
+pub(crate) fn available() -> bool {
     let ok = Command::new("docker")
         .args(["version", "--format", "{{.Server.Version}}"])
         .output()
@@ -92,7 +92,7 @@ fn busybox(dir: &TempDir) -> Option<std::path::PathBuf> {
 /// Makes sure [`IMAGE`] exists: a rootfs of busybox and its applet symlinks, imported
 /// with `docker import`. Reused when present. Returns false (after printing why) when
 /// it cannot be built.
-pub fn image() -> bool {
+pub(crate) fn image() -> bool {
     let present = Command::new("docker")
         .args(["image", "inspect", IMAGE])
         .output()
@@ -132,18 +132,18 @@ pub fn image() -> bool {
 }
 
 /// Docker is usable and the test image exists.
-pub fn ready() -> bool {
+pub(crate) fn ready() -> bool {
     available() && image()
 }
 
 /// Containers of one test, all labelled `lakewatch.test=<id>`; dropping the scene
 /// removes every container with that label.
-pub struct Scene {
+pub(crate) struct Scene {
     pub id: String,
 }
 
 impl Scene {
-    pub fn new(tag: &str) -> Scene {
+    pub(crate) fn new(tag: &str) -> Scene {
         static N: AtomicU32 = AtomicU32::new(0);
         let n = N.fetch_add(1, Ordering::Relaxed);
         Scene {
@@ -152,12 +152,12 @@ impl Scene {
     }
 
     /// The container name for `suffix` in this scene.
-    pub fn name(&self, suffix: &str) -> String {
+    pub(crate) fn name(&self, suffix: &str) -> String {
         format!("lw-{}-{suffix}", self.id)
     }
 
     /// `docker run -d` with the scene's label; returns the full container id.
-    pub fn run(&self, suffix: &str, opts: &[&str], script: &str) -> String {
+    pub(crate) fn run(&self, suffix: &str, opts: &[&str], script: &str) -> String {
         let name = self.name(suffix);
         let label = format!("{LABEL}={}", self.id);
         let mut args = vec!["run", "-d", "--name", &name, "--label", &label];
@@ -185,12 +185,12 @@ impl Drop for Scene {
 }
 
 /// `docker inspect --format` of one container.
-pub fn inspect(id: &str, format: &str) -> String {
+pub(crate) fn inspect(id: &str, format: &str) -> String {
     docker(&["inspect", "--format", format, id])
 }
 
 /// Docker's own stats for a container, straight from the Engine API (one-shot).
-pub fn api_stats(id: &str) -> serde_json::Value {
+pub(crate) fn api_stats(id: &str) -> serde_json::Value {
     let mut s = UnixStream::connect(SOCKET).expect("connecting to the Docker socket");
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     // HTTP/1.0: the daemon answers without chunked encoding and closes.
@@ -210,7 +210,7 @@ pub fn api_stats(id: &str) -> serde_json::Value {
 /// terminating TLS first (as a daemon started with `--tlsverify` would). [`Forwarder::stop`]
 /// (or drop) closes the listener and every connection it carries, like a daemon or a
 /// network path going away; [`Forwarder::start`] listens on the same port again.
-pub struct Forwarder {
+pub(crate) struct Forwarder {
     pub port: u16,
     tls: Option<std::sync::Arc<rustls::ServerConfig>>,
     running: Option<(
@@ -222,12 +222,12 @@ pub struct Forwarder {
 
 impl Forwarder {
     /// Forwards plain TCP.
-    pub fn plain() -> Forwarder {
+    pub(crate) fn plain() -> Forwarder {
         Forwarder::new(None)
     }
 
     /// Terminates TLS with `server` and forwards the decrypted bytes.
-    pub fn tls(server: std::sync::Arc<rustls::ServerConfig>) -> Forwarder {
+    pub(crate) fn tls(server: std::sync::Arc<rustls::ServerConfig>) -> Forwarder {
         Forwarder::new(Some(server))
     }
 
@@ -243,17 +243,17 @@ impl Forwarder {
     }
 
     /// `tcp://127.0.0.1:<port>`, for `DOCKER_HOST`.
-    pub fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("tcp://127.0.0.1:{}", self.port)
     }
 
     /// Request lines (`GET /v1.41/events?... HTTP/1.1`) that went through, oldest first.
-    pub fn requests(&self) -> Vec<String> {
+    pub(crate) fn requests(&self) -> Vec<String> {
         self.requests.lock().unwrap().clone()
     }
 
     /// Listens (again) on `port`.
-    pub fn start(&mut self) {
+    pub(crate) fn start(&mut self) {
         self.stop();
         let listener = std::net::TcpListener::bind(("127.0.0.1", self.port))
             .expect("binding the forwarder's port");
@@ -295,7 +295,7 @@ impl Forwarder {
     }
 
     /// Closes the listener and every connection.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         if let Some((stop, thread)) = self.running.take() {
             let _ = stop.send(());
             let _ = thread.join();

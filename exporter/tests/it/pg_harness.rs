@@ -16,9 +16,9 @@ use crate::support::{Proc, TempDir, eventually_with, free_port, pki, tool};
 
 /// Password of the `postgres` superuser over TCP (scram-sha-256). The unix socket
 /// trusts local connections so the harness's psql needs none.
-pub const PASSWORD: &str = "lw-test-Pw-81hQ";
+pub(crate) const PASSWORD: &str = "lw-test-Pw-81hQ";
 
-pub struct PgServer {
+pub(crate) struct PgServer {
     pub dir: TempDir,
     pub port: u16,
     bin: PathBuf,
@@ -66,12 +66,12 @@ fn id(flag: &str) -> u32 {
 
 impl PgServer {
     /// Starts a new server, or returns `None` (test skipped) without PostgreSQL.
-    pub fn start() -> Option<PgServer> {
+    pub(crate) fn start() -> Option<PgServer> {
         PgServer::start_with(false, &[])
     }
 
     /// [`PgServer::start`] with extra `name=value` settings on every start.
-    pub fn start_with_settings(settings: &[&str]) -> Option<PgServer> {
+    pub(crate) fn start_with_settings(settings: &[&str]) -> Option<PgServer> {
         PgServer::start_with(false, settings)
     }
 
@@ -80,7 +80,7 @@ impl PgServer {
     /// on 127.0.0.1 and 127.0.0.2 (an address the certificate does not name), and a
     /// pg_hba.conf with `hostssl` lines only. The role `prometheus` must also present
     /// a client certificate (`client.crt`, CN=prometheus) signed by the CA.
-    pub fn start_tls() -> Option<PgServer> {
+    pub(crate) fn start_tls() -> Option<PgServer> {
         tool("openssl", &["/usr/bin/openssl"])?;
         PgServer::start_with(true, &[])
     }
@@ -162,14 +162,14 @@ impl PgServer {
     }
 
     /// The server's `server_version_num`, e.g. 170012.
-    pub fn version_num(&self) -> u32 {
+    pub(crate) fn version_num(&self) -> u32 {
         self.psql("postgres", "SHOW server_version_num")
             .parse()
             .expect("server_version_num is a number")
     }
 
     /// The CA of a [`PgServer::start_tls`] server.
-    pub fn ca_file(&self) -> PathBuf {
+    pub(crate) fn ca_file(&self) -> PathBuf {
         self.dir.0.join("ca.crt")
     }
 
@@ -178,7 +178,7 @@ impl PgServer {
     }
 
     /// The unix socket directory (also a valid `host` for libpq and tokio-postgres).
-    pub fn socket_dir(&self) -> &Path {
+    pub(crate) fn socket_dir(&self) -> &Path {
         &self.dir.0
     }
 
@@ -192,7 +192,7 @@ impl PgServer {
     }
 
     /// Starts the server (again) on the same port and data, and waits until it answers.
-    pub fn start_again(&mut self) {
+    pub(crate) fn start_again(&mut self) {
         assert!(self.child.is_none(), "already running");
         let log = std::fs::File::create(self.dir.0.join("server.log")).expect("log file");
         let child = self
@@ -221,7 +221,7 @@ impl PgServer {
     }
 
     /// Fast shutdown (SIGINT: clients are disconnected), waiting for the exit.
-    pub fn stop(&mut self) {
+    pub(crate) fn stop(&mut self) {
         let Some(mut child) = self.child.take() else {
             return;
         };
@@ -240,12 +240,12 @@ impl PgServer {
     }
 
     /// DSN for TCP without the password (given separately, as a secret).
-    pub fn dsn(&self) -> String {
+    pub(crate) fn dsn(&self) -> String {
         self.dsn_with("127.0.0.1", "postgres", "sslmode=disable")
     }
 
     /// DSN for TCP to `host` as `user` with the given URL parameters.
-    pub fn dsn_with(&self, host: &str, user: &str, params: &str) -> String {
+    pub(crate) fn dsn_with(&self, host: &str, user: &str, params: &str) -> String {
         format!("postgresql://{user}@{host}:{}/postgres?{params}", self.port)
     }
 
@@ -271,13 +271,13 @@ impl PgServer {
     }
 
     /// Runs SQL through psql on the socket and returns its unaligned output.
-    pub fn psql(&self, db: &str, sql: &str) -> String {
+    pub(crate) fn psql(&self, db: &str, sql: &str) -> String {
         self.try_psql(db, sql)
             .unwrap_or_else(|e| panic!("psql {sql:?} failed: {e}"))
     }
 
     /// Runs SQL in a psql that keeps going in the background (killed on drop).
-    pub fn psql_background(&self, db: &str, sql: &str) -> Proc {
+    pub(crate) fn psql_background(&self, db: &str, sql: &str) -> Proc {
         Proc(
             self.psql_command(db, sql)
                 .stdout(Stdio::null())

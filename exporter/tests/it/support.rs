@@ -4,9 +4,9 @@
 //! replay coordinator ([`replay`]), the webhook receiver and Prometheus/Alertmanager
 //! processes ([`alerting`]), and S3 bucket administration ([`s3`]).
 
-pub mod alerting;
-pub mod replay;
-pub mod s3;
+pub(crate) mod alerting;
+pub(crate) mod replay;
+pub(crate) mod s3;
 
 use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -19,7 +19,7 @@ use std::time::{Duration, Instant};
 /// The one rule for a test that cannot run here (a tool, a daemon, root missing): it
 /// prints why and the caller returns early, but under `CI=true` it fails the test, so a
 /// green CI run means everything ran.
-pub fn skip_or_fail(reason: &str) {
+pub(crate) fn skip_or_fail(reason: &str) {
     if std::env::var("CI").as_deref() == Ok("true") {
         panic!("CI=true and {reason}");
     }
@@ -28,7 +28,7 @@ pub fn skip_or_fail(reason: &str) {
 
 /// Finds an external tool. When it is missing the calling test should return early
 /// ([`skip_or_fail`]).
-pub fn tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
+pub(crate) fn tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     let found = candidates
         .iter()
         .map(PathBuf::from)
@@ -49,7 +49,7 @@ pub fn tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
 }
 
 /// A free TCP port on loopback (bound and released; fine for tests on one machine).
-pub fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -57,10 +57,10 @@ pub fn free_port() -> u16 {
 }
 
 /// A scratch directory removed on drop.
-pub struct TempDir(pub PathBuf);
+pub(crate) struct TempDir(pub PathBuf);
 
 impl TempDir {
-    pub fn new(tag: &str) -> TempDir {
+    pub(crate) fn new(tag: &str) -> TempDir {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dir =
@@ -70,7 +70,7 @@ impl TempDir {
         TempDir(dir)
     }
 
-    pub fn write(&self, name: &str, text: &str) -> PathBuf {
+    pub(crate) fn write(&self, name: &str, text: &str) -> PathBuf {
         let p = self.0.join(name);
         std::fs::write(&p, text).expect("writing a temp file");
         p
@@ -84,12 +84,12 @@ impl Drop for TempDir {
 }
 
 /// The exporter binary under test.
-pub fn exporter_bin() -> &'static str {
+pub(crate) fn exporter_bin() -> &'static str {
     env!("CARGO_BIN_EXE_lakewatch-exporter")
 }
 
 /// A running `lakewatch-exporter` on an ephemeral loopback port.
-pub struct Exporter {
+pub(crate) struct Exporter {
     child: Child,
     pub addr: SocketAddr,
     pub log: Arc<Mutex<Vec<String>>>,
@@ -99,12 +99,12 @@ pub struct Exporter {
 
 impl Exporter {
     /// Starts the exporter with extra arguments and waits until it listens.
-    pub fn start(args: &[&str]) -> Exporter {
+    pub(crate) fn start(args: &[&str]) -> Exporter {
         Exporter::start_with_env(args, &[])
     }
 
     /// Starts the exporter with extra arguments and environment variables.
-    pub fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Exporter {
+    pub(crate) fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Exporter {
         let mut child = Command::new(exporter_bin())
             .envs(env.iter().copied())
             .args([
@@ -152,16 +152,16 @@ impl Exporter {
         }
     }
 
-    pub fn get(&self, path: &str) -> Response {
+    pub(crate) fn get(&self, path: &str) -> Response {
         http(self.addr, "GET", path, &[])
     }
 
-    pub fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+    pub(crate) fn request(&self, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
         http(self.addr, method, path, headers)
     }
 
     /// Polls `/readyz` until it answers 200.
-    pub fn wait_ready(&self, within: Duration) {
+    pub(crate) fn wait_ready(&self, within: Duration) {
         eventually_with(
             within,
             "/readyz to answer 200",
@@ -171,30 +171,30 @@ impl Exporter {
     }
 
     /// The exposition text (format 0.0.4) of `/metrics`.
-    pub fn metrics(&self) -> String {
+    pub(crate) fn metrics(&self) -> String {
         let r = self.get("/metrics");
         assert_eq!(r.status, 200);
         r.text()
     }
 
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         self.log.lock().unwrap().join("\n")
     }
 
     /// The process id (the lab pauses the exporter with SIGSTOP to make it unscrapable).
-    pub fn pid(&self) -> u32 {
+    pub(crate) fn pid(&self) -> u32 {
         self.child.id()
     }
 
     /// How many file descriptors the exporter has open (sockets included).
-    pub fn open_fds(&self) -> usize {
+    pub(crate) fn open_fds(&self) -> usize {
         std::fs::read_dir(format!("/proc/{}/fd", self.child.id()))
             .expect("reading the exporter's /proc/PID/fd")
             .count()
     }
 
     /// Sends SIGTERM and waits for the process to exit.
-    pub fn terminate(&mut self, within: Duration) -> ExitStatus {
+    pub(crate) fn terminate(&mut self, within: Duration) -> ExitStatus {
         let ok = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -221,7 +221,7 @@ impl Drop for Exporter {
 }
 
 /// A child process killed on drop.
-pub struct Proc(pub Child);
+pub(crate) struct Proc(pub Child);
 
 impl Drop for Proc {
     fn drop(&mut self) {
@@ -232,34 +232,39 @@ impl Drop for Proc {
 
 /// An HTTP/1.1 response, fully read.
 #[derive(Debug)]
-pub struct Response {
+pub(crate) struct Response {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: Vec<u8>,
 }
 
 impl Response {
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
             .map(|(_, v)| v.as_str())
     }
 
-    pub fn text(&self) -> String {
+    pub(crate) fn text(&self) -> String {
         String::from_utf8(self.body.clone()).expect("UTF-8 body")
     }
 }
 
 /// A minimal HTTP/1.1 client (one request per connection): enough for tests, and it
 /// keeps a second HTTP stack out of the dependency tree.
-pub fn http(addr: SocketAddr, method: &str, path: &str, headers: &[(&str, &str)]) -> Response {
+pub(crate) fn http(
+    addr: SocketAddr,
+    method: &str,
+    path: &str,
+    headers: &[(&str, &str)],
+) -> Response {
     try_http(addr, method, path, headers)
         .unwrap_or_else(|e| panic!("{method} {path} on {addr}: {e}"))
 }
 
 /// [`http`] for a server that may not listen yet (or any more): I/O errors are returned.
-pub fn try_http(
+pub(crate) fn try_http(
     addr: SocketAddr,
     method: &str,
     path: &str,
@@ -326,7 +331,7 @@ fn dechunk(mut raw: &[u8]) -> Vec<u8> {
 
 /// One sample of an exposition.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Sample {
+pub(crate) struct Sample {
     pub name: String,
     pub labels: BTreeMap<String, String>,
     pub value: f64,
@@ -335,7 +340,7 @@ pub struct Sample {
 /// Reads the samples and `# TYPE` lines of an exposition with the exporter's own reader
 /// (`passthrough::read`, the one MinIO's and Trino's `/metrics` go through); panics with
 /// the line that does not parse.
-pub fn parse_exposition(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
+pub(crate) fn parse_exposition(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
     let (samples, types) = lakewatch_exporter::passthrough::read(text)
         .unwrap_or_else(|e| panic!("the exposition does not parse: {e}\n{text}"));
     let samples = samples
@@ -350,14 +355,14 @@ pub fn parse_exposition(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
 }
 
 /// Writes a config file into `dir` and returns its path as a string.
-pub fn config_file(dir: &TempDir, yaml: &str) -> String {
+pub(crate) fn config_file(dir: &TempDir, yaml: &str) -> String {
     dir.write("lakewatch.yml", yaml).display().to_string()
 }
 
 /// moto's S3 server (`pip install 'moto[server]'`) on a loopback port, stopped on drop.
 /// It speaks the real S3 protocol over HTTP and keeps its state in memory, so a restart
 /// starts empty.
-pub struct Moto {
+pub(crate) struct Moto {
     proc: Option<Proc>,
     bin: PathBuf,
     pub port: u16,
@@ -366,7 +371,7 @@ pub struct Moto {
 
 impl Moto {
     /// Starts moto, or returns `None` (after `tool`'s skip message) when it is missing.
-    pub fn start(env: &[(&str, &str)]) -> Option<Moto> {
+    pub(crate) fn start(env: &[(&str, &str)]) -> Option<Moto> {
         let bin = tool("moto_server", &[])?;
         let mut m = Moto {
             proc: None,
@@ -381,17 +386,17 @@ impl Moto {
         Some(m)
     }
 
-    pub fn endpoint(&self) -> String {
+    pub(crate) fn endpoint(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
     /// Kills the server; its port stays reserved for [`Moto::restart`].
-    pub fn kill(&mut self) {
+    pub(crate) fn kill(&mut self) {
         self.proc = None;
     }
 
     /// (Re)starts the server on the same port and waits until it accepts connections.
-    pub fn restart(&mut self) {
+    pub(crate) fn restart(&mut self) {
         self.kill();
         let child = Command::new(&self.bin)
             .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
@@ -412,7 +417,7 @@ impl Moto {
 /// `context()` (a log, the last body read): the one polling loop of the tests. A test
 /// waits for a condition with it, never for a span of time; `within` is a test timeout,
 /// not a speed requirement.
-pub fn eventually_with<T>(
+pub(crate) fn eventually_with<T>(
     within: Duration,
     what: &str,
     context: impl Fn() -> String,
@@ -433,18 +438,18 @@ pub fn eventually_with<T>(
 }
 
 /// [`eventually_with`] when `what` says all there is to say.
-pub fn eventually<T>(within: Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
+pub(crate) fn eventually<T>(within: Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
     eventually_with(within, what, String::new, f)
 }
 
 /// The value of the first sample named `name` whose labels include all of `labels`,
 /// in an exposition's text.
-pub fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn value(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     sample_value(&parse_exposition(text).0, name, labels)
 }
 
 /// The same, over already parsed samples.
-pub fn sample_value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+pub(crate) fn sample_value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> Option<f64> {
     samples
         .iter()
         .find(|s| {
@@ -458,13 +463,13 @@ pub fn sample_value(samples: &[Sample], name: &str, labels: &[(&str, &str)]) -> 
 
 /// Debian's prometheus-node-exporter on a free loopback port, answering, stopped on
 /// drop. `None` when it is not installed (the caller skips; under CI=true it fails).
-pub struct NodeExporter {
+pub(crate) struct NodeExporter {
     _proc: Proc,
     pub addr: SocketAddr,
 }
 
 /// Starts node_exporter with only `collectors` enabled (its defaults when empty).
-pub fn node_exporter(collectors: &[&str]) -> Option<NodeExporter> {
+pub(crate) fn node_exporter(collectors: &[&str]) -> Option<NodeExporter> {
     let bin = tool(
         "prometheus-node-exporter",
         &["/usr/bin/prometheus-node-exporter"],
@@ -494,13 +499,17 @@ pub fn node_exporter(collectors: &[&str]) -> Option<NodeExporter> {
 /// Debian's prometheus-postgres-exporter (`bin`, found with [`tool`] before the test
 /// starts anything) reading `pg` as `postgres` over TCP, with extra `args`, on a free
 /// loopback port; stopped on drop.
-pub struct PostgresExporter {
+pub(crate) struct PostgresExporter {
     _proc: Proc,
     pub addr: SocketAddr,
 }
 
 impl PostgresExporter {
-    pub fn start(bin: &Path, pg: &crate::pg_harness::PgServer, args: &[&str]) -> PostgresExporter {
+    pub(crate) fn start(
+        bin: &Path,
+        pg: &crate::pg_harness::PgServer,
+        args: &[&str],
+    ) -> PostgresExporter {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
             .parse()
             .expect("a socket address");
@@ -525,7 +534,7 @@ impl PostgresExporter {
 
 /// Runs `promtool check metrics` on an exposition: `None` when promtool is missing
 /// (the caller skips), else whether it passed, with its complaints.
-pub fn promtool_check_metrics(body: &str) -> Option<Result<(), String>> {
+pub(crate) fn promtool_check_metrics(body: &str) -> Option<Result<(), String>> {
     let promtool = tool("promtool", &["/usr/bin/promtool"])?;
     let mut child = Command::new(promtool)
         .args(["check", "metrics"])
@@ -555,7 +564,7 @@ pub fn promtool_check_metrics(body: &str) -> Option<Result<(), String>> {
 // ---- TLS material for tests (openssl) ----
 
 /// Runs `openssl` with whitespace-separated arguments in `dir`.
-pub fn openssl(dir: &Path, args: &str) {
+pub(crate) fn openssl(dir: &Path, args: &str) {
     let out = Command::new("openssl")
         .current_dir(dir)
         .args(args.split_whitespace())
@@ -572,7 +581,7 @@ const NEW_KEY: &str = "-newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes";
 
 /// A CA, a server certificate for 127.0.0.1/localhost signed by it (`server1`), and a
 /// client certificate (`client`).
-pub fn pki(dir: &Path) {
+pub(crate) fn pki(dir: &Path) {
     openssl(
         dir,
         &format!(
@@ -593,7 +602,7 @@ pub fn pki(dir: &Path) {
 }
 
 /// `{name}.crt`/`{name}.key` for 127.0.0.1 and localhost, signed by `ca.crt` in `dir`.
-pub fn server_cert(dir: &Path, name: &str) {
+pub(crate) fn server_cert(dir: &Path, name: &str) {
     std::fs::write(
         dir.join("san.ext"),
         "subjectAltName=IP:127.0.0.1,DNS:localhost\n",
@@ -612,7 +621,7 @@ pub fn server_cert(dir: &Path, name: &str) {
 }
 
 /// curl with a 10 s cap and errors on stderr.
-pub fn curl(args: &[&str]) -> Output {
+pub(crate) fn curl(args: &[&str]) -> Output {
     Command::new("curl")
         .args(["-sS", "--max-time", "10"])
         .args(args)
@@ -621,13 +630,17 @@ pub fn curl(args: &[&str]) -> Output {
 }
 
 /// openssl and curl, for the TLS tests.
-pub fn tls_tools() -> bool {
+pub(crate) fn tls_tools() -> bool {
     tool("openssl", &["/usr/bin/openssl"]).is_some() && tool("curl", &["/usr/bin/curl"]).is_some()
 }
 
 /// A rustls server configuration with `{name}.crt`/`{name}.key` of a [`pki`] in `dir`;
 /// with `client_auth` it requires a client certificate signed by its `ca.crt`.
-pub fn tls_server_config(dir: &Path, name: &str, client_auth: bool) -> Arc<rustls::ServerConfig> {
+pub(crate) fn tls_server_config(
+    dir: &Path,
+    name: &str,
+    client_auth: bool,
+) -> Arc<rustls::ServerConfig> {
     use lakewatch_exporter::tls::{load_certs, load_key, provider};
     let certs = load_certs(&dir.join(format!("{name}.crt"))).expect("server certificate");
     let key = load_key(&dir.join(format!("{name}.key"))).expect("server key");

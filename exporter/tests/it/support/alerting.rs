@@ -18,7 +18,7 @@ use super::{Proc, try_http};
 
 /// One request the webhook received.
 #[derive(Debug, Clone)]
-pub struct Post {
+pub(crate) struct Post {
     pub path: String,
     pub authorization: Option<String>,
     pub body: String,
@@ -26,14 +26,14 @@ pub struct Post {
 
 /// Alertmanager's webhook receiver: a loopback HTTP/1.1 server that answers 200 to
 /// everything and records each request. Stopped on drop.
-pub struct Webhook {
+pub(crate) struct Webhook {
     pub addr: SocketAddr,
     posts: Arc<Mutex<Vec<Post>>>,
     stop: Arc<AtomicBool>,
 }
 
 impl Webhook {
-    pub fn start() -> Webhook {
+    pub(crate) fn start() -> Webhook {
         let listener = TcpListener::bind("127.0.0.1:0").expect("binding the webhook port");
         let addr = listener.local_addr().expect("a bound address");
         let posts = Arc::new(Mutex::new(Vec::new()));
@@ -60,7 +60,7 @@ impl Webhook {
         Webhook { addr, posts, stop }
     }
 
-    pub fn posts(&self) -> Vec<Post> {
+    pub(crate) fn posts(&self) -> Vec<Post> {
         self.posts.lock().unwrap().clone()
     }
 }
@@ -106,7 +106,7 @@ fn read_request(conn: &mut TcpStream) -> std::io::Result<Post> {
 }
 
 /// The alerts named `name` in a webhook payload.
-pub fn alerts_named<'a>(payload: &'a Value, name: &str) -> Vec<&'a Value> {
+pub(crate) fn alerts_named<'a>(payload: &'a Value, name: &str) -> Vec<&'a Value> {
     payload["alerts"]
         .as_array()
         .map(|a| {
@@ -118,7 +118,7 @@ pub fn alerts_named<'a>(payload: &'a Value, name: &str) -> Vec<&'a Value> {
 }
 
 /// A string map of a payload object (labels, annotations).
-pub fn strings(v: &Value) -> BTreeMap<String, String> {
+pub(crate) fn strings(v: &Value) -> BTreeMap<String, String> {
     v.as_object()
         .map(|o| {
             o.iter()
@@ -129,14 +129,14 @@ pub fn strings(v: &Value) -> BTreeMap<String, String> {
 }
 
 /// A Prometheus-ecosystem server on loopback, killed on drop, its log kept for failures.
-pub struct Server {
+pub(crate) struct Server {
     _proc: Proc,
     pub addr: SocketAddr,
     pub log: PathBuf,
 }
 
 impl Server {
-    pub fn start(bin: &Path, args: &[String], log: PathBuf) -> Server {
+    pub(crate) fn start(bin: &Path, args: &[String], log: PathBuf) -> Server {
         let addr = args
             .iter()
             .find_map(|a| a.strip_prefix("--web.listen-address="))
@@ -162,7 +162,7 @@ impl Server {
     /// generates, every receiver a webhook to `webhook_url` whose bearer token
     /// (`token`) is read from a secrets file, and 1 s group timers so tests see
     /// notifications within seconds. Files go under `dir`.
-    pub fn alertmanager(
+    pub(crate) fn alertmanager(
         bin: &Path,
         dir: &Path,
         services: &[lakewatch_rulegen::Service],
@@ -206,7 +206,7 @@ impl Server {
     /// Prometheus on a free loopback port with `config` (its rule files relative to
     /// `dir`), a TSDB under `dir`, and firing alerts re-sent every second rather than
     /// every minute, so one send lost while Alertmanager starts cannot stall a test.
-    pub fn prometheus(bin: &Path, dir: &Path, config: &str) -> Server {
+    pub(crate) fn prometheus(bin: &Path, dir: &Path, config: &str) -> Server {
         let config_path = dir.join("prometheus.yml");
         std::fs::write(&config_path, config).expect("writing prometheus.yml");
         Server::start(
@@ -222,13 +222,13 @@ impl Server {
     }
 
     /// A GET's status and body, `None` while the server does not answer.
-    pub fn get(&self, path: &str) -> Option<(u16, String)> {
+    pub(crate) fn get(&self, path: &str) -> Option<(u16, String)> {
         try_http(self.addr, "GET", path, &[])
             .ok()
             .map(|r| (r.status, String::from_utf8_lossy(&r.body).into_owned()))
     }
 
-    pub fn log_text(&self) -> String {
+    pub(crate) fn log_text(&self) -> String {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 }

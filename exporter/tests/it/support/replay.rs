@@ -21,13 +21,13 @@ use super::eventually_with;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trino");
 
-pub fn fixture(name: &str) -> String {
+pub(crate) fn fixture(name: &str) -> String {
     std::fs::read_to_string(format!("{FIXTURES}/{name}")).expect("fixture exists")
 }
 
 /// One scripted answer.
 #[derive(Debug, Clone)]
-pub enum Reply {
+pub(crate) enum Reply {
     Body(u16, String),
     /// Never answers (until the server stops).
     Hang,
@@ -37,12 +37,12 @@ pub enum Reply {
     NeedsCookie(&'static str, String),
 }
 
-pub fn ok(body: impl Into<String>) -> Reply {
+pub(crate) fn ok(body: impl Into<String>) -> Reply {
     Reply::Body(200, body.into())
 }
 
 #[derive(Debug, Clone)]
-pub struct Seen {
+pub(crate) struct Seen {
     pub method: String,
     pub path: String,
     pub headers: BTreeMap<String, String>,
@@ -55,7 +55,7 @@ struct Script {
 }
 
 /// The replay server; stops when dropped.
-pub struct Replay {
+pub(crate) struct Replay {
     pub addr: SocketAddr,
     https: bool,
     script: Arc<Mutex<Script>>,
@@ -64,12 +64,12 @@ pub struct Replay {
 }
 
 impl Replay {
-    pub fn start() -> Replay {
+    pub(crate) fn start() -> Replay {
         Replay::serve(None)
     }
 
     /// The same over TLS, with the `server1` certificate of the test PKI in `pki`.
-    pub fn start_tls(pki: &std::path::Path) -> Replay {
+    pub(crate) fn start_tls(pki: &std::path::Path) -> Replay {
         let config = crate::support::tls_server_config(pki, "server1", false);
         Replay::serve(Some(tokio_rustls::TlsAcceptor::from(config)))
     }
@@ -133,13 +133,13 @@ impl Replay {
         }
     }
 
-    pub fn url(&self, prefix: &str) -> String {
+    pub(crate) fn url(&self, prefix: &str) -> String {
         let scheme = if self.https { "https" } else { "http" };
         format!("{scheme}://{}{prefix}", self.addr)
     }
 
     /// Scripts `path`: one reply per request, the last one repeating.
-    pub fn route(&self, path: &str, replies: Vec<Reply>) {
+    pub(crate) fn route(&self, path: &str, replies: Vec<Reply>) {
         self.script
             .lock()
             .unwrap()
@@ -147,7 +147,7 @@ impl Replay {
             .insert(path.to_string(), (replies, 0));
     }
 
-    pub fn served(&self, path: &str) -> usize {
+    pub(crate) fn served(&self, path: &str) -> usize {
         self.script
             .lock()
             .unwrap()
@@ -156,13 +156,13 @@ impl Replay {
             .map_or(0, |r| r.1)
     }
 
-    pub fn requests(&self, path: &str) -> Vec<Seen> {
+    pub(crate) fn requests(&self, path: &str) -> Vec<Seen> {
         let s = self.script.lock().unwrap();
         s.log.iter().filter(|r| r.path == path).cloned().collect()
     }
 
     /// Waits until `path` was requested at least `n` times.
-    pub fn wait_served(&self, path: &str, n: usize, within: Duration) {
+    pub(crate) fn wait_served(&self, path: &str, n: usize, within: Duration) {
         eventually_with(
             within,
             &format!("{path} to be served {n} times"),
@@ -243,7 +243,7 @@ async fn answer(
 }
 
 /// A `/v1/query` entry built from the fixture, as `BasicQueryInfo` would write it.
-pub struct Q {
+pub(crate) struct Q {
     pub id: &'static str,
     pub state: &'static str,
     pub execution: &'static str,
@@ -254,7 +254,7 @@ pub struct Q {
     pub blocked: bool,
 }
 
-pub fn q(id: &'static str, state: &'static str) -> Q {
+pub(crate) fn q(id: &'static str, state: &'static str) -> Q {
     Q {
         id,
         state,
@@ -267,7 +267,7 @@ pub fn q(id: &'static str, state: &'static str) -> Q {
     }
 }
 
-pub fn entry(q: &Q, id: &str) -> Value {
+pub(crate) fn entry(q: &Q, id: &str) -> Value {
     let mut v: Value = serde_json::from_str(&fixture("query.json")).expect("query.json is JSON");
     v["queryId"] = json!(id);
     v["session"]["queryId"] = json!(id);
@@ -294,6 +294,6 @@ pub fn entry(q: &Q, id: &str) -> Value {
     v
 }
 
-pub fn list(queries: &[Q]) -> Reply {
+pub(crate) fn list(queries: &[Q]) -> Reply {
     ok(Value::Array(queries.iter().map(|q| entry(q, q.id)).collect()).to_string())
 }

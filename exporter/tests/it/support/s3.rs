@@ -5,13 +5,13 @@ use aws_sdk_s3::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_s3::primitives::ByteStream;
 
 /// Test-side S3 client: sets up buckets and objects over the real protocol.
-pub struct Admin {
+pub(crate) struct Admin {
     rt: tokio::runtime::Runtime,
     client: aws_sdk_s3::Client,
 }
 
 impl Admin {
-    pub fn new(endpoint: &str) -> Admin {
+    pub(crate) fn new(endpoint: &str) -> Admin {
         let rt = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -31,7 +31,7 @@ impl Admin {
         }
     }
 
-    pub fn bucket(&self, name: &str, sizes: &[usize]) {
+    pub(crate) fn bucket(&self, name: &str, sizes: &[usize]) {
         self.rt.block_on(async {
             self.client
                 .create_bucket()
@@ -52,7 +52,7 @@ impl Admin {
         });
     }
 
-    pub fn delete_bucket(&self, name: &str) {
+    pub(crate) fn delete_bucket(&self, name: &str) {
         self.rt.block_on(async {
             let out = self
                 .client
