@@ -13,6 +13,8 @@ mod disk;
 pub mod duration;
 mod exporter;
 mod postgres;
+mod postgres_server;
+mod postgres_tables;
 mod s3;
 mod trino;
 
@@ -20,6 +22,8 @@ pub use container::*;
 pub use disk::*;
 pub use exporter::*;
 pub use postgres::*;
+pub use postgres_server::*;
+pub use postgres_tables::*;
 pub use s3::*;
 pub use trino::*;
 
