@@ -301,6 +301,40 @@ mod tests {
     }
 
     #[test]
+    fn postgres_tables_databases_and_opt_in_collectors() {
+        let c = Config::parse(
+            "collectors:\n  postgres:\n    tables_limit: 0\n    tables_order_by: activity\n    tables_include: '^fact_'\n    schemas_exclude: ''\n    auto_discover_databases: true\n    databases_include: '^lake'\n    postmaster: true\n    stat_checkpointer: false\n    targets:\n      - name: a\n        host: h\n        user: u\n",
+            "c.yml",
+        )
+        .unwrap();
+        let pg = c.postgres.expect("postgres on");
+        assert_eq!(
+            (pg.tables.limit, pg.tables.order_by),
+            (0, TableOrder::Activity)
+        );
+        assert!(pg.tables.tables.allows("fact_sales") && !pg.tables.tables.allows("dim_x"));
+        assert!(
+            pg.tables.schemas.allows("pg_temp_3"),
+            "'' removes the default exclusion"
+        );
+        let dbs = pg.databases.expect("discovering");
+        assert!(dbs.allows("lake_2") && !dbs.allows("postgres"));
+        assert!(
+            dbs.exclude
+                .as_ref()
+                .is_some_and(|r| r.is_match("template1")),
+            "default kept"
+        );
+        assert_eq!(
+            pg.optional,
+            Optional {
+                postmaster: true,
+                ..Optional::default()
+            }
+        );
+    }
+
+    #[test]
     fn postgres_errors_are_located() {
         let base = "collectors:\n  postgres:\n    targets:\n      - name: a\n";
         let e = invalid(&format!("{base}        host: h\n"));
