@@ -183,6 +183,19 @@ fn tables_slots_and_failing_archiver_on_a_primary() {
         assert!(find(&samples, name, &[]).is_none(), "{name} is opt-in");
     }
 
+    // Databases are read one at a time: the target's session and at most one more.
+    for _ in 0..30 {
+        let n: u32 = pg
+            .psql(
+                "postgres",
+                "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lakewatch'",
+            )
+            .parse()
+            .expect("a count");
+        assert!((1..=2).contains(&n), "{n} lakewatch sessions");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+
     // Each new segment to archive is another failure.
     let failed = v("pg_stat_archiver_failed_count", &[]).expect("seen above");
     pg.psql(
