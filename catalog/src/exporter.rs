@@ -13,71 +13,108 @@ const fn m(
 
 const COLLECTOR_TARGET: &[&str] = &["collector", "target"];
 
-pub static COLLECTOR_UP: Metric = m(
-    Kind::Gauge,
-    "lakewatch_collector_up",
-    "1 if the collector's last cycle for this target succeeded, 0 if it failed or timed out.",
-    COLLECTOR_TARGET,
+metric!(
+    COLLECTOR_UP = m(
+        Kind::Gauge,
+        "lakewatch_collector_up",
+        "1 if the collector's last cycle for this target succeeded, 0 if it failed or timed out.",
+        COLLECTOR_TARGET,
+    )
 );
-pub static COLLECTOR_DURATION: Metric = m(
-    Kind::Gauge,
-    "lakewatch_collector_duration_seconds",
-    "Wall time of the collector's last cycle for this target.",
-    COLLECTOR_TARGET,
-)
-.unit("seconds");
-pub static COLLECTOR_LAST_SUCCESS: Metric = m(
-    Kind::Gauge,
-    "lakewatch_collector_last_success_timestamp_seconds",
-    "Unix time of the collector's last successful cycle for this target (0 if none yet).",
-    COLLECTOR_TARGET,
-)
-.unit("seconds");
-pub static COLLECTOR_ERRORS: Metric = m(
-    Kind::Counter,
-    "lakewatch_collector_errors_total",
-    "Failed collector cycles by error kind (timeout, io, connect, auth, http, parse, panic, ...).",
-    &["collector", "target", "kind"],
+metric!(
+    COLLECTOR_DURATION = m(
+        Kind::Gauge,
+        "lakewatch_collector_duration_seconds",
+        "Wall time of the collector's last cycle for this target.",
+        COLLECTOR_TARGET,
+    )
+    .unit("seconds")
 );
-pub static SERIES_DROPPED: Metric = m(
-    Kind::Counter,
-    "lakewatch_series_dropped_total",
-    "Series dropped because a collector target produced more than limits.series_per_target in a cycle.",
-    COLLECTOR_TARGET,
+metric!(
+    COLLECTOR_LAST_SUCCESS = m(
+        Kind::Gauge,
+        "lakewatch_collector_last_success_timestamp_seconds",
+        "Unix time of the collector's last successful cycle for this target (0 if none yet).",
+        COLLECTOR_TARGET,
+    )
+    .unit("seconds")
 );
-pub static BUILD_INFO: Metric = m(
-    Kind::Info,
-    "lakewatch_build_info",
-    "Version, git revision and Rust compiler of the running lakewatch-exporter.",
-    &["version", "revision", "rustversion"],
+metric!(
+    COLLECTOR_ERRORS = m(
+        Kind::Counter,
+        "lakewatch_collector_errors_total",
+        "Failed collector cycles by error kind (timeout, io, connect, auth, http, parse, panic, ...).",
+        &["collector", "target", "kind"],
+    )
 );
-pub static PROCESS_CPU: Metric = m(
-    Kind::Counter,
-    "process_cpu_seconds_total",
-    "Total user and system CPU time spent by the exporter.",
-    &[],
-)
-.unit("seconds");
-pub static PROCESS_RSS: Metric = m(
-    Kind::Gauge,
-    "process_resident_memory_bytes",
-    "Resident memory size of the exporter.",
-    &[],
-)
-.unit("bytes");
-pub static PROCESS_OPEN_FDS: Metric = m(
-    Kind::Gauge,
-    "process_open_fds",
-    "Number of open file descriptors of the exporter.",
-    &[],
+metric!(
+    SERIES_DROPPED = m(
+        Kind::Counter,
+        "lakewatch_series_dropped_total",
+        "Series dropped because a collector target produced more than limits.series_per_target in a cycle.",
+        COLLECTOR_TARGET,
+    )
 );
-pub static PROCESS_START_TIME: Metric = m(
-    Kind::Gauge,
-    "process_start_time_seconds",
-    "Start time of the exporter since the unix epoch.",
-    &[],
-)
-.unit("seconds");
+metric!(
+    BUILD_INFO = m(
+        Kind::Info,
+        "lakewatch_build_info",
+        "Version, git revision and Rust compiler of the running lakewatch-exporter.",
+        &["version", "revision", "rustversion"],
+    )
+);
+metric!(
+    CONFIG_LAST_RELOAD_SUCCESSFUL = m(
+        Kind::Gauge,
+        "lakewatch_config_last_reload_successful",
+        "1 if the last configuration reload succeeded (or none was tried since start), 0 if it failed and the previous configuration still runs.",
+        &[],
+    )
+);
+metric!(
+    CONFIG_LAST_RELOAD_SUCCESS = m(
+        Kind::Gauge,
+        "lakewatch_config_last_reload_success_timestamp_seconds",
+        "Unix time of the last successful configuration load: start-up or reload.",
+        &[],
+    )
+    .unit("seconds")
+);
+metric!(
+    PROCESS_CPU = m(
+        Kind::Counter,
+        "process_cpu_seconds_total",
+        "Total user and system CPU time spent by the exporter.",
+        &[],
+    )
+    .unit("seconds")
+);
+metric!(
+    PROCESS_RSS = m(
+        Kind::Gauge,
+        "process_resident_memory_bytes",
+        "Resident memory size of the exporter.",
+        &[],
+    )
+    .unit("bytes")
+);
+metric!(
+    PROCESS_OPEN_FDS = m(
+        Kind::Gauge,
+        "process_open_fds",
+        "Number of open file descriptors of the exporter.",
+        &[],
+    )
+);
+metric!(
+    PROCESS_START_TIME = m(
+        Kind::Gauge,
+        "process_start_time_seconds",
+        "Start time of the exporter since the unix epoch.",
+        &[],
+    )
+    .unit("seconds")
+);
 
 /// Exporter self-metrics in reference order.
 pub static EXPORTER: &[&Metric] = &[
@@ -87,6 +124,8 @@ pub static EXPORTER: &[&Metric] = &[
     &COLLECTOR_ERRORS,
     &SERIES_DROPPED,
     &BUILD_INFO,
+    &CONFIG_LAST_RELOAD_SUCCESSFUL,
+    &CONFIG_LAST_RELOAD_SUCCESS,
     &PROCESS_CPU,
     &PROCESS_RSS,
     &PROCESS_OPEN_FDS,

@@ -6,12 +6,29 @@
 //! and builds dashboards against it) and by the README's metrics reference (generated from
 //! [`markdown_reference`]). It does no I/O and has no dependencies.
 //!
-//! It is not a registry: it holds descriptions, never values.
+//! It is not a registry: it holds descriptions, never values. It also holds the Prometheus
+//! rules everyone checks against: [`name`] for metric and label names, [`duration`] for
+//! durations.
+
+#![warn(missing_docs)]
+
+/// Declares a catalog entry: a `pub static` [`Metric`] whose documentation is its name and
+/// help text, so both are written once. `m` is the declaring module's constructor (it sets
+/// the [`Source`]); unit and other settings chain as on [`Metric`]:
+/// `metric!(PG_UP = m(Kind::Gauge, "pg_up", "Whether …", SERVER));`
+macro_rules! metric {
+    ($(#[$attr:meta])* $id:ident = m($kind:expr, $name:literal, $help:literal, $labels:expr $(,)?) $(.$method:ident($($arg:expr),* $(,)?))*) => {
+        #[doc = concat!("`", $name, "`: ", $help)]
+        $(#[$attr])*
+        pub static $id: $crate::Metric = m($kind, $name, $help, $labels) $(.$method($($arg),*))*;
+    };
+}
 
 mod container;
 mod disk;
 pub mod duration;
 mod exporter;
+pub mod name;
 mod postgres;
 mod postgres_server;
 mod postgres_tables;
@@ -94,12 +111,15 @@ pub struct Metric {
     /// The name users query: for counters including `_total`, for info metrics including
     /// `_info`, for histograms the base name without `_bucket`/`_sum`/`_count`.
     pub name: &'static str,
+    /// The family's type.
     pub kind: Kind,
     /// OpenMetrics unit (`bytes`, `seconds`, …); when set, the name ends with it.
     pub unit: Option<&'static str>,
+    /// The `# HELP` text.
     pub help: &'static str,
     /// Label names, in the order collectors supply values.
     pub labels: &'static [&'static str],
+    /// Which collector emits it.
     pub source: Source,
 }
 
@@ -263,21 +283,25 @@ mod tests {
     use super::*;
     use std::collections::HashSet;
 
-    fn valid_name(s: &str) -> bool {
-        let mut chars = s.chars();
-        matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-            && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
-    }
-
     #[test]
     fn names_are_unique_and_valid() {
         let mut seen = HashSet::new();
         for m in all() {
-            assert!(valid_name(m.name), "{} is not a valid metric name", m.name);
+            assert!(
+                name::is_metric_name(m.name),
+                "{} is not a valid metric name",
+                m.name
+            );
+            // Colons are for recording rules, never for what an exporter emits.
+            assert!(!m.name.contains(':'), "{} has a colon", m.name);
             assert!(seen.insert(m.name), "{} declared twice", m.name);
             for l in m.labels {
-                assert!(valid_name(l), "{}: bad label {l}", m.name);
-                assert!(!l.starts_with("__"), "{}: reserved label {l}", m.name);
+                assert!(name::is_label_name(l), "{}: bad label {l}", m.name);
+                assert!(
+                    !name::is_reserved_label_name(l),
+                    "{}: reserved label {l}",
+                    m.name
+                );
             }
             assert!(!m.help.is_empty(), "{} has no help", m.name);
             assert!(!m.help.contains('\n'), "{} help spans lines", m.name);

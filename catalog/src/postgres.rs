@@ -19,6 +19,7 @@ const fn m(
 
 const SERVER: &[&str] = &["server"];
 const DB: &[&str] = &["server", "datid", "datname"];
+/// postgres_exporter 0.20's `stat_replication` labels (0.11 had no slot_name).
 const STANDBY: &[&str] = &[
     "server",
     "application_name",
@@ -38,482 +39,636 @@ const ACTIVITY: &[&str] = &[
     "wait_event",
 ];
 
-pub static PG_UP: Metric = m(
-    Kind::Gauge,
-    "pg_up",
-    "Whether the last cycle could connect to the server (1 for yes, 0 for no).",
-    SERVER,
+metric!(
+    PG_UP = m(
+        Kind::Gauge,
+        "pg_up",
+        "Whether the last cycle could connect to the server (1 for yes, 0 for no).",
+        SERVER,
+    )
 );
-pub static PG_STATIC: Metric = m(
-    Kind::Unknown,
-    "pg_static",
-    "Version string as reported by postgres (value 1).",
-    &["server", "short_version", "version"],
+metric!(
+    PG_STATIC = m(
+        Kind::Unknown,
+        "pg_static",
+        "Version string as reported by postgres (value 1).",
+        &["server", "short_version", "version"],
+    )
 );
-pub static PG_STAT_ACTIVITY_COUNT: Metric = m(
-    Kind::Gauge,
-    "pg_stat_activity_count",
-    "Number of connections in this state, by user, application, backend type and wait event (0 for known states with none).",
-    ACTIVITY,
+metric!(
+    PG_STAT_ACTIVITY_COUNT = m(
+        Kind::Gauge,
+        "pg_stat_activity_count",
+        "Number of connections in this state, by user, application, backend type and wait event (0 for known states with none).",
+        ACTIVITY,
+    )
 );
-pub static PG_STAT_ACTIVITY_MAX_TX_DURATION: Metric = m(
-    Kind::Gauge,
-    "pg_stat_activity_max_tx_duration",
-    "Max duration in seconds any transaction in this state has been running.",
-    ACTIVITY,
+metric!(
+    PG_STAT_ACTIVITY_MAX_TX_DURATION = m(
+        Kind::Gauge,
+        "pg_stat_activity_max_tx_duration",
+        "Max duration in seconds any transaction in this state has been running.",
+        ACTIVITY,
+    )
 );
-pub static PG_STAT_DATABASE_NUMBACKENDS: Metric = m(
-    Kind::Gauge,
-    "pg_stat_database_numbackends",
-    "Number of backends currently connected to this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_NUMBACKENDS = m(
+        Kind::Gauge,
+        "pg_stat_database_numbackends",
+        "Number of backends currently connected to this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_XACT_COMMIT: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_xact_commit",
-    "Number of transactions in this database that have been committed.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_XACT_COMMIT = m(
+        Kind::Unknown,
+        "pg_stat_database_xact_commit",
+        "Number of transactions in this database that have been committed.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_XACT_ROLLBACK: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_xact_rollback",
-    "Number of transactions in this database that have been rolled back.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_XACT_ROLLBACK = m(
+        Kind::Unknown,
+        "pg_stat_database_xact_rollback",
+        "Number of transactions in this database that have been rolled back.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_BLKS_READ: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_blks_read",
-    "Number of disk blocks read in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_BLKS_READ = m(
+        Kind::Unknown,
+        "pg_stat_database_blks_read",
+        "Number of disk blocks read in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_BLKS_HIT: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_blks_hit",
-    "Number of times disk blocks were found already in the buffer cache.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_BLKS_HIT = m(
+        Kind::Unknown,
+        "pg_stat_database_blks_hit",
+        "Number of times disk blocks were found already in the buffer cache.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_TUP_RETURNED: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_tup_returned",
-    "Number of rows returned by queries in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_TUP_RETURNED = m(
+        Kind::Unknown,
+        "pg_stat_database_tup_returned",
+        "Number of rows returned by queries in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_TUP_FETCHED: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_tup_fetched",
-    "Number of rows fetched by queries in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_TUP_FETCHED = m(
+        Kind::Unknown,
+        "pg_stat_database_tup_fetched",
+        "Number of rows fetched by queries in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_TUP_INSERTED: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_tup_inserted",
-    "Number of rows inserted by queries in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_TUP_INSERTED = m(
+        Kind::Unknown,
+        "pg_stat_database_tup_inserted",
+        "Number of rows inserted by queries in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_TUP_UPDATED: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_tup_updated",
-    "Number of rows updated by queries in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_TUP_UPDATED = m(
+        Kind::Unknown,
+        "pg_stat_database_tup_updated",
+        "Number of rows updated by queries in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_TUP_DELETED: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_tup_deleted",
-    "Number of rows deleted by queries in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_TUP_DELETED = m(
+        Kind::Unknown,
+        "pg_stat_database_tup_deleted",
+        "Number of rows deleted by queries in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_CONFLICTS: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_conflicts",
-    "Number of queries canceled due to conflicts with recovery in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_CONFLICTS = m(
+        Kind::Unknown,
+        "pg_stat_database_conflicts",
+        "Number of queries canceled due to conflicts with recovery in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_TEMP_FILES: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_temp_files",
-    "Number of temporary files created by queries in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_TEMP_FILES = m(
+        Kind::Unknown,
+        "pg_stat_database_temp_files",
+        "Number of temporary files created by queries in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_TEMP_BYTES: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_temp_bytes",
-    "Total amount of data written to temporary files by queries in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_TEMP_BYTES = m(
+        Kind::Unknown,
+        "pg_stat_database_temp_bytes",
+        "Total amount of data written to temporary files by queries in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_DEADLOCKS: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_deadlocks",
-    "Number of deadlocks detected in this database.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_DEADLOCKS = m(
+        Kind::Unknown,
+        "pg_stat_database_deadlocks",
+        "Number of deadlocks detected in this database.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_BLK_READ_TIME: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_blk_read_time",
-    "Time spent reading data file blocks by backends in this database, in milliseconds.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_BLK_READ_TIME = m(
+        Kind::Unknown,
+        "pg_stat_database_blk_read_time",
+        "Time spent reading data file blocks by backends in this database, in milliseconds.",
+        DB,
+    )
 );
-pub static PG_STAT_DATABASE_BLK_WRITE_TIME: Metric = m(
-    Kind::Unknown,
-    "pg_stat_database_blk_write_time",
-    "Time spent writing data file blocks by backends in this database, in milliseconds.",
-    DB,
+metric!(
+    PG_STAT_DATABASE_BLK_WRITE_TIME = m(
+        Kind::Unknown,
+        "pg_stat_database_blk_write_time",
+        "Time spent writing data file blocks by backends in this database, in milliseconds.",
+        DB,
+    )
 );
-pub static PG_DATABASE_SIZE: Metric = m(
-    Kind::Gauge,
-    "pg_database_size_bytes",
-    "Disk space used by the database.",
-    &["server", "datname"],
-)
-.unit("bytes");
-pub static PG_LOCKS_COUNT: Metric = m(
-    Kind::Gauge,
-    "pg_locks_count",
-    "Number of locks held, by database and lock mode.",
-    &["server", "datname", "mode"],
+metric!(
+    PG_DATABASE_SIZE = m(
+        Kind::Gauge,
+        "pg_database_size_bytes",
+        "Disk space used by the database.",
+        &["server", "datname"],
+    )
+    .unit("bytes")
 );
-pub static PG_REPLICATION_LAG: Metric = m(
-    Kind::Gauge,
-    "pg_replication_lag_seconds",
-    "Replication lag behind the primary in seconds (0 on a primary).",
-    SERVER,
-)
-.unit("seconds");
-pub static PG_REPLICATION_IS_REPLICA: Metric = m(
-    Kind::Gauge,
-    "pg_replication_is_replica",
-    "1 if the server is in recovery (a replica), 0 otherwise.",
-    SERVER,
+metric!(
+    PG_LOCKS_COUNT = m(
+        Kind::Gauge,
+        "pg_locks_count",
+        "Number of locks held, by database and lock mode.",
+        &["server", "datname", "mode"],
+    )
 );
-pub static PG_STAT_REPLICATION_WAL_LSN_DIFF: Metric = m(
-    Kind::Gauge,
-    "pg_stat_replication_pg_wal_lsn_diff",
-    "Bytes of WAL the standby has yet to replay (primary only).",
-    STANDBY,
+metric!(
+    PG_REPLICATION_LAG = m(
+        Kind::Gauge,
+        "pg_replication_lag_seconds",
+        "Replication lag behind the primary in seconds (0 on a primary).",
+        SERVER,
+    )
+    .unit("seconds")
 );
-pub static PG_REPLICATION_SLOTS_ACTIVE: Metric = m(
-    Kind::Gauge,
-    "pg_replication_slots_active",
-    "1 if the replication slot is in use.",
-    &["server", "slot_name", "database"],
+metric!(
+    PG_REPLICATION_IS_REPLICA = m(
+        Kind::Gauge,
+        "pg_replication_is_replica",
+        "1 if the server is in recovery (a replica), 0 otherwise.",
+        SERVER,
+    )
 );
-pub static PG_REPLICATION_SLOTS_WAL_LSN_DIFF: Metric = m(
-    Kind::Gauge,
-    "pg_replication_slots_pg_wal_lsn_diff",
-    "Bytes of WAL retained by the replication slot.",
-    &["server", "slot_name", "database"],
+metric!(
+    PG_STAT_REPLICATION_WAL_LSN_DIFF = m(
+        Kind::Gauge,
+        "pg_stat_replication_pg_wal_lsn_diff",
+        "Bytes of WAL the standby has yet to replay (primary only).",
+        STANDBY,
+    )
 );
-pub static PG_STAT_BGWRITER_CHECKPOINTS_TIMED: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_checkpoints_timed_total",
-    "Number of scheduled checkpoints that have been performed.",
-    SERVER,
+metric!(
+    PG_REPLICATION_SLOTS_ACTIVE = m(
+        Kind::Gauge,
+        "pg_replication_slots_active",
+        "1 if the replication slot is in use.",
+        &["server", "slot_name", "database"],
+    )
 );
-pub static PG_STAT_BGWRITER_CHECKPOINTS_REQ: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_checkpoints_req_total",
-    "Number of requested checkpoints that have been performed.",
-    SERVER,
+metric!(
+    PG_REPLICATION_SLOTS_WAL_LSN_DIFF = m(
+        Kind::Gauge,
+        "pg_replication_slots_pg_wal_lsn_diff",
+        "Bytes of WAL retained by the replication slot.",
+        &["server", "slot_name", "database"],
+    )
 );
-pub static PG_STAT_BGWRITER_CHECKPOINT_WRITE_TIME: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_checkpoint_write_time_total",
-    "Time spent writing checkpoint files to disk, in milliseconds.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINTS_TIMED = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoints_timed_total",
+        "Number of scheduled checkpoints that have been performed.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_CHECKPOINT_SYNC_TIME: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_checkpoint_sync_time_total",
-    "Time spent synchronizing checkpoint files to disk, in milliseconds.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINTS_REQ = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoints_req_total",
+        "Number of requested checkpoints that have been performed.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_BUFFERS_CHECKPOINT: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_buffers_checkpoint_total",
-    "Number of buffers written during checkpoints.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINT_WRITE_TIME = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoint_write_time_total",
+        "Time spent writing checkpoint files to disk, in milliseconds.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_BUFFERS_CLEAN: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_buffers_clean_total",
-    "Number of buffers written by the background writer.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINT_SYNC_TIME = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoint_sync_time_total",
+        "Time spent synchronizing checkpoint files to disk, in milliseconds.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_MAXWRITTEN_CLEAN: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_maxwritten_clean_total",
-    "Number of times the background writer stopped a cleaning scan because it had written too many buffers.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_CHECKPOINT = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_checkpoint_total",
+        "Number of buffers written during checkpoints.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_BUFFERS_BACKEND: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_buffers_backend_total",
-    "Number of buffers written directly by a backend.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_CLEAN = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_clean_total",
+        "Number of buffers written by the background writer.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_BUFFERS_BACKEND_FSYNC: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_buffers_backend_fsync_total",
-    "Number of times a backend had to execute its own fsync call.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_MAXWRITTEN_CLEAN = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_maxwritten_clean_total",
+        "Number of times the background writer stopped a cleaning scan because it had written too many buffers.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_BUFFERS_ALLOC: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_buffers_alloc_total",
-    "Number of buffers allocated.",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_BACKEND = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_backend_total",
+        "Number of buffers written directly by a backend.",
+        SERVER,
+    )
 );
-pub static PG_STAT_BGWRITER_STATS_RESET: Metric = m(
-    Kind::Counter,
-    "pg_stat_bgwriter_stats_reset_total",
-    "Time at which these statistics were last reset (unix seconds).",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_BACKEND_FSYNC = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_backend_fsync_total",
+        "Number of times a backend had to execute its own fsync call.",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_NUM_TIMED: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_num_timed_total",
-    "Number of scheduled checkpoints that have been performed (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_ALLOC = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_alloc_total",
+        "Number of buffers allocated.",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_NUM_REQUESTED: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_num_requested_total",
-    "Number of requested checkpoints that have been performed (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_BGWRITER_STATS_RESET = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_stats_reset_total",
+        "Time at which these statistics were last reset (unix seconds).",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_RESTARTPOINTS_TIMED: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_restartpoints_timed_total",
-    "Number of scheduled restartpoints (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_NUM_TIMED = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_num_timed_total",
+        "Number of scheduled checkpoints that have been performed (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_RESTARTPOINTS_REQ: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_restartpoints_req_total",
-    "Number of requested restartpoints (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_NUM_REQUESTED = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_num_requested_total",
+        "Number of requested checkpoints that have been performed (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_RESTARTPOINTS_DONE: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_restartpoints_done_total",
-    "Number of restartpoints that have been performed (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_RESTARTPOINTS_TIMED = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_restartpoints_timed_total",
+        "Number of scheduled restartpoints (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_WRITE_TIME: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_write_time_total",
-    "Time spent writing checkpoint files to disk, in milliseconds (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_RESTARTPOINTS_REQ = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_restartpoints_req_total",
+        "Number of requested restartpoints (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_SYNC_TIME: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_sync_time_total",
-    "Time spent synchronizing checkpoint files to disk, in milliseconds (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_RESTARTPOINTS_DONE = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_restartpoints_done_total",
+        "Number of restartpoints that have been performed (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_BUFFERS_WRITTEN: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_buffers_written_total",
-    "Number of buffers written during checkpoints and restartpoints (Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_WRITE_TIME = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_write_time_total",
+        "Time spent writing checkpoint files to disk, in milliseconds (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_STAT_CHECKPOINTER_STATS_RESET: Metric = m(
-    Kind::Counter,
-    "pg_stat_checkpointer_stats_reset_total",
-    "Time at which these statistics were last reset (unix seconds, Postgres 17+).",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_SYNC_TIME = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_sync_time_total",
+        "Time spent synchronizing checkpoint files to disk, in milliseconds (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_SETTINGS_MAX_CONNECTIONS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_connections",
-    "Sets the maximum number of concurrent connections.",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_BUFFERS_WRITTEN = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_buffers_written_total",
+        "Number of buffers written during checkpoints and restartpoints (Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_SETTINGS_SUPERUSER_RESERVED_CONNECTIONS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_superuser_reserved_connections",
-    "Sets the number of connection slots reserved for superusers.",
-    SERVER,
+metric!(
+    PG_STAT_CHECKPOINTER_STATS_RESET = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_stats_reset_total",
+        "Time at which these statistics were last reset (unix seconds, Postgres 17+).",
+        SERVER,
+    )
 );
-pub static PG_SETTINGS_SHARED_BUFFERS_BYTES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_shared_buffers_bytes",
-    "Sets the number of shared memory buffers used by the server.",
-    SERVER,
-)
-.unit("bytes");
-pub static PG_SETTINGS_WORK_MEM_BYTES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_work_mem_bytes",
-    "Sets the maximum memory to be used for query workspaces.",
-    SERVER,
-)
-.unit("bytes");
-pub static PG_SETTINGS_MAINTENANCE_WORK_MEM_BYTES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_maintenance_work_mem_bytes",
-    "Sets the maximum memory to be used for maintenance operations.",
-    SERVER,
-)
-.unit("bytes");
-pub static PG_SETTINGS_EFFECTIVE_CACHE_SIZE_BYTES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_effective_cache_size_bytes",
-    "Sets the planner's assumption about the total size of the data caches.",
-    SERVER,
-)
-.unit("bytes");
-pub static PG_SETTINGS_MAX_WAL_SIZE_BYTES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_wal_size_bytes",
-    "Sets the WAL size that triggers a checkpoint.",
-    SERVER,
-)
-.unit("bytes");
-pub static PG_SETTINGS_MIN_WAL_SIZE_BYTES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_min_wal_size_bytes",
-    "Sets the minimum size to shrink the WAL to.",
-    SERVER,
-)
-.unit("bytes");
-pub static PG_SETTINGS_CHECKPOINT_TIMEOUT_SECONDS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_checkpoint_timeout_seconds",
-    "Sets the maximum time between automatic WAL checkpoints.",
-    SERVER,
-)
-.unit("seconds");
-pub static PG_SETTINGS_MAX_LOCKS_PER_TRANSACTION: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_locks_per_transaction",
-    "Sets the maximum number of locks per transaction.",
-    SERVER,
+metric!(
+    PG_SETTINGS_MAX_CONNECTIONS = m(
+        Kind::Gauge,
+        "pg_settings_max_connections",
+        "Sets the maximum number of concurrent connections.",
+        SERVER,
+    )
 );
-pub static PG_SETTINGS_MAX_PREPARED_TRANSACTIONS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_prepared_transactions",
-    "Sets the maximum number of simultaneously prepared transactions.",
-    SERVER,
+metric!(
+    PG_SETTINGS_SUPERUSER_RESERVED_CONNECTIONS = m(
+        Kind::Gauge,
+        "pg_settings_superuser_reserved_connections",
+        "Sets the number of connection slots reserved for superusers.",
+        SERVER,
+    )
 );
-pub static PG_SETTINGS_MAX_WORKER_PROCESSES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_worker_processes",
-    "Maximum number of concurrent worker processes.",
-    SERVER,
+metric!(
+    PG_SETTINGS_SHARED_BUFFERS_BYTES = m(
+        Kind::Gauge,
+        "pg_settings_shared_buffers_bytes",
+        "Sets the number of shared memory buffers used by the server.",
+        SERVER,
+    )
+    .unit("bytes")
 );
-pub static PG_SETTINGS_MAX_PARALLEL_WORKERS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_parallel_workers",
-    "Sets the maximum number of parallel workers that can be active at one time.",
-    SERVER,
+metric!(
+    PG_SETTINGS_WORK_MEM_BYTES = m(
+        Kind::Gauge,
+        "pg_settings_work_mem_bytes",
+        "Sets the maximum memory to be used for query workspaces.",
+        SERVER,
+    )
+    .unit("bytes")
 );
-pub static PG_SETTINGS_MAX_WAL_SENDERS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_wal_senders",
-    "Sets the maximum number of simultaneously running WAL sender processes.",
-    SERVER,
+metric!(
+    PG_SETTINGS_MAINTENANCE_WORK_MEM_BYTES = m(
+        Kind::Gauge,
+        "pg_settings_maintenance_work_mem_bytes",
+        "Sets the maximum memory to be used for maintenance operations.",
+        SERVER,
+    )
+    .unit("bytes")
 );
-pub static PG_SETTINGS_MAX_REPLICATION_SLOTS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_max_replication_slots",
-    "Sets the maximum number of simultaneously defined replication slots.",
-    SERVER,
+metric!(
+    PG_SETTINGS_EFFECTIVE_CACHE_SIZE_BYTES = m(
+        Kind::Gauge,
+        "pg_settings_effective_cache_size_bytes",
+        "Sets the planner's assumption about the total size of the data caches.",
+        SERVER,
+    )
+    .unit("bytes")
 );
-pub static PG_SETTINGS_STATEMENT_TIMEOUT_SECONDS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_statement_timeout_seconds",
-    "Sets the maximum allowed duration of any statement (server default).",
-    SERVER,
-)
-.unit("seconds");
-pub static PG_SETTINGS_LOCK_TIMEOUT_SECONDS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_lock_timeout_seconds",
-    "Sets the maximum allowed duration of any wait for a lock (server default).",
-    SERVER,
-)
-.unit("seconds");
-pub static PG_SETTINGS_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_SECONDS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_idle_in_transaction_session_timeout_seconds",
-    "Sets the maximum allowed idle time between queries, when in a transaction.",
-    SERVER,
-)
-.unit("seconds");
-pub static PG_SETTINGS_AUTOVACUUM: Metric = m(
-    Kind::Gauge,
-    "pg_settings_autovacuum",
-    "Starts the autovacuum subprocess (1 on, 0 off).",
-    SERVER,
+metric!(
+    PG_SETTINGS_MAX_WAL_SIZE_BYTES = m(
+        Kind::Gauge,
+        "pg_settings_max_wal_size_bytes",
+        "Sets the WAL size that triggers a checkpoint.",
+        SERVER,
+    )
+    .unit("bytes")
 );
-pub static PG_SETTINGS_AUTOVACUUM_MAX_WORKERS: Metric = m(
-    Kind::Gauge,
-    "pg_settings_autovacuum_max_workers",
-    "Sets the maximum number of simultaneously running autovacuum worker processes.",
-    SERVER,
+metric!(
+    PG_SETTINGS_MIN_WAL_SIZE_BYTES = m(
+        Kind::Gauge,
+        "pg_settings_min_wal_size_bytes",
+        "Sets the minimum size to shrink the WAL to.",
+        SERVER,
+    )
+    .unit("bytes")
 );
-pub static PG_SETTINGS_FSYNC: Metric = m(
-    Kind::Gauge,
-    "pg_settings_fsync",
-    "Forces synchronization of updates to disk (1 on, 0 off).",
-    SERVER,
+metric!(
+    PG_SETTINGS_CHECKPOINT_TIMEOUT_SECONDS = m(
+        Kind::Gauge,
+        "pg_settings_checkpoint_timeout_seconds",
+        "Sets the maximum time between automatic WAL checkpoints.",
+        SERVER,
+    )
+    .unit("seconds")
 );
-pub static PG_SETTINGS_RANDOM_PAGE_COST: Metric = m(
-    Kind::Gauge,
-    "pg_settings_random_page_cost",
-    "Sets the planner's estimate of the cost of a nonsequentially fetched disk page.",
-    SERVER,
+metric!(
+    PG_SETTINGS_MAX_LOCKS_PER_TRANSACTION = m(
+        Kind::Gauge,
+        "pg_settings_max_locks_per_transaction",
+        "Sets the maximum number of locks per transaction.",
+        SERVER,
+    )
 );
-pub static PG_SETTINGS_WAL_BUFFERS_BYTES: Metric = m(
-    Kind::Gauge,
-    "pg_settings_wal_buffers_bytes",
-    "Sets the number of disk-page buffers in shared memory for WAL.",
-    SERVER,
-)
-.unit("bytes");
-pub static PG_STAT_STATEMENTS_CALLS: Metric = m(
-    Kind::Counter,
-    "pg_stat_statements_calls_total",
-    "Number of times the statement was executed (top-N statements by total time only).",
-    &["server", "user", "datname", "queryid"],
+metric!(
+    PG_SETTINGS_MAX_PREPARED_TRANSACTIONS = m(
+        Kind::Gauge,
+        "pg_settings_max_prepared_transactions",
+        "Sets the maximum number of simultaneously prepared transactions.",
+        SERVER,
+    )
 );
-pub static PG_STAT_STATEMENTS_SECONDS: Metric = m(
-    Kind::Counter,
-    "pg_stat_statements_seconds_total",
-    "Total time spent executing the statement (top-N statements by total time only).",
-    &["server", "user", "datname", "queryid"],
-)
-.unit("seconds");
-pub static PG_STAT_STATEMENTS_ROWS: Metric = m(
-    Kind::Counter,
-    "pg_stat_statements_rows_total",
-    "Total number of rows retrieved or affected by the statement (top-N statements by total time only).",
-    &["server", "user", "datname", "queryid"],
+metric!(
+    PG_SETTINGS_MAX_WORKER_PROCESSES = m(
+        Kind::Gauge,
+        "pg_settings_max_worker_processes",
+        "Maximum number of concurrent worker processes.",
+        SERVER,
+    )
 );
-pub static LAKEWATCH_PG_CONNECTIONS_USED: Metric = m(
-    Kind::Gauge,
-    "lakewatch_pg_connections_used_ratio",
-    "Client backends connected divided by max_connections.",
-    SERVER,
+metric!(
+    PG_SETTINGS_MAX_PARALLEL_WORKERS = m(
+        Kind::Gauge,
+        "pg_settings_max_parallel_workers",
+        "Sets the maximum number of parallel workers that can be active at one time.",
+        SERVER,
+    )
 );
-pub static LAKEWATCH_PG_CACHE_HIT: Metric = m(
-    Kind::Gauge,
-    "lakewatch_pg_cache_hit_ratio",
-    "blks_hit / (blks_hit + blks_read) since the statistics were reset (absent before any block access).",
-    &["server", "datname"],
+metric!(
+    PG_SETTINGS_MAX_WAL_SENDERS = m(
+        Kind::Gauge,
+        "pg_settings_max_wal_senders",
+        "Sets the maximum number of simultaneously running WAL sender processes.",
+        SERVER,
+    )
 );
-pub static LAKEWATCH_PG_LONGEST_TRANSACTION: Metric = m(
-    Kind::Gauge,
-    "lakewatch_pg_longest_transaction_seconds",
-    "Age of the oldest open transaction of any client backend (0 if none).",
-    SERVER,
-)
-.unit("seconds");
-pub static LAKEWATCH_PG_WAITING_LOCKS: Metric = m(
-    Kind::Gauge,
-    "lakewatch_pg_waiting_locks",
-    "Number of lock requests currently waiting (not granted).",
-    SERVER,
+metric!(
+    PG_SETTINGS_MAX_REPLICATION_SLOTS = m(
+        Kind::Gauge,
+        "pg_settings_max_replication_slots",
+        "Sets the maximum number of simultaneously defined replication slots.",
+        SERVER,
+    )
+);
+metric!(
+    PG_SETTINGS_STATEMENT_TIMEOUT_SECONDS = m(
+        Kind::Gauge,
+        "pg_settings_statement_timeout_seconds",
+        "Sets the maximum allowed duration of any statement (server default).",
+        SERVER,
+    )
+    .unit("seconds")
+);
+metric!(
+    PG_SETTINGS_LOCK_TIMEOUT_SECONDS = m(
+        Kind::Gauge,
+        "pg_settings_lock_timeout_seconds",
+        "Sets the maximum allowed duration of any wait for a lock (server default).",
+        SERVER,
+    )
+    .unit("seconds")
+);
+metric!(
+    PG_SETTINGS_IDLE_IN_TRANSACTION_SESSION_TIMEOUT_SECONDS = m(
+        Kind::Gauge,
+        "pg_settings_idle_in_transaction_session_timeout_seconds",
+        "Sets the maximum allowed idle time between queries, when in a transaction.",
+        SERVER,
+    )
+    .unit("seconds")
+);
+metric!(
+    PG_SETTINGS_AUTOVACUUM = m(
+        Kind::Gauge,
+        "pg_settings_autovacuum",
+        "Starts the autovacuum subprocess (1 on, 0 off).",
+        SERVER,
+    )
+);
+metric!(
+    PG_SETTINGS_AUTOVACUUM_MAX_WORKERS = m(
+        Kind::Gauge,
+        "pg_settings_autovacuum_max_workers",
+        "Sets the maximum number of simultaneously running autovacuum worker processes.",
+        SERVER,
+    )
+);
+metric!(
+    PG_SETTINGS_FSYNC = m(
+        Kind::Gauge,
+        "pg_settings_fsync",
+        "Forces synchronization of updates to disk (1 on, 0 off).",
+        SERVER,
+    )
+);
+metric!(
+    PG_SETTINGS_RANDOM_PAGE_COST = m(
+        Kind::Gauge,
+        "pg_settings_random_page_cost",
+        "Sets the planner's estimate of the cost of a nonsequentially fetched disk page.",
+        SERVER,
+    )
+);
+metric!(
+    PG_SETTINGS_WAL_BUFFERS_BYTES = m(
+        Kind::Gauge,
+        "pg_settings_wal_buffers_bytes",
+        "Sets the number of disk-page buffers in shared memory for WAL.",
+        SERVER,
+    )
+    .unit("bytes")
+);
+metric!(
+    PG_STAT_STATEMENTS_CALLS = m(
+        Kind::Counter,
+        "pg_stat_statements_calls_total",
+        "Number of times the statement was executed (top-N statements by total time only).",
+        &["server", "user", "datname", "queryid"],
+    )
+);
+metric!(
+    PG_STAT_STATEMENTS_SECONDS = m(
+        Kind::Counter,
+        "pg_stat_statements_seconds_total",
+        "Total time spent executing the statement (top-N statements by total time only).",
+        &["server", "user", "datname", "queryid"],
+    )
+    .unit("seconds")
+);
+metric!(
+    PG_STAT_STATEMENTS_ROWS = m(
+        Kind::Counter,
+        "pg_stat_statements_rows_total",
+        "Total number of rows retrieved or affected by the statement (top-N statements by total time only).",
+        &["server", "user", "datname", "queryid"],
+    )
+);
+metric!(
+    LAKEWATCH_PG_CONNECTIONS_USED = m(
+        Kind::Gauge,
+        "lakewatch_pg_connections_used_ratio",
+        "Client backends connected divided by max_connections.",
+        SERVER,
+    )
+);
+metric!(
+    LAKEWATCH_PG_CACHE_HIT = m(
+        Kind::Gauge,
+        "lakewatch_pg_cache_hit_ratio",
+        "blks_hit / (blks_hit + blks_read) since the statistics were reset (absent before any block access).",
+        &["server", "datname"],
+    )
+);
+metric!(
+    LAKEWATCH_PG_LONGEST_TRANSACTION = m(
+        Kind::Gauge,
+        "lakewatch_pg_longest_transaction_seconds",
+        "Age of the oldest open transaction of any client backend (0 if none).",
+        SERVER,
+    )
+    .unit("seconds")
+);
+metric!(
+    LAKEWATCH_PG_WAITING_LOCKS = m(
+        Kind::Gauge,
+        "lakewatch_pg_waiting_locks",
+        "Number of lock requests currently waiting (not granted).",
+        SERVER,
+    )
 );
 
 /// The `pg_settings_*` families Lakewatch exports: a fixed, documented subset of the

@@ -19,60 +19,76 @@ const fn m(
 const BUCKET: &[&str] = &["target", "bucket"];
 const OP: &[&str] = &["target", "op"];
 
-pub static S3_UP: Metric = m(
-    Kind::Gauge,
-    "s3_up",
-    "1 if the S3 endpoint answered the last cycle's probe as expected, 0 otherwise.",
-    &["target"],
+metric!(
+    S3_UP = m(
+        Kind::Gauge,
+        "s3_up",
+        "1 if the S3 endpoint answered the last cycle's probe as expected, 0 otherwise.",
+        &["target"],
+    )
 );
-pub static S3_BUCKET_USAGE_BYTES: Metric = m(
-    Kind::Gauge,
-    "minio_bucket_usage_total_bytes",
-    "Total size of the objects in the bucket (from the last complete listing).",
-    BUCKET,
-)
-.unit("bytes");
-/// MinIO types this a gauge; its name ends in `_total`, which only `unknown` (0.0.4
-/// `untyped`) may carry without tripping Prometheus' linter, and the name must not change.
-pub static S3_BUCKET_OBJECTS: Metric = m(
-    Kind::Unknown,
-    "minio_bucket_usage_object_total",
-    "Number of objects in the bucket (from the last complete listing).",
-    BUCKET,
+metric!(
+    S3_BUCKET_USAGE_BYTES = m(
+        Kind::Gauge,
+        "minio_bucket_usage_total_bytes",
+        "Total size of the objects in the bucket (from the last complete listing).",
+        BUCKET,
+    )
+    .unit("bytes")
 );
-pub static S3_BUCKET_LARGEST_OBJECT: Metric = m(
-    Kind::Gauge,
-    "lakewatch_s3_bucket_largest_object_bytes",
-    "Size of the largest object in the bucket (from the last complete listing).",
-    BUCKET,
-)
-.unit("bytes");
-pub static S3_BUCKET_SCAN_COMPLETE: Metric = m(
-    Kind::Gauge,
-    "lakewatch_s3_bucket_scan_complete",
-    "1 once a complete listing of the bucket has been counted, 0 while the first pass is still running.",
-    BUCKET,
+metric!(
+    /// MinIO types this a gauge; its name ends in `_total`, which only `unknown` (0.0.4
+    /// `untyped`) may carry without tripping Prometheus' linter, and the name must not change.
+    S3_BUCKET_OBJECTS = m(
+        Kind::Unknown,
+        "minio_bucket_usage_object_total",
+        "Number of objects in the bucket (from the last complete listing).",
+        BUCKET,
+    )
 );
-pub static S3_BUCKET_SCAN_TIMESTAMP: Metric = m(
-    Kind::Gauge,
-    "lakewatch_s3_bucket_scan_last_complete_timestamp_seconds",
-    "Unix time at which the last complete listing of the bucket finished (0 if none yet).",
-    BUCKET,
-)
-.unit("seconds");
-pub static S3_PROBE_SUCCESS: Metric = m(
-    Kind::Gauge,
-    "lakewatch_s3_probe_success",
-    "1 if the canary operation (put, get, delete, list, head) succeeded in the last cycle.",
-    OP,
+metric!(
+    S3_BUCKET_LARGEST_OBJECT = m(
+        Kind::Gauge,
+        "lakewatch_s3_bucket_largest_object_bytes",
+        "Size of the largest object in the bucket (from the last complete listing).",
+        BUCKET,
+    )
+    .unit("bytes")
 );
-pub static S3_PROBE_DURATION: Metric = m(
-    Kind::Histogram,
-    "lakewatch_s3_probe_duration_seconds",
-    "Latency of canary operations since the exporter started.",
-    OP,
-)
-.unit("seconds");
+metric!(
+    S3_BUCKET_SCAN_COMPLETE = m(
+        Kind::Gauge,
+        "lakewatch_s3_bucket_scan_complete",
+        "1 once a complete listing of the bucket has been counted, 0 while the first pass is still running.",
+        BUCKET,
+    )
+);
+metric!(
+    S3_BUCKET_SCAN_TIMESTAMP = m(
+        Kind::Gauge,
+        "lakewatch_s3_bucket_scan_last_complete_timestamp_seconds",
+        "Unix time at which the last complete listing of the bucket finished (0 if none yet).",
+        BUCKET,
+    )
+    .unit("seconds")
+);
+metric!(
+    S3_PROBE_SUCCESS = m(
+        Kind::Gauge,
+        "lakewatch_s3_probe_success",
+        "1 if the canary operation (put, get, delete, list, head) succeeded in the last cycle.",
+        OP,
+    )
+);
+metric!(
+    S3_PROBE_DURATION = m(
+        Kind::Histogram,
+        "lakewatch_s3_probe_duration_seconds",
+        "Latency of canary operations since the exporter started.",
+        OP,
+    )
+    .unit("seconds")
+);
 
 /// S3 metrics in reference order.
 pub static S3: &[&Metric] = &[

@@ -16,125 +16,163 @@ const fn m(
 
 const T: &[&str] = &["target"];
 
-pub static TRINO_UP: Metric = m(
-    Kind::Gauge,
-    "trino_up",
-    "1 if the coordinator answered /v1/info with a valid server info in the last cycle, 0 if not.",
-    T,
+metric!(
+    TRINO_UP = m(
+        Kind::Gauge,
+        "trino_up",
+        "1 if the coordinator answered /v1/info with a valid server info in the last cycle, 0 if not.",
+        T,
+    )
 );
-pub static TRINO_INFO: Metric = m(
-    Kind::Info,
-    "trino_info",
-    "Version and environment the coordinator reports in /v1/info.",
-    &["target", "version", "environment", "coordinator"],
+metric!(
+    TRINO_INFO = m(
+        Kind::Info,
+        "trino_info",
+        "Version and environment the coordinator reports in /v1/info.",
+        &["target", "version", "environment", "coordinator"],
+    )
 );
-pub static TRINO_UPTIME: Metric = m(
-    Kind::Gauge,
-    "trino_uptime_seconds",
-    "Time since the Trino server started (goes down on a restart).",
-    T,
-)
-.unit("seconds");
-pub static TRINO_STARTING: Metric = m(
-    Kind::Gauge,
-    "trino_starting",
-    "1 while the Trino server reports that it is still starting.",
-    T,
+metric!(
+    TRINO_UPTIME = m(
+        Kind::Gauge,
+        "trino_uptime_seconds",
+        "Time since the Trino server started (goes down on a restart).",
+        T,
+    )
+    .unit("seconds")
 );
-pub static TRINO_NODE_STATE: Metric = m(
-    Kind::Gauge,
-    "trino_node_state",
-    "1 for the coordinator's current node state (ACTIVE, INACTIVE, DRAINING, DRAINED, SHUTTING_DOWN, ...), 0 for the others.",
-    &["target", "state"],
+metric!(
+    TRINO_STARTING = m(
+        Kind::Gauge,
+        "trino_starting",
+        "1 while the Trino server reports that it is still starting.",
+        T,
+    )
 );
-pub static TRINO_RUNNING_QUERIES: Metric = m(
-    Kind::Gauge,
-    "trino_running_queries",
-    "Queries in state RUNNING that are not fully blocked (as Trino's web UI counts them).",
-    T,
+metric!(
+    TRINO_NODE_STATE = m(
+        Kind::Gauge,
+        "trino_node_state",
+        "1 for the coordinator's current node state (ACTIVE, INACTIVE, DRAINING, DRAINED, SHUTTING_DOWN, ...), 0 for the others.",
+        &["target", "state"],
+    )
 );
-pub static TRINO_QUEUED_QUERIES: Metric = m(
-    Kind::Gauge,
-    "trino_queued_queries",
-    "Queries in state QUEUED.",
-    T,
+metric!(
+    TRINO_RUNNING_QUERIES = m(
+        Kind::Gauge,
+        "trino_running_queries",
+        "Queries in state RUNNING that are not fully blocked (as Trino's web UI counts them).",
+        T,
+    )
 );
-pub static TRINO_BLOCKED_QUERIES: Metric = m(
-    Kind::Gauge,
-    "trino_blocked_queries",
-    "Queries in state RUNNING that are fully blocked.",
-    T,
+metric!(
+    TRINO_QUEUED_QUERIES = m(
+        Kind::Gauge,
+        "trino_queued_queries",
+        "Queries in state QUEUED.",
+        T,
+    )
 );
-pub static TRINO_RESERVED_MEMORY: Metric = m(
-    Kind::Gauge,
-    "trino_reserved_memory_bytes",
-    "User memory reserved by queries that are not done yet.",
-    T,
-)
-.unit("bytes");
-pub static TRINO_QUERIES: Metric = m(
-    Kind::Counter,
-    "trino_queries_total",
-    "Queries that reached FINISHED or FAILED while the exporter watched, each counted once.",
-    &["target", "state"],
+metric!(
+    TRINO_BLOCKED_QUERIES = m(
+        Kind::Gauge,
+        "trino_blocked_queries",
+        "Queries in state RUNNING that are fully blocked.",
+        T,
+    )
 );
-pub static TRINO_FAILED_QUERIES: Metric = m(
-    Kind::Counter,
-    "trino_failed_queries_total",
-    "Queries that reached FAILED while the exporter watched, by Trino error type.",
-    &["target", "error_type"],
+metric!(
+    TRINO_RESERVED_MEMORY = m(
+        Kind::Gauge,
+        "trino_reserved_memory_bytes",
+        "User memory reserved by queries that are not done yet.",
+        T,
+    )
+    .unit("bytes")
 );
-pub static TRINO_QUERY_INPUT_BYTES: Metric = m(
-    Kind::Counter,
-    "trino_query_input_bytes_total",
-    "Raw input bytes of queries that reached FINISHED or FAILED while the exporter watched.",
-    T,
-)
-.unit("bytes");
-pub static TRINO_QUERY_EXECUTION_TIME: Metric = m(
-    Kind::Histogram,
-    "trino_query_execution_time_seconds",
-    "Execution time of each query that reached FINISHED or FAILED, observed once.",
-    T,
-)
-.unit("seconds");
-pub static TRINO_QUERY_QUEUED_TIME: Metric = m(
-    Kind::Histogram,
-    "trino_query_queued_time_seconds",
-    "Time in the queue of each query that reached FINISHED or FAILED, observed once.",
-    T,
-)
-.unit("seconds");
-pub static TRINO_QUERY_CPU_TIME: Metric = m(
-    Kind::Histogram,
-    "trino_query_cpu_time_seconds",
-    "Total CPU time of each query that reached FINISHED or FAILED, observed once.",
-    T,
-)
-.unit("seconds");
-pub static TRINO_ACTIVE_WORKERS: Metric = m(
-    Kind::Gauge,
-    "trino_active_workers",
-    "Active worker nodes (from /ui/api/stats; only with ui_stats enabled).",
-    T,
+metric!(
+    TRINO_QUERIES = m(
+        Kind::Counter,
+        "trino_queries_total",
+        "Queries that reached FINISHED or FAILED while the exporter watched, each counted once.",
+        &["target", "state"],
+    )
 );
-pub static TRINO_RUNNING_DRIVERS: Metric = m(
-    Kind::Gauge,
-    "trino_running_drivers",
-    "Running drivers of queries that are not done (from /ui/api/stats; only with ui_stats enabled).",
-    T,
+metric!(
+    TRINO_FAILED_QUERIES = m(
+        Kind::Counter,
+        "trino_failed_queries_total",
+        "Queries that reached FAILED while the exporter watched, by Trino error type.",
+        &["target", "error_type"],
+    )
 );
-pub static TRINO_AVAILABLE_PROCESSORS: Metric = m(
-    Kind::Gauge,
-    "trino_total_available_processors",
-    "Processors available to the cluster (from /ui/api/stats; only with ui_stats enabled).",
-    T,
+metric!(
+    TRINO_QUERY_INPUT_BYTES = m(
+        Kind::Counter,
+        "trino_query_input_bytes_total",
+        "Raw input bytes of queries that reached FINISHED or FAILED while the exporter watched.",
+        T,
+    )
+    .unit("bytes")
 );
-pub static TRINO_MALFORMED_QUERIES: Metric = m(
-    Kind::Counter,
-    "lakewatch_trino_malformed_queries_total",
-    "Entries of /v1/query skipped because a field could not be parsed (once per query id; entries without an id once per poll).",
-    T,
+metric!(
+    TRINO_QUERY_EXECUTION_TIME = m(
+        Kind::Histogram,
+        "trino_query_execution_time_seconds",
+        "Execution time of each query that reached FINISHED or FAILED, observed once.",
+        T,
+    )
+    .unit("seconds")
+);
+metric!(
+    TRINO_QUERY_QUEUED_TIME = m(
+        Kind::Histogram,
+        "trino_query_queued_time_seconds",
+        "Time in the queue of each query that reached FINISHED or FAILED, observed once.",
+        T,
+    )
+    .unit("seconds")
+);
+metric!(
+    TRINO_QUERY_CPU_TIME = m(
+        Kind::Histogram,
+        "trino_query_cpu_time_seconds",
+        "Total CPU time of each query that reached FINISHED or FAILED, observed once.",
+        T,
+    )
+    .unit("seconds")
+);
+metric!(
+    TRINO_ACTIVE_WORKERS = m(
+        Kind::Gauge,
+        "trino_active_workers",
+        "Active worker nodes (from /ui/api/stats; only with ui_stats enabled).",
+        T,
+    )
+);
+metric!(
+    TRINO_RUNNING_DRIVERS = m(
+        Kind::Gauge,
+        "trino_running_drivers",
+        "Running drivers of queries that are not done (from /ui/api/stats; only with ui_stats enabled).",
+        T,
+    )
+);
+metric!(
+    TRINO_AVAILABLE_PROCESSORS = m(
+        Kind::Gauge,
+        "trino_total_available_processors",
+        "Processors available to the cluster (from /ui/api/stats; only with ui_stats enabled).",
+        T,
+    )
+);
+metric!(
+    TRINO_MALFORMED_QUERIES = m(
+        Kind::Counter,
+        "lakewatch_trino_malformed_queries_total",
+        "Entries of /v1/query skipped because a field could not be parsed (once per query id; entries without an id once per poll).",
+        T,
+    )
 );
 
 /// Trino metrics in reference order.

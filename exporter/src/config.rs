@@ -194,6 +194,16 @@ mod tests {
     }
 
     #[test]
+    fn headline_is_one_line_without_the_snippet() {
+        let e = Config::parse("collectors:\n  disk:\n    intervall: 15s\n", "c.yml").unwrap_err();
+        let h = e.headline();
+        assert!(h.starts_with("c.yml:3:5: unknown field `intervall`"), "{h}");
+        assert!(!h.contains('\n') && !h.contains("15s"), "{h}");
+        let e = invalid("limits:\n  series_per_target: 0\n");
+        assert_eq!(e, "c.yml:2:22: series_per_target must be at least 1");
+    }
+
+    #[test]
     fn unknown_collector_is_located() {
         let e = invalid("collectors:\n  dsik: {}\n");
         assert!(e.contains("c.yml:2:3"), "{e}");

@@ -10,6 +10,8 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use lakewatch_catalog::name;
+
 use crate::collector::trino::airlift;
 use crate::collector::trino::api::{self, QueryListReader};
 use crate::collector::trino::tracker::QueryTracker;
@@ -90,10 +92,10 @@ pub fn passthrough(data: &[u8]) {
         return;
     };
     for f in &families {
-        assert!(valid_name(&f.name, true), "family name {:?}", f.name);
+        assert!(name::is_metric_name(&f.name), "family name {:?}", f.name);
         for s in &f.samples {
             assert!(
-                s.labels.iter().all(|(k, _)| valid_name(k, false)),
+                s.labels.iter().all(|(k, _)| name::is_label_name(k)),
                 "labels {:?}",
                 s.labels
             );
@@ -118,12 +120,6 @@ pub fn passthrough(data: &[u8]) {
             panic!("our own exposition does not read back: {e}\n{body}");
         }
     }
-}
-
-fn valid_name(s: &str, colon: bool) -> bool {
-    let mut chars = s.chars();
-    let ok = |c: char| c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':');
-    matches!(chars.next(), Some(c) if ok(c) && !c.is_ascii_digit()) && chars.all(ok)
 }
 
 /// airlift `Duration` and `DataSize` strings, checked against `f64` arithmetic on the

@@ -20,9 +20,11 @@ use crate::error_kind::ErrorKind;
 use crate::tls::Connector;
 
 /// Where requests go: `http(s)://host:port/prefix`.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Endpoint {
+    /// Host name or IP address (IPv6 without brackets).
     pub host: String,
+    /// TCP port.
     pub port: u16,
     /// Path prefix without a trailing slash (empty for none), for servers behind a
     /// reverse proxy that mounts them under a path.
@@ -51,8 +53,11 @@ impl Endpoint {
 /// A response, fully read.
 #[derive(Debug)]
 pub struct Response {
+    /// The status code.
     pub status: StatusCode,
+    /// The response headers.
     pub headers: HeaderMap,
+    /// The whole body.
     pub body: Bytes,
 }
 
@@ -60,20 +65,39 @@ pub struct Response {
 #[derive(Debug, thiserror::Error)]
 pub enum HttpError {
     #[error("cannot connect to {addr}: {source}")]
+    /// No TCP connection (refused, unreachable, DNS).
     Connect {
+        /// `host:port` as dialled.
         addr: String,
+        /// The socket error.
         source: std::io::Error,
     },
     #[error("TLS handshake with {addr} failed: {source}")]
+    /// The TLS handshake failed (certificate, protocol).
     Tls {
+        /// `host:port` as dialled.
         addr: String,
+        /// Why the handshake failed.
         source: std::io::Error,
     },
     #[error("HTTP error talking to {addr}: {}", error_chain(.source))]
-    Protocol { addr: String, source: hyper::Error },
+    /// The connection broke or the peer did not speak HTTP/1.1.
+    Protocol {
+        /// `host:port` as dialled.
+        addr: String,
+        /// hyper's error.
+        source: hyper::Error,
+    },
     #[error("response body from {addr} is larger than {limit} bytes")]
-    TooLarge { addr: String, limit: usize },
+    /// The body exceeded the size limit; reading stopped there.
+    TooLarge {
+        /// `host:port` as dialled.
+        addr: String,
+        /// The limit, in bytes.
+        limit: usize,
+    },
     #[error("invalid request: {0}")]
+    /// The request could not be built (a bug, or a bad path in the config).
     Request(#[from] hyper::http::Error),
 }
 

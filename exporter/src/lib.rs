@@ -14,6 +14,7 @@ pub mod error_kind;
 pub mod fuzz;
 pub mod http_client;
 pub mod passthrough;
+pub mod reload;
 pub mod scheduler;
 pub mod server;
 pub mod snapshot;

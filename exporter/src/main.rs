@@ -1,17 +1,20 @@
-//! The `lakewatch-exporter` binary: flags, logging, start-up and graceful shutdown.
+//! The `lakewatch-exporter` binary: flags, logging, start-up, reload triggers (SIGHUP,
+//! the file watcher) and graceful shutdown.
 
 use std::fmt;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
+use std::sync::{Arc, RwLock};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use clap::{CommandFactory, Parser, ValueEnum};
 use lakewatch_exporter::config::duration::{format_duration, parse_duration};
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
-use lakewatch_exporter::server::Limits;
+use lakewatch_exporter::reload::{self, Reloader};
+use lakewatch_exporter::server::{Frontend, Lifecycle, Limits};
 use lakewatch_exporter::web::WebConfig;
 use lakewatch_exporter::{build_info, jobs, scheduler, server};
 
@@ -23,9 +26,16 @@ use lakewatch_exporter::{build_info, jobs, scheduler, server};
 #[derive(Debug, Parser)]
 #[command(name = "lakewatch-exporter", version = build_info::VERSION_LINE, max_term_width = 100)]
 struct Args {
-    /// YAML configuration file. Without it the embedded default runs.
+    /// YAML configuration file. Without it the embedded default runs. SIGHUP re-reads
+    /// it (and --web.config.file); an invalid file is logged and changes nothing.
     #[arg(long, value_name = "FILE", env = "LAKEWATCH_CONFIG")]
     config: Option<PathBuf>,
+
+    /// Reload when --config or --web.config.file changes (checked every second,
+    /// applied once the file stays the same for a second; follows symlink swaps such
+    /// as Kubernetes ConfigMap updates).
+    #[arg(long = "config.watch", env = "LAKEWATCH_CONFIG_WATCH")]
+    config_watch: bool,
 
     /// Address to listen on: host:port, or :port for all interfaces.
     #[arg(
@@ -44,6 +54,11 @@ struct Args {
         env = "LAKEWATCH_WEB_CONFIG_FILE"
     )]
     web_config_file: Option<PathBuf>,
+
+    /// Serve POST /-/reload (reload the configuration, like SIGHUP; 400 with the
+    /// error when the new file is invalid). Behind the same TLS and basic auth.
+    #[arg(long = "web.enable-lifecycle", env = "LAKEWATCH_WEB_ENABLE_LIFECYCLE")]
+    enable_lifecycle: bool,
 
     /// Connections served at once. At the limit idle keep-alive connections are closed
     /// and new connections wait in the listen backlog for a free slot. Keep it below
@@ -274,20 +289,38 @@ fn run(args: Args) -> anyhow::Result<()> {
             .await
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
-        let (hub, mut tasks) = scheduler::start(jobs, config.series_per_target);
-        let mut security = server::Security::default();
-        if let Some(web) = web {
-            if let Some(auth) = web.auth.clone() {
-                // The dummy hash for unknown users, made before the first request needs it.
-                tokio::task::spawn_blocking(move || auth.warm_up());
-            }
-            security.auth = web.auth;
-            security.tls = web.tls.map(tokio_rustls::TlsAcceptor::from);
-            if let Some(reloader) = web.reloader {
-                tasks.spawn(reloader.watch());
-            }
-        }
+        let (hub, scheduler, mut tasks) = scheduler::start(jobs, config.series_per_target);
+        let (security, cert) = reload::security(web);
         let scheme = if security.tls.is_some() { "https" } else { "http" };
+        let security = Arc::new(RwLock::new(security));
+        let reloader = Arc::new(Reloader::new(
+            args.config.clone(),
+            args.web_config_file.clone(),
+            scheduler,
+            hub.clone(),
+            security.clone(),
+            cert,
+        ));
+        // Installed before "listening" is logged: from then on SIGHUP reloads instead
+        // of killing the process (its default action).
+        let mut hangup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+            .context("installing the SIGHUP handler")?;
+        let on_hangup = reloader.clone();
+        tasks.spawn(async move {
+            while hangup.recv().await.is_some() {
+                // Logged and counted by the reload itself.
+                let _ = on_hangup.reload("SIGHUP").await;
+            }
+        });
+        if args.config_watch {
+            tasks.spawn(reloader.clone().watch());
+        }
+        let frontend = Frontend {
+            security,
+            lifecycle: args
+                .enable_lifecycle
+                .then(|| reloader.clone() as Arc<dyn Lifecycle>),
+        };
         tracing::info!(
             address = %local,
             scheme,
@@ -296,7 +329,7 @@ fn run(args: Args) -> anyhow::Result<()> {
             config = %args.config.as_ref().map_or("embedded default".into(), |p| p.display().to_string()),
             "listening"
         );
-        server::serve(listener, hub, security, limits, shutdown_signal()).await;
+        server::serve(listener, hub, frontend, limits, shutdown_signal()).await;
         tasks.abort_all();
         tracing::info!("shut down");
         Ok(())

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use hyper::Method;
 use hyper::header::HeaderValue;
-use lakewatch_catalog::Kind;
+use lakewatch_catalog::{Kind, name};
 use regex::Regex;
 
 use crate::collector::{Family, FamilySample, Histogram, Value};
@@ -29,8 +29,14 @@ use crate::http_client::{self, Endpoint, HttpError};
 /// whole upstream should not vanish over one sample.
 #[derive(Debug, thiserror::Error)]
 pub enum ParseError {
+    /// A line the reader cannot skip.
     #[error("line {line}: {why}")]
-    Line { line: usize, why: String },
+    Line {
+        /// Line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        why: String,
+    },
 }
 
 /// Families to let through: glob patterns (`*` matches any run of characters) matched
@@ -45,7 +51,7 @@ impl AllowList {
             .iter()
             .map(|g| {
                 let g = g.as_ref();
-                if g.is_empty() || !g.chars().all(|c| c == '*' || is_name_char(c, true)) {
+                if g.is_empty() || !g.chars().all(|c| c == '*' || name::is_metric_name_char(c)) {
                     return Err(format!(
                         "invalid pattern {g:?}: expected a metric name, optionally with * wildcards"
                     ));
@@ -63,22 +69,28 @@ impl AllowList {
     }
 }
 
-fn is_name_char(c: char, colon: bool) -> bool {
-    c.is_ascii_alphanumeric() || c == '_' || (colon && c == ':')
+/// Equal when the patterns are (a reload compares settings; `Regex` has no `==`).
+impl PartialEq for AllowList {
+    fn eq(&self, other: &AllowList) -> bool {
+        self.0.len() == other.0.len()
+            && self
+                .0
+                .iter()
+                .zip(&other.0)
+                .all(|(a, b)| a.as_str() == b.as_str())
+    }
 }
 
-fn valid_name(s: &str, colon: bool) -> bool {
-    let mut chars = s.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || (colon && c == ':'))
-        && chars.all(|c| is_name_char(c, colon))
-}
-
-/// A raw sample line.
-#[derive(Debug, Clone)]
-struct RawSample {
-    name: String,
-    labels: Vec<(String, String)>,
-    value: f64,
+/// A sample line as written: its name (with any `_total`, `_bucket`… suffix), its label
+/// pairs sorted by name, and its value.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RawSample {
+    /// The sample name, suffix included.
+    pub name: String,
+    /// Label pairs, sorted by name.
+    pub labels: Vec<(String, String)>,
+    /// The value (`+Inf`, `-Inf` and `NaN` read as such).
+    pub value: f64,
 }
 
 /// What the text said about one family name.
@@ -87,6 +99,22 @@ struct RawFamily {
     kind: Option<String>,
     help: Option<String>,
     samples: Vec<RawSample>,
+}
+
+/// Every sample line of an exposition as written, grouped by family (in a family, in the
+/// order written), and the `# TYPE` of each declared family: the reader [`select`] starts
+/// from, before any family is chosen, converted or dropped. The integration tests read
+/// `/metrics` with it, so they check our output with the parser we trust upstream's to.
+pub fn read(text: &str) -> Result<(Vec<RawSample>, BTreeMap<String, String>), ParseError> {
+    let mut samples = Vec::new();
+    let mut types = BTreeMap::new();
+    for (name, family) in parse(text)? {
+        if let Some(kind) = family.kind {
+            types.insert(name, kind);
+        }
+        samples.extend(family.samples);
+    }
+    Ok((samples, types))
 }
 
 /// Parses an exposition and selects the allow-listed families. `is_reserved` says which
@@ -106,7 +134,7 @@ pub fn select(
         };
         // `_total` of a counter or `_bucket` of a histogram declared with an empty name
         // (`# TYPE  counter`) leaves no name at all (found by fuzzing).
-        if !valid_name(&family.name, true) {
+        if !name::is_metric_name(&family.name) {
             continue;
         }
         let query = family.query_name();
@@ -199,7 +227,7 @@ fn family_of(families: &BTreeMap<String, RawFamily>, sample: &str) -> String {
 fn parse_sample(line: &str) -> Result<RawSample, String> {
     let name_end = line.find(['{', ' ', '\t']).unwrap_or(line.len());
     let name = &line[..name_end];
-    if !valid_name(name, true) {
+    if !name::is_metric_name(name) {
         return Err(format!("invalid metric name {name:?}"));
     }
     let mut rest = &line[name_end..];
@@ -214,7 +242,7 @@ fn parse_sample(line: &str) -> Result<RawSample, String> {
             }
             let eq = s.find('=').ok_or("label without '='")?;
             let key = s[..eq].trim();
-            if !valid_name(key, false) {
+            if !name::is_label_name(key) {
                 return Err(format!("invalid label name {key:?}"));
             }
             s = s[eq + 1..]
@@ -415,7 +443,9 @@ fn histogram(name: &str, help: String, samples: Vec<RawSample>) -> Option<Family
 #[derive(Debug, thiserror::Error)]
 #[error("{message}")]
 pub struct FetchError {
+    /// The error kind.
     pub kind: ErrorKind,
+    /// What went wrong, naming the endpoint.
     pub message: String,
 }
 

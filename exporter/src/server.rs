@@ -1,12 +1,12 @@
-//! HTTP: `/metrics` (the pre-encoded snapshot), `/healthz`, `/readyz` and `/` (a landing
-//! page). Serving `/metrics` is a content-negotiation decision and an `Arc` clone; no
+//! HTTP: `/metrics` (the pre-encoded snapshot), `/healthz`, `/readyz`, `/` (a landing
+//! page) and, with `--web.enable-lifecycle`, `POST /-/reload`. Serving `/metrics` is a content-negotiation decision and an `Arc` clone; no
 //! collection, encoding or compression happens on a request.
 
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
 use std::time::{Duration, SystemTime};
 
@@ -23,6 +23,7 @@ use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
+use crate::collector::BoxFuture;
 use crate::config::duration::format_duration;
 use crate::scheduler::Hub;
 use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
@@ -34,8 +35,49 @@ const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
 /// Optional TLS and authentication from `--web.config.file`.
 #[derive(Clone, Default)]
 pub struct Security {
+    /// TLS for every connection, when `tls_server_config` is set.
     pub tls: Option<tokio_rustls::TlsAcceptor>,
+    /// Basic auth for every request, when users are set.
     pub auth: Option<Arc<BasicAuth>>,
+}
+
+/// The security in force, swapped whole when a reload re-reads `--web.config.file`:
+/// a new connection takes the TLS setup current when it opens, a request the basic
+/// auth users current when it arrives.
+pub type SharedSecurity = Arc<RwLock<Security>>;
+
+/// What `POST /-/reload` runs (`--web.enable-lifecycle`).
+pub trait Lifecycle: Send + Sync {
+    /// Reloads the configuration: `Ok` with a summary, or `Err` with why nothing
+    /// changed (no secrets in it: it is sent to the client).
+    fn reload(&self) -> BoxFuture<'_, Result<String, String>>;
+}
+
+/// Everything the server answers with besides the snapshot.
+#[derive(Clone, Default)]
+pub struct Frontend {
+    /// TLS and basic auth in force.
+    pub security: SharedSecurity,
+    /// `Some` when the lifecycle endpoint is enabled.
+    pub lifecycle: Option<Arc<dyn Lifecycle>>,
+}
+
+impl From<Security> for Frontend {
+    fn from(security: Security) -> Frontend {
+        Frontend {
+            security: Arc::new(RwLock::new(security)),
+            lifecycle: None,
+        }
+    }
+}
+
+impl Frontend {
+    fn security(&self) -> Security {
+        self.security
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
 }
 
 /// What one client may hold of the server (the `--web.*` flags). Every phase of a
@@ -89,7 +131,7 @@ struct Gate {
 /// Everything a connection task needs.
 struct Server {
     hub: Arc<Hub>,
-    security: Security,
+    frontend: Frontend,
     limits: Limits,
     gate: Gate,
     http: hyper::server::conn::http1::Builder,
@@ -108,11 +150,11 @@ struct Server {
 pub async fn serve(
     listener: TcpListener,
     hub: Arc<Hub>,
-    security: Security,
+    frontend: Frontend,
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
-    let server = Arc::new(Server::new(hub, security, limits));
+    let server = Arc::new(Server::new(hub, frontend, limits));
     let graceful = GracefulShutdown::new();
     let mut warned: Option<Instant> = None;
     tokio::pin!(shutdown);
@@ -168,7 +210,7 @@ pub async fn serve(
 }
 
 impl Server {
-    fn new(hub: Arc<Hub>, security: Security, limits: Limits) -> Server {
+    fn new(hub: Arc<Hub>, frontend: Frontend, limits: Limits) -> Server {
         let mut http = hyper::server::conn::http1::Builder::new();
         http.timer(TokioTimer::new())
             // hyper's own header timer also runs while a kept-alive connection is idle,
@@ -177,7 +219,7 @@ impl Server {
             .max_header_size(limits.max_header_bytes);
         Server {
             hub,
-            security,
+            frontend,
             limits,
             gate: Gate {
                 slots: Arc::new(Semaphore::new(limits.max_connections)),
@@ -196,7 +238,8 @@ impl Server {
     {
         let conn = Arc::new(Conn::new());
         let serve = async {
-            let result = match &self.security.tls {
+            let tls = self.frontend.security().tls;
+            let result = match &tls {
                 None => self.http1(stream, &conn, watcher).await,
                 Some(acceptor) => match acceptor.accept(stream).await {
                     Ok(tls) => self.http1(tls, &conn, watcher).await,
@@ -225,16 +268,16 @@ impl Server {
             inner: stream,
             conn: conn.clone(),
         });
-        let (hub, auth, conn) = (self.hub.clone(), self.security.auth.clone(), conn.clone());
+        let (hub, frontend, conn) = (self.hub.clone(), self.frontend.clone(), conn.clone());
         let service = service_fn(move |req| {
             conn.enter(
                 &[Phase::Opening, Phase::Idle, Phase::Head, Phase::Flushing],
                 Phase::Responding,
             );
-            let (hub, auth) = (hub.clone(), auth.clone());
+            let (hub, frontend) = (hub.clone(), frontend.clone());
             let done = Done(conn.clone());
             async move {
-                let response = handle(&hub, auth.as_ref(), &req).await;
+                let response = handle(&hub, &frontend, &req).await;
                 Ok::<_, Infallible>(response.map(|inner| Body { inner, _done: done }))
             }
         });
@@ -439,7 +482,8 @@ impl hyper::body::Body for Body {
 }
 
 /// Authenticates (when configured), then routes.
-async fn handle<B>(hub: &Hub, auth: Option<&Arc<BasicAuth>>, req: &Request<B>) -> Resp {
+async fn handle<B>(hub: &Hub, frontend: &Frontend, req: &Request<B>) -> Resp {
+    let auth: Option<Arc<BasicAuth>> = frontend.security().auth;
     if let Some(auth) = auth
         && !auth.check(req.headers().get(header::AUTHORIZATION)).await
     {
@@ -450,13 +494,42 @@ async fn handle<B>(hub: &Hub, auth: Option<&Arc<BasicAuth>>, req: &Request<B>) -
         );
         return r;
     }
+    if req.uri().path() == "/-/reload" {
+        return match &frontend.lifecycle {
+            Some(lifecycle) => reload(lifecycle.as_ref(), req.method()).await,
+            None => plain(
+                StatusCode::NOT_FOUND,
+                "404 not found: /-/reload needs --web.enable-lifecycle\n",
+            ),
+        };
+    }
     route(hub, req)
+}
+
+/// `/-/reload`: POST reloads and answers 200, or 400 with why nothing changed.
+async fn reload(lifecycle: &dyn Lifecycle, method: &Method) -> Resp {
+    if method != Method::POST {
+        let mut r = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 method not allowed: use POST\n",
+        );
+        r.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return r;
+    }
+    match lifecycle.reload().await {
+        Ok(summary) => plain(StatusCode::OK, format!("reloaded: {summary}\n")),
+        Err(why) => plain(
+            StatusCode::BAD_REQUEST,
+            format!("reload failed, the previous configuration keeps running: {why}\n"),
+        ),
+    }
 }
 
 type Resp = Response<Full<Bytes>>;
 
-fn plain(status: StatusCode, text: &'static str) -> Resp {
-    let mut r = Response::new(Full::new(Bytes::from_static(text.as_bytes())));
+fn plain(status: StatusCode, text: impl Into<Bytes>) -> Resp {
+    let mut r = Response::new(Full::new(text.into()));
     *r.status_mut() = status;
     r.headers_mut().insert(
         header::CONTENT_TYPE,
@@ -604,6 +677,19 @@ fn landing_page(hub: &Hub) -> String {
             html_escape(s.last_error.as_deref().unwrap_or("")),
         ));
     }
+    let reload = hub.last_reload();
+    let loaded = SystemTime::now()
+        .duration_since(reload.at)
+        .map_or("just now".to_string(), |d| {
+            format!("{} ago", format_duration(Duration::from_secs(d.as_secs())))
+        });
+    let config = match &reload.error {
+        None => format!("<p>Configuration loaded {loaded}.</p>"),
+        Some(e) => format!(
+            "<p class=down>The last reload failed, the configuration loaded {loaded} still runs: {}</p>",
+            html_escape(e)
+        ),
+    };
     format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>Lakewatch exporter</title>
@@ -611,6 +697,7 @@ fn landing_page(hub: &Hub) -> String {
 </head><body>
 <h1>Lakewatch exporter {version}</h1>
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
+{config}
 <table><tr><th>collector</th><th>target</th><th>state</th><th>series</th><th>interval / timeout</th><th>last duration</th><th>last success</th><th>errors</th><th>last error</th></tr>
 {rows}</table>
 </body></html>
@@ -673,8 +760,8 @@ mod tests {
             ..Limits::DEFAULT
         };
         limits(&mut l);
-        let (hub, _tasks) = crate::scheduler::start(Vec::new(), 10);
-        Server::new(hub, Security::default(), l)
+        let (hub, _scheduler, _tasks) = crate::scheduler::start(Vec::new(), 10);
+        Server::new(hub, Frontend::default(), l)
     }
 
     /// The deadline only bounds the test: without the limit under test the connection

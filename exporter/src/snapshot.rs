@@ -24,7 +24,9 @@ pub const TEXT_CONTENT_TYPE: &str = "text/plain; version=0.0.4; charset=utf-8";
 /// One encoded body, plain and gzip-compressed.
 #[derive(Debug, Clone, Default)]
 pub struct Body {
+    /// As written.
     pub plain: Bytes,
+    /// gzip-compressed, for clients that accept it.
     pub gzip: Bytes,
 }
 

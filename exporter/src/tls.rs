@@ -63,6 +63,21 @@ pub struct ClientTls {
 }
 
 impl ClientTls {
+    /// A hash of the files' contents (unreadable files hash as empty), to notice a
+    /// rotation between two loads of the same settings.
+    fn files_digest(&self) -> u64 {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        let files = self
+            .ca_file
+            .iter()
+            .chain(self.cert.iter().flat_map(|(c, k)| [c, k]));
+        for f in files {
+            std::fs::read(f).unwrap_or_default().hash(&mut h);
+        }
+        h.finish()
+    }
+
     /// Builds the rustls configuration. Files are read now, so call this when a
     /// connection is (re)made if rotated files should be picked up.
     pub fn client_config(&self) -> Result<rustls::ClientConfig, String> {
@@ -136,6 +151,15 @@ impl ClientTls {
 pub struct Connector {
     config: Arc<rustls::ClientConfig>,
     name: ServerName<'static>,
+    /// What it was built from, the files' contents included, so a reload can tell
+    /// whether a rebuilt connector would differ (a rotated CA file does).
+    source: (ClientTls, String, u64),
+}
+
+impl PartialEq for Connector {
+    fn eq(&self, other: &Connector) -> bool {
+        self.source == other.source
+    }
 }
 
 impl Connector {
@@ -144,6 +168,7 @@ impl Connector {
         Ok(Connector {
             config: Arc::new(tls.client_config()?),
             name: tls.server_name(host)?,
+            source: (tls.clone(), host.to_string(), tls.files_digest()),
         })
     }
 

@@ -55,9 +55,11 @@ struct RawTls {
 
 /// The validated web configuration.
 pub struct WebConfig {
+    /// The TLS setup when `tls_server_config` is set.
     pub tls: Option<Arc<rustls::ServerConfig>>,
     /// Reloads the certificate when its files change; run [`CertReloader::watch`].
     pub reloader: Option<Arc<CertReloader>>,
+    /// The users of `basic_auth_users`, when set.
     pub auth: Option<Arc<BasicAuth>>,
 }
 
@@ -292,6 +294,7 @@ const CACHE_LIMIT: usize = 4096;
 const BCRYPT_COSTS: std::ops::RangeInclusive<u32> = 4..=31;
 
 impl BasicAuth {
+    /// From user names and bcrypt hashes (validated by the caller).
     pub fn new(users: BTreeMap<String, String>) -> BasicAuth {
         let rng = ring::rand::SystemRandom::new();
         let key = hmac::Key::generate(hmac::HMAC_SHA256, &rng).expect("the OS random source works");

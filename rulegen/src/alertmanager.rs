@@ -33,9 +33,13 @@ pub const TEAM_LABEL: &str = "team";
 /// A notification integration a receiver template uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Integration {
+    /// A generic webhook (`webhook_configs`).
     Webhook,
+    /// Slack (`slack_configs`).
     Slack,
+    /// E-mail (`email_configs`).
     Email,
+    /// PagerDuty (`pagerduty_configs`).
     PagerDuty,
 }
 

@@ -7,7 +7,9 @@ use std::fmt;
 /// loses spans inside buffered enums, see serde-saphyr's `Spanned` docs).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, PartialOrd, Ord)]
 pub struct Pos {
+    /// Line, from 1.
     pub line: u64,
+    /// Column, from 1.
     pub column: u64,
 }
 
@@ -31,11 +33,14 @@ impl Pos {
 /// code does not need to know which file it is looking at).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Problem {
+    /// Where the problem is.
     pub pos: Pos,
+    /// What is wrong and what was expected.
     pub message: String,
 }
 
 impl Problem {
+    /// A problem at `pos`.
     pub fn new(pos: Pos, message: impl Into<String>) -> Problem {
         Problem {
             pos,
@@ -85,9 +90,13 @@ impl Problem {
 /// the offending line and a caret.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub struct SpecError {
+    /// The spec file's path as given.
     pub file: String,
+    /// Where in the file.
     pub pos: Pos,
+    /// What is wrong and what was expected.
     pub message: String,
+    /// The offending line with a caret under the column (empty without a position).
     pub snippet: String,
 }
 
@@ -146,8 +155,10 @@ pub enum Error {
     /// The spec file could not be read; check the path and permissions.
     #[error("{path}: cannot read spec: {source}")]
     Read {
+        /// The path as given.
         path: String,
         #[source]
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// The spec is malformed or fails validation; the message points into the file.
@@ -159,15 +170,23 @@ pub enum Error {
         "{second}: service `{service}` is already defined in {first}; merge the specs or rename one service"
     )]
     DuplicateService {
+        /// The service defined twice.
         service: String,
+        /// The file that defined it first.
         first: String,
+        /// The file that defined it again.
         second: String,
     },
     /// A `--param` names a parameter no spec declares under `params`.
     #[error(
         "--param {name}: no spec declares a parameter `{name}` under `params` (declared: {declared})"
     )]
-    UnknownParam { name: String, declared: String },
+    UnknownParam {
+        /// The parameter as given.
+        name: String,
+        /// The parameters the specs declare, comma-separated.
+        declared: String,
+    },
 }
 
 #[cfg(test)]

@@ -12,6 +12,8 @@
 //! The one part that talks to Prometheus is [`check`], which proves existing rule files
 //! and dashboards against a live server's series.
 
+#![warn(missing_docs)]
+
 pub mod alertmanager;
 pub mod check;
 pub mod dashboard;

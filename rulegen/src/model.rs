@@ -1,11 +1,12 @@
-//! The validated SLO and alert model: what every generator (rules today; Alertmanager
-//! routes and dashboards later) trusts. Each input format converts its raw, span-carrying
+//! The validated SLO and alert model: what every generator (rules, Alertmanager routes,
+//! dashboards, promtool tests) trusts. Each input format converts its raw, span-carrying
 //! types into this model through the checks below, so nothing here is optional that
 //! validation already resolved, and no generator needs to re-check user input.
 
 use std::collections::BTreeMap;
 use std::sync::LazyLock;
 
+use lakewatch_catalog::name::{is_label_name, is_reserved_label_name};
 use regex::Regex;
 
 use crate::error::{Pos, Problem};
@@ -21,8 +22,11 @@ static PLACEHOLDER: LazyLock<Regex> =
 /// Which input format a service was read from; Sloth inputs keep Sloth's labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// The native Lakewatch spec.
     Native,
+    /// A Sloth `prometheus/v1` spec.
     Sloth,
+    /// An OpenSLO `v1` document set.
     OpenSlo,
 }
 
@@ -30,14 +34,18 @@ pub enum Format {
 /// namespace) is generated per service.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Service {
+    /// The service name (label `service` on every rule).
     pub name: String,
     /// Team/ownership labels; they go on every alert so Alertmanager can route on them.
     pub labels: BTreeMap<String, String>,
+    /// Its objectives, in spec order.
     pub slos: Vec<Slo>,
+    /// Its threshold alerts, in spec order.
     pub alerts: Vec<ThresholdAlert>,
     /// The native spec's `params` as substituted (after `--param` overrides); empty for
     /// the formats that have none.
     pub params: BTreeMap<String, String>,
+    /// The format it was read from.
     pub format: Format,
     /// The spec file it came from (for messages).
     pub file: String,
@@ -46,14 +54,19 @@ pub struct Service {
 /// One service level objective.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Slo {
+    /// The SLO name, unique in its service (label `slo`).
     pub name: String,
+    /// What the SLO promises, in words (shown on dashboards).
     pub description: String,
     /// Target in percent, in (0, 100).
     pub objective: f64,
+    /// The compliance period in seconds (e.g. 30 days).
     pub period_secs: u64,
+    /// How good and bad events are counted.
     pub sli: Sli,
     /// Extra labels on every rule of this SLO (recording and alerting).
     pub labels: BTreeMap<String, String>,
+    /// Its burn-rate alerts.
     pub alerting: Alerting,
 }
 
@@ -84,7 +97,12 @@ impl Slo {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Sli {
     /// Event counts from two queries, each containing [`WINDOW_PLACEHOLDER`].
-    Ratio { errors: EventQuery, total: String },
+    Ratio {
+        /// Bad events, or good ones to subtract from the total.
+        errors: EventQuery,
+        /// All events.
+        total: String,
+    },
     /// Share of histogram observations at or under a bucket boundary.
     Latency {
         /// Histogram base name (without `_bucket`).
@@ -95,16 +113,25 @@ pub enum Sli {
         le: String,
     },
     /// A 0/1 gauge (`up`, `probe_success`): each sample is one event, 0 is bad.
-    Availability { metric: String, matchers: String },
+    Availability {
+        /// The gauge's name.
+        metric: String,
+        /// Label matchers without braces (`job="api"`), possibly empty.
+        matchers: String,
+    },
     /// Samples of a query, bad when they meet a comparison (OpenSLO `thresholdMetric`).
     Threshold {
+        /// The query whose samples are judged.
         query: String,
         /// PromQL comparison that selects bad samples, e.g. `> 0.3`.
         bad_when: String,
     },
     /// A query that already yields an error ratio (Sloth `raw`); averaged over time, the
     /// best that can be done without counts.
-    ErrorRatio { query: String },
+    ErrorRatio {
+        /// The query yielding the ratio, containing [`WINDOW_PLACEHOLDER`].
+        query: String,
+    },
 }
 
 impl Sli {
@@ -185,7 +212,9 @@ impl Sli {
 /// The "bad" side of a ratio SLI: counted directly, or as total minus good.
 #[derive(Debug, Clone, PartialEq)]
 pub enum EventQuery {
+    /// The query counts bad events.
     Errors(String),
+    /// The query counts good events; bad ones are total minus good.
     Good(String),
 }
 
@@ -195,7 +224,9 @@ pub struct Alerting {
     /// Alert name shared by the page and ticket alerts (as Sloth does); `urgency` and
     /// `severity` labels tell them apart.
     pub name: String,
+    /// The fast-burn alert that pages, if any.
     pub page: Option<BurnAlert>,
+    /// The slow-burn alert that opens a ticket, if any.
     pub ticket: Option<BurnAlert>,
     /// Low-traffic guard: alerts need at least this many events in their long window.
     pub min_events: Option<u64>,
@@ -205,19 +236,28 @@ pub struct Alerting {
 /// common and specific parts of the spec.
 #[derive(Debug, Clone, PartialEq)]
 pub struct BurnAlert {
+    /// Label `severity` of the alert.
     pub severity: String,
+    /// Labels of the alert.
     pub labels: BTreeMap<String, String>,
+    /// Annotations of the alert.
     pub annotations: BTreeMap<String, String>,
 }
 
 /// A plain threshold alert (disk full, connections near the limit, …).
 #[derive(Debug, Clone, PartialEq)]
 pub struct ThresholdAlert {
+    /// Alert name.
     pub name: String,
+    /// PromQL condition.
     pub expr: String,
+    /// How long the condition must hold before the alert fires (`for:`), in seconds.
     pub for_secs: u64,
+    /// Label `severity` of the alert.
     pub severity: String,
+    /// Labels of the alert.
     pub labels: BTreeMap<String, String>,
+    /// Annotations of the alert (summary, description, runbook_url, …).
     pub annotations: BTreeMap<String, String>,
 }
 
@@ -260,10 +300,8 @@ pub fn check_labels(
     labels: &BTreeMap<String, String>,
     pos: Pos,
 ) -> Result<BTreeMap<String, String>, Problem> {
-    static LABEL: LazyLock<Regex> =
-        LazyLock::new(|| Regex::new(r"^[A-Za-z_][A-Za-z0-9_]*$").expect("static regex is valid"));
     for k in labels.keys() {
-        if !LABEL.is_match(k) || k.starts_with("__") {
+        if !is_label_name(k) || is_reserved_label_name(k) {
             return Err(Problem::new(
                 pos,
                 format!(

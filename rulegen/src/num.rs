@@ -2,7 +2,7 @@
 //! noise such as `0.0010000000000000009`, so regenerated files are byte-identical.
 
 /// Formats `x` with at most `decimals` decimals, trailing zeros removed.
-pub fn format(x: f64, decimals: usize) -> String {
+pub(crate) fn format(x: f64, decimals: usize) -> String {
     let s = format!("{x:.decimals$}");
     let s = if s.contains('.') {
         s.trim_end_matches('0').trim_end_matches('.').to_string()

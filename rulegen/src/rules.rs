@@ -22,6 +22,7 @@ use crate::window::{BASE_WINDOW_SECS, BurnWindow, Urgency, ratio_windows};
 /// A set of rule groups: the content of one Prometheus rule file.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RuleSet {
+    /// The groups, in file order.
     pub groups: Vec<Group>,
 }
 
@@ -29,24 +30,33 @@ pub struct RuleSet {
 /// recording rules they read always see fresh values.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Group {
+    /// The group's name, unique in its file.
     pub name: String,
+    /// Its rules, in evaluation order.
     pub rules: Vec<Rule>,
 }
 
 /// A recording or alerting rule.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rule {
+    /// Recording or alerting, with the name.
     pub kind: RuleKind,
+    /// The PromQL expression.
     pub expr: String,
+    /// `for:` in seconds (alerts; 0 for none).
     pub for_secs: u64,
+    /// Labels added to the result.
     pub labels: BTreeMap<String, String>,
+    /// Annotations (alerts only).
     pub annotations: BTreeMap<String, String>,
 }
 
 /// What a rule produces.
 #[derive(Debug, Clone, PartialEq)]
 pub enum RuleKind {
+    /// A recording rule and the series it records.
     Record(String),
+    /// An alerting rule and its alert name.
     Alert(String),
 }
 

@@ -13,7 +13,9 @@ use crate::duration;
 /// How urgent an alert is: pages wake someone up, tickets wait for working hours.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Urgency {
+    /// Fast burn: someone is woken up.
     Page,
+    /// Slow burn: a ticket for working hours.
     Ticket,
 }
 
@@ -30,10 +32,13 @@ impl Urgency {
 /// One long/short window pair and its burn-rate factor.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct BurnWindow {
+    /// Whether the pair pages or opens a ticket.
     pub urgency: Urgency,
     /// Share of the period's error budget this pair detects, in basis points (200 = 2%).
     pub budget_share_bp: u32,
+    /// The long window, in seconds: the alert needs the burn rate over it.
     pub long_secs: u64,
+    /// The short window, in seconds: it makes the alert stop soon after the burn does.
     pub short_secs: u64,
     /// Burn rate that spends `budget_share_bp` of the budget within `long_secs`.
     pub factor: f64,

@@ -29,19 +29,95 @@ pub trait Collector: Send {
     /// Runs one collection cycle. The scheduler drops the future when the timeout
     /// expires, so implementations must leave themselves usable after cancellation.
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>>;
+    /// Closes what the collector keeps open and waits until it is closed; a reload
+    /// calls it on a job it stops, before a replacement opens its own. The default
+    /// has nothing to wait for: dropping the collector is enough.
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(async {})
+    }
 }
 
 /// A collector and when to run it.
 pub struct Job {
+    /// Its interval and timeout.
     pub schedule: Schedule,
+    /// The collector, owning its target's state between cycles.
     pub collector: Box<dyn Collector>,
+    /// What the collector was built from, apart from the schedule when only the
+    /// scheduler uses it. A reload keeps a running job whose new settings are equal.
+    pub settings: Settings,
+}
+
+/// Stands in for the schedule in the settings of collectors that never read it, so an
+/// interval or timeout change keeps them running: the scheduler applies it.
+pub(crate) const SCHEDULER_ONLY: Schedule = Schedule {
+    interval: std::time::Duration::ZERO,
+    timeout: std::time::Duration::ZERO,
+};
+
+/// A job's validated settings, compared on a reload: equal settings mean the running
+/// collector keeps its connection, counters and timing; different ones mean it is
+/// replaced. Type-erased so each collector compares its own settings type.
+#[derive(Clone)]
+pub struct Settings(Option<Arc<dyn AnyEq>>);
+
+impl Settings {
+    /// Settings compared with `==` on a reload.
+    pub fn of<T: PartialEq + Send + Sync + 'static>(value: T) -> Settings {
+        Settings(Some(Arc::new(value)))
+    }
+
+    /// Settings equal to nothing: a reload always replaces the job (tests' collectors).
+    pub fn opaque() -> Settings {
+        Settings(None)
+    }
+}
+
+impl PartialEq for Settings {
+    fn eq(&self, other: &Settings) -> bool {
+        match (&self.0, &other.0) {
+            (Some(a), Some(b)) => a.eq_any(b.as_ref()),
+            _ => false,
+        }
+    }
+}
+
+impl fmt::Debug for Settings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        // The values may hold secrets (Secret's own Debug redacts, but stay safe).
+        f.write_str(if self.0.is_some() {
+            "Settings(..)"
+        } else {
+            "Settings(opaque)"
+        })
+    }
+}
+
+/// `PartialEq` across types: values of different types are never equal.
+trait AnyEq: std::any::Any + Send + Sync {
+    fn as_any(&self) -> &dyn std::any::Any;
+    fn eq_any(&self, other: &dyn AnyEq) -> bool;
+}
+
+impl<T: PartialEq + Send + Sync + 'static> AnyEq for T {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+    fn eq_any(&self, other: &dyn AnyEq) -> bool {
+        other
+            .as_any()
+            .downcast_ref::<T>()
+            .is_some_and(|o| self == o)
+    }
 }
 
 /// Why a cycle failed. `kind` becomes the `kind` label of
 /// `lakewatch_collector_errors_total`.
 #[derive(Debug, Clone)]
 pub struct CollectError {
+    /// The error's kind.
     pub kind: ErrorKind,
+    /// What went wrong, for the log (never a secret).
     pub message: String,
     /// Series to publish despite the failure, e.g. `pg_up 0`: what a user's existing
     /// "target down" alert expects. Everything else of the target is dropped.
@@ -49,6 +125,7 @@ pub struct CollectError {
 }
 
 impl CollectError {
+    /// An error of `kind` without series.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
         CollectError {
             kind,
@@ -78,14 +155,18 @@ pub struct Histogram {
     /// Upper bounds (ascending, ending with +Inf) and the count in each bucket (not
     /// cumulative: the encoder accumulates).
     pub buckets: Vec<(f64, u64)>,
+    /// Sum of the observations.
     pub sum: f64,
+    /// Number of observations.
     pub count: u64,
 }
 
 /// A sample's value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// A plain number.
     Number(f64),
+    /// A histogram, shared rather than copied between snapshots.
     Histogram(Arc<Histogram>),
 }
 
@@ -100,6 +181,7 @@ pub struct Family {
     pub kind: Kind,
     /// Help text, already safe to write on a `# HELP` line.
     pub help: String,
+    /// Its series.
     pub samples: Vec<FamilySample>,
 }
 
@@ -118,6 +200,7 @@ impl Family {
 pub struct FamilySample {
     /// Label pairs, sorted by name (never `le` for histograms: that is in the value).
     pub labels: Vec<(String, String)>,
+    /// Its value.
     pub value: Value,
 }
 
@@ -125,8 +208,11 @@ pub struct FamilySample {
 /// a value. Info metrics carry value 1.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Sample {
+    /// The catalog entry.
     pub metric: &'static Metric,
+    /// Label values in the order of `metric.labels`.
     pub labels: Vec<String>,
+    /// Its value.
     pub value: Value,
     /// Labels beyond the catalog's, as `(name, value)`, written after them: the
     /// user-allow-listed Docker labels of `lakewatch_container_info`, and a Postgres
@@ -137,6 +223,7 @@ pub struct Sample {
 /// Everything one collector cycle produced for one target.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Fragment {
+    /// The catalog series.
     pub samples: Vec<Sample>,
     /// Families re-exported from an upstream exposition under their own names (never
     /// catalog names: [`crate::passthrough`] drops those). The only way to emit a

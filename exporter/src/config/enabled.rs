@@ -6,7 +6,9 @@ use serde::de::{self, Deserializer};
 /// `enabled: true | false | auto`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Enabled {
+    /// `true`: on; a source that does not answer shows as down.
     Yes,
+    /// `false`: off.
     No,
     /// On when the source answers at start-up (used by collectors that probe).
     Auto,

@@ -10,8 +10,11 @@ use serde_saphyr::Spanned;
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
     #[error("{path}: cannot read config file: {source}")]
+    /// The file could not be read.
     Read {
+        /// The path as given.
         path: String,
+        /// The I/O error.
         source: std::io::Error,
     },
     /// YAML syntax or shape error; the text already carries `file:line:column` and a
@@ -19,15 +22,44 @@ pub enum ConfigError {
     #[error("{0}")]
     Syntax(String),
     #[error("{path}:{line}:{column}: {message}")]
+    /// A value is well-formed YAML but not allowed.
     Invalid {
+        /// The file.
         path: String,
+        /// Line, from 1.
         line: u64,
+        /// Column, from 1.
         column: u64,
+        /// What is wrong and what was expected.
         message: String,
     },
 }
 
 impl ConfigError {
+    /// The error on one line, `file:line:column: message`, without the quoted snippet:
+    /// for log lines and HTTP answers, where a snippet spreads over several lines and
+    /// may quote a neighbouring line's secret.
+    pub fn headline(&self) -> String {
+        let ConfigError::Syntax(text) = self else {
+            return self.to_string();
+        };
+        let first = text.lines().next().unwrap_or_default();
+        let Some(at) = text
+            .lines()
+            .find_map(|l| l.trim_start().strip_prefix("--> "))
+        else {
+            return first.to_string();
+        };
+        // serde-saphyr's first line: `error: line 7 column 9: unknown field ...`.
+        let message = first.strip_prefix("error: ").unwrap_or(first);
+        let message = message
+            .strip_prefix("line ")
+            .and_then(|m| m.split_once(": "))
+            .filter(|(position, _)| position.contains(" column "))
+            .map_or(message, |(_, rest)| rest);
+        format!("{}: {message}", at.trim())
+    }
+
     /// A YAML error of file `name`. serde-saphyr names the file in the header of the
     /// snippet it quotes, but some errors come without a snippet, and then without the
     /// file (found by fuzzing: an invalid duration after a broken line); those get

@@ -9,7 +9,9 @@ use crate::config::error::{ConfigError, Validator};
 /// Include/exclude regexes, both anchored as written by the user.
 #[derive(Debug, Clone, Default)]
 pub struct Filter {
+    /// Only values matching this are kept (`None`: all).
     pub include: Option<Regex>,
+    /// Values matching this are dropped, even when included.
     pub exclude: Option<Regex>,
 }
 
@@ -18,6 +20,14 @@ impl Filter {
     pub fn allows(&self, value: &str) -> bool {
         self.include.as_ref().is_none_or(|r| r.is_match(value))
             && !self.exclude.as_ref().is_some_and(|r| r.is_match(value))
+    }
+}
+
+/// Equal when written the same (a reload compares settings; `Regex` has no `==`).
+impl PartialEq for Filter {
+    fn eq(&self, other: &Filter) -> bool {
+        let text = |r: &Option<Regex>| r.as_ref().map(|r| r.as_str().to_string());
+        text(&self.include) == text(&other.include) && text(&self.exclude) == text(&other.exclude)
     }
 }
 

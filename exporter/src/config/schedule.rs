@@ -10,7 +10,9 @@ use crate::config::error::{ConfigError, Validator};
 /// When and how long a collector runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Schedule {
+    /// Time between the starts of two cycles.
     pub interval: Duration,
+    /// How long one cycle may take before it is abandoned (at most the interval).
     pub timeout: Duration,
 }
 

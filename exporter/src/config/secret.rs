@@ -12,6 +12,7 @@ use crate::config::error::{ConfigError, Validator};
 pub struct Secret(String);
 
 impl Secret {
+    /// Wraps a secret read from the config or a file.
     pub fn new(value: impl Into<String>) -> Secret {
         Secret(value.into())
     }

@@ -191,25 +191,22 @@ fn secrets_never_reach_any_output() {
     // The harness runs the exporter with --log.level debug.
     let exp = crate::support::Exporter::start(&["--config", &path]);
     // Wait until every target has failed at least twice (errors logged and shown).
-    let start = std::time::Instant::now();
-    loop {
-        let m = exp.metrics();
-        let failed = |t: &str| {
-            m.lines().any(|l| {
-                l.starts_with("lakewatch_collector_errors_total{")
-                    && l.contains(&format!("target=\"{t}\""))
-                    && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(2.0)
-            })
-        };
-        if targets.iter().all(|t| failed(t)) {
-            break;
-        }
-        assert!(
-            start.elapsed() < std::time::Duration::from_secs(30),
-            "not every target failed twice: {m}"
-        );
-        std::thread::sleep(std::time::Duration::from_millis(200));
-    }
+    crate::support::eventually_with(
+        std::time::Duration::from_secs(30),
+        "every target to fail twice",
+        || exp.metrics(),
+        || {
+            let m = exp.metrics();
+            let failed = |t: &str| {
+                m.lines().any(|l| {
+                    l.starts_with("lakewatch_collector_errors_total{")
+                        && l.contains(&format!("target=\"{t}\""))
+                        && l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()) >= Some(2.0)
+                })
+            };
+            targets.iter().all(|t| failed(t)).then_some(())
+        },
+    );
     let status = exp.get("/").text();
     assert!(
         status.contains("127.0.0.1:1"),

@@ -5,36 +5,47 @@ use std::time::Duration;
 
 use crate::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect};
 use crate::support::{
-    Exporter, Sample, TempDir, config_file, eventually, parse_exposition, sample_value,
+    Exporter, Sample, TempDir, config_file, eventually, eventually_with, parse_exposition,
+    sample_value,
 };
 
-/// A CPU-bound loop without forks (about a CPU-second here; 200,000 rounds were 0.2 s,
-/// right at `wait_idle`'s threshold), then idle.
+/// A CPU-bound loop without forks (about a CPU-second here), then idle: the shell execs
+/// `sleep`, which uses no CPU, so from then on the container's CPU counter stands still.
 const BURST: &str = "i=0; while [ $i -lt 1000000 ]; do i=$((i+1)); done; exec sleep 3600";
 
-/// Waits until a container's CPU counter has stopped moving after its burst.
+/// Waits until a container's burst is over: its one process is the `sleep` its shell
+/// exec'd.
 fn wait_idle(id: &str) {
-    let cpu = || {
-        api_stats(id)["cpu_stats"]["cpu_usage"]["total_usage"]
-            .as_f64()
-            .unwrap_or(0.0)
-    };
-    let mut last = cpu();
-    let start = std::time::Instant::now();
-    loop {
-        std::thread::sleep(Duration::from_millis(500));
-        let now = cpu();
-        if now > 0.2e9 && now - last < 0.01e9 {
-            return;
-        }
-        assert!(
-            start.elapsed() < Duration::from_secs(60),
-            "the burst did not end within 60 s: CPU counter {last} -> {now} ns; state {}; stats {}",
-            docker::inspect(id, "{{.State.Status}} {{.State.ExitCode}}"),
-            api_stats(id)
-        );
-        last = now;
-    }
+    // Docker needs the pid column to map ps' output to the container.
+    let processes = || docker::docker(&["top", id, "-o", "pid,comm"]);
+    eventually_with(
+        Duration::from_secs(60),
+        "the burst to end (its shell to exec sleep)",
+        || {
+            format!(
+                "processes {:?}; state {}; stats {}",
+                processes(),
+                docker::inspect(id, "{{.State.Status}} {{.State.ExitCode}}"),
+                api_stats(id)
+            )
+        },
+        || {
+            let commands: Vec<String> = processes()
+                .lines()
+                .skip(1)
+                .filter_map(|l| l.split_whitespace().last().map(str::to_string))
+                .collect();
+            (commands == ["sleep"]).then_some(())
+        },
+    );
+}
+
+/// Docker's CPU counter of a container, in seconds, converted as the exporter does.
+fn docker_cpu(id: &str) -> f64 {
+    let ns = api_stats(id)["cpu_stats"]["cpu_usage"]["total_usage"]
+        .as_u64()
+        .expect("total_usage in Docker's stats");
+    ns as f64 / 1e9
 }
 
 /// A config that watches only this scene's containers, every second.
@@ -133,16 +144,24 @@ fn metrics_agree_with_docker() {
     let cfg = scene_config(&dir, &scene, "");
     let exp = Exporter::start(&["--config", &cfg]);
     exp.wait_ready(Duration::from_secs(20));
-    std::thread::sleep(Duration::from_millis(1500));
-    let s = samples(&exp);
+    // A cycle that ran while a container was still starting has no stats for it yet.
+    let s = eventually_with(
+        Duration::from_secs(30),
+        "usage of the burst, mem and burner containers",
+        || exp.metrics(),
+        || {
+            let s = samples(&exp);
+            ["burst", "mem", "burner"]
+                .iter()
+                .all(|c| {
+                    value(&s, "container_cpu_usage_seconds_total", &scene.name(c), &[]).is_some()
+                })
+                .then_some(s)
+        },
+    );
     let text = exp.metrics();
 
-    // CPU and memory against the stats API at (nearly) the same moment.
-    let api = api_stats(&burst);
-    let docker_cpu = api["cpu_stats"]["cpu_usage"]["total_usage"]
-        .as_f64()
-        .unwrap()
-        / 1e9;
+    // The burst is over: its counter stands still, and ours is Docker's to the nanosecond.
     let cpu = value(
         &s,
         "container_cpu_usage_seconds_total",
@@ -150,7 +169,12 @@ fn metrics_agree_with_docker() {
         &[("cpu", "total")],
     )
     .expect("burst CPU");
-    within(cpu, docker_cpu, 0.05, "CPU seconds of the burst container");
+    assert_eq!(
+        cpu,
+        docker_cpu(&burst),
+        "CPU seconds of the burst container"
+    );
+    // Memory against the stats API at (nearly) the same moment.
     let api = api_stats(&mem);
     let docker_mem = api["memory_stats"]["usage"].as_f64().unwrap();
     let usage =
@@ -175,26 +199,48 @@ fn metrics_agree_with_docker() {
         value(&s, "container_spec_cpu_period", &scene.name("burner"), &[]),
         Some(100_000.0)
     );
-    let cpu1 = value(
-        &s,
-        "container_cpu_usage_seconds_total",
-        &scene.name("burner"),
-        &[("cpu", "total")],
-    )
-    .unwrap();
-    std::thread::sleep(Duration::from_secs(3));
-    let s2 = samples(&exp);
-    let cpu2 = value(
-        &s2,
-        "container_cpu_usage_seconds_total",
-        &scene.name("burner"),
-        &[("cpu", "total")],
-    )
-    .unwrap();
-    // 3 s (plus up to a collection interval) at 0.1 CPU: well under 0.6 s, above zero.
+    let burner_cpu = |s: &[Sample]| {
+        value(
+            s,
+            "container_cpu_usage_seconds_total",
+            &scene.name("burner"),
+            &[("cpu", "total")],
+        )
+    };
+    let cpu1 = burner_cpu(&s).expect("burner CPU");
+    // The burner's counter moves: ours reaches what Docker read after our first look, and
+    // is never ahead of what Docker reads after our second. (Freezing the burner to
+    // compare a still counter fails: runc cannot always freeze a throttled cgroup.)
+    let before = docker_cpu(&burner);
+    let (s2, cpu2) = eventually_with(
+        Duration::from_secs(30),
+        "our CPU counter of the burner to reach Docker's earlier reading",
+        || format!("Docker read {before} s\n{}", exp.metrics()),
+        || {
+            let s2 = samples(&exp);
+            let cpu2 = burner_cpu(&s2)?;
+            (cpu2 >= before).then_some((s2, cpu2))
+        },
+    );
+    let stats = api_stats(&burner);
+    let after = docker_cpu(&burner);
     assert!(
-        cpu2 - cpu1 > 0.05 && cpu2 - cpu1 < 0.6,
-        "the burner's CPU counter moves within its quota: {cpu1} → {cpu2}"
+        cpu2 > cpu1,
+        "the burner's CPU counter moves: {cpu1} → {cpu2}"
+    );
+    assert!(
+        cpu2 <= after,
+        "ours ({cpu2} s) is never ahead of Docker's later reading ({after} s)"
+    );
+    // CFS allows the burner at most its 10 ms quota in each 100 ms period it was
+    // runnable, plus what it overran the last one by (a tick at most, carried as debt)
+    // and the period in progress.
+    let periods = stats["cpu_stats"]["throttling_data"]["periods"]
+        .as_f64()
+        .expect("CFS periods in Docker's stats");
+    assert!(
+        cpu2 <= (periods + 2.0) * 0.010,
+        "the burner stays within its quota: {cpu2} s of CPU in {periods} periods of 100 ms"
     );
     assert!(
         value(
@@ -205,6 +251,31 @@ fn metrics_agree_with_docker() {
         )
         .unwrap()
             > 0.0
+    );
+    // The kernel's CFS counters: periods elapse and the burner is throttled in them.
+    let burner_value = |s: &[Sample], name: &str| {
+        value(s, name, &scene.name("burner"), &[]).unwrap_or_else(|| panic!("{name} of the burner"))
+    };
+    let periods = |s: &[Sample]| burner_value(s, "container_cpu_cfs_periods_total");
+    let throttled = |s: &[Sample]| burner_value(s, "container_cpu_cfs_throttled_periods_total");
+    assert!(
+        periods(&s2) > periods(&s) && throttled(&s2) > throttled(&s),
+        "CFS periods {} → {}, throttled {} → {}",
+        periods(&s),
+        periods(&s2),
+        throttled(&s),
+        throttled(&s2)
+    );
+    assert!(throttled(&s2) <= periods(&s2));
+    // cAdvisor reports CFS series only for containers with a quota.
+    assert_eq!(
+        value(
+            &s,
+            "container_cpu_cfs_periods_total",
+            &scene.name("burst"),
+            &[]
+        ),
+        None
     );
     let api = api_stats(&burner);
     within(
@@ -313,7 +384,8 @@ fn cgroup_and_api_paths_agree() {
         return;
     }
     let scene = Scene::new("paths");
-    let burst = scene.run("burst", &[], BURST);
+    // A quota, so that both paths report CFS periods (which stop with the burst).
+    let burst = scene.run("burst", &["--cpus", "1"], BURST);
     scene.run(
         "mem",
         &[],
@@ -345,9 +417,6 @@ fn cgroup_and_api_paths_agree() {
         "usage of both containers on both paths",
         || (has_both(&cg) && has_both(&api)).then_some(()),
     );
-    std::thread::sleep(Duration::from_millis(1500));
-    let from_cg = samples(&cg);
-    let from_api = samples(&api);
     let compared = [
         "container_cpu_usage_seconds_total",
         "container_cpu_user_seconds_total",
@@ -359,15 +428,51 @@ fn cgroup_and_api_paths_agree() {
         "container_processes",
         "container_network_receive_bytes_total",
         "container_network_transmit_packets_total",
+        "container_cpu_cfs_periods_total",
+        "container_cpu_cfs_throttled_periods_total",
+        "container_network_receive_errors_total",
+        "container_network_transmit_errors_total",
+        "container_network_receive_packets_dropped_total",
+        "container_network_transmit_packets_dropped_total",
         "container_spec_memory_limit_bytes",
     ];
+    // Every series the cgroup path has, the API path has too, once both have read both
+    // containers in full.
+    let missing = |from_cg: &[Sample], from_api: &[Sample]| -> Vec<String> {
+        from_cg
+            .iter()
+            .filter(|a| compared.contains(&a.name.as_str()))
+            .filter(|a| {
+                !from_api
+                    .iter()
+                    .any(|b| b.name == a.name && b.labels == a.labels)
+            })
+            .map(|a| format!("{}{:?}", a.name, a.labels))
+            .collect()
+    };
+    let (from_cg, from_api) = eventually_with(
+        Duration::from_secs(30),
+        "the API path to have every series the cgroup path has",
+        || format!("{:?}", missing(&samples(&cg), &samples(&api))),
+        || {
+            let (from_cg, from_api) = (samples(&cg), samples(&api));
+            missing(&from_cg, &from_api)
+                .is_empty()
+                .then_some((from_cg, from_api))
+        },
+    );
     let mut n = 0;
     for name in compared {
-        for a in from_cg.iter().filter(|s| s.name == name) {
+        let of_name = from_cg.iter().filter(|s| s.name == name);
+        assert!(
+            of_name.clone().next().is_some(),
+            "no {name} on the cgroup path"
+        );
+        for a in of_name {
             let b = from_api
                 .iter()
                 .find(|b| b.name == name && b.labels == a.labels)
-                .unwrap_or_else(|| panic!("{name}{:?} missing from the API path", a.labels));
+                .expect("waited for above");
             // Idle containers' memory moves by a few pages between two reads, and their
             // interfaces still see the odd packet (IPv6 router solicitations and the like).
             let slack = if name.contains("memory") {
@@ -392,7 +497,8 @@ fn cgroup_and_api_paths_agree() {
             n += 1;
         }
     }
-    assert!(n >= 2 * compared.len() - 4, "compared {n} series");
+    // Both containers have every series but the CFS ones (only the burst has a quota).
+    assert!(n >= 2 * compared.len() - 2, "compared {n} series");
 }
 
 #[test]

@@ -8,7 +8,9 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::docker;
-use crate::support::{Exporter, eventually, exporter_bin, http, parse_exposition, tool, try_http};
+use crate::support::{
+    Exporter, eventually, exporter_bin, http, parse_exposition, skip_or_fail, tool, try_http,
+};
 
 /// One trimmed line of a command's stdout, `None` when it cannot run or fails.
 fn line_of(cmd: &str, args: &[&str]) -> Option<String> {
@@ -70,12 +72,9 @@ fn kubernetes_validate() -> Option<PathBuf> {
         .status()
         .is_ok_and(|s| s.success());
     if !ok {
-        let msg = "python3 cannot import kubernetes_validate (pip install kubernetes-validate; scripts/test.sh does it)";
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and {msg}"
+        skip_or_fail(
+            "python3 cannot import kubernetes_validate (pip install kubernetes-validate; scripts/test.sh does it)",
         );
-        eprintln!("SKIPPED: {msg}");
         return None;
     }
     Some(python)
@@ -475,6 +474,10 @@ fn systemd_unit_verifies_and_stays_hardened() {
             "ExecStart=/usr/bin/lakewatch-exporter --config /etc/lakewatch/lakewatch.yml"
         )
     );
+    assert!(
+        unit.contains("ExecReload=/bin/kill -HUP $MAINPID"),
+        "systemctl reload sends SIGHUP"
+    );
     let dir = crate::support::TempDir::new("systemd");
     let path = dir.write(
         "lakewatch-exporter.service",
@@ -601,12 +604,7 @@ fn deb_installs_where_the_unit_expects_and_passes_lintian() {
     let euid =
         std::os::unix::fs::MetadataExt::uid(&std::fs::metadata("/proc/self").expect("/proc"));
     if euid != 0 {
-        let msg = "the .deb test installs the package and needs root";
-        assert!(
-            std::env::var("CI").as_deref() != Ok("true"),
-            "CI=true and {msg}"
-        );
-        eprintln!("SKIPPED: {msg}");
+        skip_or_fail("the .deb test installs the package and needs root");
         return;
     }
     let (Some(_), Some(lintian)) = (

@@ -9,20 +9,13 @@ use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
 
-use crate::support::TempDir;
+use crate::support::{TempDir, skip_or_fail};
 
 /// The image every container test runs.
 pub const IMAGE: &str = "lakewatch-test-busybox:latest";
 /// Label on every container the tests start (value: the scene's id).
 pub const LABEL: &str = "lakewatch.test";
 const SOCKET: &str = "/var/run/docker.sock";
-
-fn skip_or_fail(msg: &str) {
-    if std::env::var("CI").as_deref() == Ok("true") {
-        panic!("CI=true and {msg}");
-    }
-    eprintln!("SKIPPED: {msg}");
-}
 
 /// Runs the docker CLI; panics with its stderr when it fails.
 pub fn docker(args: &[&str]) -> String {

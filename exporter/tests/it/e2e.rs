@@ -19,8 +19,8 @@ use serde_json::Value;
 
 use crate::pg_harness::{PASSWORD, PgServer};
 use crate::postgres::{FAST, config};
-use crate::support::alerting::{Post, Server, Webhook, alerts_named, strings, wait};
-use crate::support::{Exporter, TempDir, tool};
+use crate::support::alerting::{Post, Server, Webhook, alerts_named, strings};
+use crate::support::{Exporter, TempDir, eventually_with, tool};
 
 /// What Alertmanager sends as the webhook's bearer token (from the generated `*_file`).
 const TOKEN: &str = "e2e-webhook-token";
@@ -92,14 +92,14 @@ fn postgres_down_pages_through_prometheus_and_alertmanager_then_resolves() {
         )
     };
     let long = Duration::from_secs(60);
-    wait(long, "Alertmanager to be ready", context, || {
+    eventually_with(long, "Alertmanager to be ready", context, || {
         am.get("/-/ready").filter(|r| r.0 == 200)
     });
-    wait(long, "Prometheus to load PostgresDown", context, || {
+    eventually_with(long, "Prometheus to load PostgresDown", context, || {
         prom.get("/api/v1/rules")
             .filter(|r| r.1.contains("\"name\":\"PostgresDown\""))
     });
-    wait(long, "Prometheus to store pg_up 1", context, || {
+    eventually_with(long, "Prometheus to store pg_up 1", context, || {
         prom.get("/api/v1/query?query=pg_up%20%3D%3D%201")
             .filter(|r| r.1.contains(&format!("\"server\":\"{server}\"")))
     });
@@ -111,7 +111,7 @@ fn postgres_down_pages_through_prometheus_and_alertmanager_then_resolves() {
     );
 
     pg.stop();
-    let (post, firing) = wait(long, "the PostgresDown page", context, || {
+    let (post, firing) = eventually_with(long, "the PostgresDown page", context, || {
         webhook.posts().into_iter().find_map(|p| {
             let v: Value = serde_json::from_str(&p.body).ok()?;
             (v["status"] == "firing" && !alerts_named(&v, "PostgresDown").is_empty())
@@ -169,7 +169,7 @@ fn postgres_down_pages_through_prometheus_and_alertmanager_then_resolves() {
     );
 
     let fingerprint = alert["fingerprint"].clone();
-    let (post, resolved) = wait(long, "the resolved notification", context, || {
+    let (post, resolved) = eventually_with(long, "the resolved notification", context, || {
         webhook.posts().into_iter().find_map(|p| {
             let v: Value = serde_json::from_str(&p.body).ok()?;
             (v["status"] == "resolved" && !alerts_named(&v, "PostgresDown").is_empty())

@@ -18,6 +18,7 @@ mod pg_depth;
 mod pg_harness;
 mod postgres;
 mod promtool;
+mod reload;
 mod s3;
 mod support;
 mod trino;

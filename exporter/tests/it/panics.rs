@@ -14,7 +14,7 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use lakewatch_catalog as cat;
-use lakewatch_exporter::collector::{BoxFuture, CollectError, Collector, Fragment, Job};
+use lakewatch_exporter::collector::{BoxFuture, CollectError, Collector, Fragment, Job, Settings};
 use lakewatch_exporter::config::schedule::Schedule;
 use lakewatch_exporter::scheduler;
 use lakewatch_exporter::server::{self, Limits, Security};
@@ -131,17 +131,19 @@ fn a_panicking_collector_is_restarted_and_reported() {
         timeout: Duration::from_millis(50),
     };
     let steady_cycles = Arc::new(AtomicU32::new(0));
-    let (hub, tasks) = scheduler::start(
+    let (hub, _scheduler, tasks) = scheduler::start(
         vec![
             Job {
                 schedule,
                 collector: Box::new(Flaky { cycles: 0 }),
+                settings: Settings::opaque(),
             },
             Job {
                 schedule,
                 collector: Box::new(Steady {
                     cycles: steady_cycles.clone(),
                 }),
+                settings: Settings::opaque(),
             },
         ],
         1000,
@@ -153,7 +155,7 @@ fn a_panicking_collector_is_restarted_and_reported() {
     runtime.spawn(server::serve(
         listener,
         hub,
-        Security::default(),
+        Security::default().into(),
         Limits::default(),
         std::future::pending(),
     ));

@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::support::{Proc, TempDir, free_port, pki, tool};
+use crate::support::{Proc, TempDir, eventually_with, free_port, pki, tool};
 
 /// Password of the `postgres` superuser over TCP (scram-sha-256). The unix socket
 /// trusts local connections so the harness's psql needs none.
@@ -212,15 +212,12 @@ impl PgServer {
             .spawn()
             .expect("starting postgres");
         self.child = Some(child);
-        let start = Instant::now();
-        while self.try_psql("postgres", "SELECT 1").is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "postgres did not start: {}",
-                std::fs::read_to_string(self.dir.0.join("server.log")).unwrap_or_default()
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        eventually_with(
+            Duration::from_secs(30),
+            "postgres to accept connections",
+            || std::fs::read_to_string(self.dir.0.join("server.log")).unwrap_or_default(),
+            || self.try_psql("postgres", "SELECT 1").ok(),
+        );
     }
 
     /// Fast shutdown (SIGINT: clients are disconnected), waiting for the exit.

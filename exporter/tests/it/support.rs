@@ -16,8 +16,18 @@ use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-/// Finds an external tool. When it is missing the calling test should return early:
-/// this prints why, and under `CI=true` it fails the test instead of skipping it.
+/// The one rule for a test that cannot run here (a tool, a daemon, root missing): it
+/// prints why and the caller returns early, but under `CI=true` it fails the test, so a
+/// green CI run means everything ran.
+pub fn skip_or_fail(reason: &str) {
+    if std::env::var("CI").as_deref() == Ok("true") {
+        panic!("CI=true and {reason}");
+    }
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// Finds an external tool. When it is missing the calling test should return early
+/// ([`skip_or_fail`]).
 pub fn tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
     let found = candidates
         .iter()
@@ -31,11 +41,9 @@ pub fn tool(name: &str, candidates: &[&str]) -> Option<PathBuf> {
             })
         });
     if found.is_none() {
-        let msg = format!("{name} not found (install the Debian package; scripts/test.sh does it)");
-        if std::env::var("CI").as_deref() == Ok("true") {
-            panic!("CI=true and {msg}");
-        }
-        eprintln!("SKIPPED: {msg}");
+        skip_or_fail(&format!(
+            "{name} not found (install the Debian package; scripts/test.sh does it)"
+        ));
     }
     found
 }
@@ -154,14 +162,12 @@ impl Exporter {
 
     /// Polls `/readyz` until it answers 200.
     pub fn wait_ready(&self, within: Duration) {
-        let start = Instant::now();
-        while start.elapsed() < within {
-            if self.get("/readyz").status == 200 {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        panic!("not ready within {within:?}; log:\n{}", self.log_text());
+        eventually_with(
+            within,
+            "/readyz to answer 200",
+            || format!("log:\n{}", self.log_text()),
+            || (self.get("/readyz").status == 200).then_some(()),
+        );
     }
 
     /// The exposition text (format 0.0.4) of `/metrics`.
@@ -194,22 +200,16 @@ impl Exporter {
             .status()
             .expect("running kill");
         assert!(ok.success());
-        let start = Instant::now();
-        loop {
-            if let Some(status) = self.child.try_wait().expect("waiting for the exporter") {
-                // The last log lines may still be in the pipe: read to EOF so callers
-                // see everything the process wrote before exiting.
-                if let Some(reader) = self.reader.take() {
-                    let _ = reader.join();
-                }
-                return status;
-            }
-            assert!(
-                start.elapsed() < within,
-                "exporter still running {within:?} after SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(20));
+        let child = &mut self.child;
+        let status = eventually(within, "the exporter to exit after SIGTERM", || {
+            child.try_wait().expect("waiting for the exporter")
+        });
+        // The last log lines may still be in the pipe: read to EOF so callers see
+        // everything the process wrote before exiting.
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
         }
+        status
     }
 }
 
@@ -332,65 +332,21 @@ pub struct Sample {
     pub value: f64,
 }
 
-/// Reads samples and `# TYPE` lines of a Prometheus text (0.0.4) exposition.
+/// Reads the samples and `# TYPE` lines of an exposition with the exporter's own reader
+/// (`passthrough::read`, the one MinIO's and Trino's `/metrics` go through); panics with
+/// the line that does not parse.
 pub fn parse_exposition(text: &str) -> (Vec<Sample>, BTreeMap<String, String>) {
-    let mut samples = Vec::new();
-    let mut types = BTreeMap::new();
-    for line in text.lines() {
-        if let Some(rest) = line.strip_prefix("# TYPE ") {
-            let (name, kind) = rest.split_once(' ').expect("TYPE line has a kind");
-            types.insert(name.to_string(), kind.to_string());
-            continue;
-        }
-        if line.starts_with('#') || line.trim().is_empty() {
-            continue;
-        }
-        let (series, value) = line.rsplit_once(' ').expect("sample has a value");
-        let (name, labels) = match series.split_once('{') {
-            Some((n, rest)) => (
-                n,
-                parse_labels(rest.strip_suffix('}').expect("closing brace")),
-            ),
-            None => (series, BTreeMap::new()),
-        };
-        samples.push(Sample {
-            name: name.to_string(),
-            labels,
-            value: value
-                .parse()
-                .unwrap_or_else(|_| panic!("bad value in {line:?}")),
-        });
-    }
+    let (samples, types) = lakewatch_exporter::passthrough::read(text)
+        .unwrap_or_else(|e| panic!("the exposition does not parse: {e}\n{text}"));
+    let samples = samples
+        .into_iter()
+        .map(|s| Sample {
+            name: s.name,
+            labels: s.labels.into_iter().collect(),
+            value: s.value,
+        })
+        .collect();
     (samples, types)
-}
-
-fn parse_labels(s: &str) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    let mut chars = s.chars().peekable();
-    loop {
-        let key: String = chars.by_ref().take_while(|c| *c != '=').collect();
-        if key.is_empty() {
-            break;
-        }
-        assert_eq!(chars.next(), Some('"'));
-        let mut value = String::new();
-        while let Some(c) = chars.next() {
-            match c {
-                '\\' => match chars.next() {
-                    Some('n') => value.push('\n'),
-                    Some(other) => value.push(other),
-                    None => break,
-                },
-                '"' => break,
-                c => value.push(c),
-            }
-        }
-        out.insert(key.trim_start_matches(',').to_string(), value);
-        if chars.peek() == Some(&',') {
-            chars.next();
-        }
-    }
-    out
 }
 
 /// Writes a config file into `dir` and returns its path as a string.
@@ -445,28 +401,40 @@ impl Moto {
             .spawn()
             .expect("starting moto_server");
         self.proc = Some(Proc(child));
-        let start = Instant::now();
         let addr: SocketAddr = format!("127.0.0.1:{}", self.port).parse().unwrap();
-        while TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "moto_server did not listen within 30 s"
-            );
-            std::thread::sleep(Duration::from_millis(100));
-        }
+        eventually(Duration::from_secs(30), "moto_server to listen", || {
+            TcpStream::connect_timeout(&addr, Duration::from_millis(200)).ok()
+        });
     }
 }
 
-/// Polls `f` until it returns `Some`, or panics with `what` after `within`.
-pub fn eventually<T>(within: Duration, what: &str, mut f: impl FnMut() -> Option<T>) -> T {
+/// Polls `f` until it returns `Some`, or panics after `within` naming `what` and showing
+/// `context()` (a log, the last body read): the one polling loop of the tests. A test
+/// waits for a condition with it, never for a span of time; `within` is a test timeout,
+/// not a speed requirement.
+pub fn eventually_with<T>(
+    within: Duration,
+    what: &str,
+    context: impl Fn() -> String,
+    mut f: impl FnMut() -> Option<T>,
+) -> T {
     let start = Instant::now();
     loop {
         if let Some(v) = f() {
             return v;
         }
-        assert!(start.elapsed() < within, "timed out waiting for {what}");
+        assert!(
+            start.elapsed() < within,
+            "timed out after {within:?} waiting for {what}\n{}",
+            context()
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// [`eventually_with`] when `what` says all there is to say.
+pub fn eventually<T>(within: Duration, what: &str, f: impl FnMut() -> Option<T>) -> T {
+    eventually_with(within, what, String::new, f)
 }
 
 /// The value of the first sample named `name` whose labels include all of `labels`,
@@ -521,6 +489,38 @@ pub fn node_exporter(collectors: &[&str]) -> Option<NodeExporter> {
         TcpStream::connect(addr).ok()
     });
     Some(NodeExporter { _proc: proc, addr })
+}
+
+/// Debian's prometheus-postgres-exporter (`bin`, found with [`tool`] before the test
+/// starts anything) reading `pg` as `postgres` over TCP, with extra `args`, on a free
+/// loopback port; stopped on drop.
+pub struct PostgresExporter {
+    _proc: Proc,
+    pub addr: SocketAddr,
+}
+
+impl PostgresExporter {
+    pub fn start(bin: &Path, pg: &crate::pg_harness::PgServer, args: &[&str]) -> PostgresExporter {
+        let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
+            .parse()
+            .expect("a socket address");
+        let dsn = format!(
+            "postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
+            crate::pg_harness::PASSWORD,
+            pg.port
+        );
+        let proc = Proc(
+            Command::new(bin)
+                .arg(format!("--web.listen-address={addr}"))
+                .args(args)
+                .env("DATA_SOURCE_NAME", dsn)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("starting postgres_exporter"),
+        );
+        PostgresExporter { _proc: proc, addr }
+    }
 }
 
 /// Runs `promtool check metrics` on an exposition: `None` when promtool is missing

@@ -2,7 +2,7 @@
 //! bodies whose shapes follow Trino's source, polled by the real exporter binary.
 
 use std::collections::BTreeSet;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lakewatch_catalog as cat;
 use serde_json::{Value, json};
@@ -560,11 +560,9 @@ fn errors_mark_only_their_target() {
     assert!(text.contains("node_filesystem_size_bytes{"), "{text}");
     assert_catalog_labels(&s);
     // The hung target costs only its own cycle: /metrics answers meanwhile. The hang
-    // never ends, so a scrape waiting on it would never return; the bound is a deadline
-    // far above any normal answer, not a latency target.
-    let start = Instant::now();
-    let _ = exp.metrics();
-    assert!(start.elapsed() < Duration::from_secs(5));
+    // never ends, so a scrape waiting on it would never return (the test client's read
+    // timeout would fail it).
+    assert_eq!(exp.get("/metrics").status, 200);
 }
 
 /// Trino over https: a coordinator whose certificate is signed by the CA in `ca_file` is

@@ -3,9 +3,9 @@
 
 use std::path::Path;
 use std::process::Command;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
-use crate::support::{Exporter, TempDir, curl, http, pki, server_cert, tls_tools};
+use crate::support::{Exporter, TempDir, curl, eventually_with, http, pki, server_cert, tls_tools};
 
 #[test]
 fn tls_serves_metrics_and_refuses_plain_http() {
@@ -62,15 +62,12 @@ fn tls_serves_metrics_and_refuses_plain_http() {
     // certificate is kept.
     std::fs::copy(dir.0.join("server2.key"), dir.0.join("tls.key")).unwrap();
     std::fs::copy(dir.0.join("server2.crt"), dir.0.join("tls.crt")).unwrap();
-    let start = Instant::now();
-    while !serial(&dir.0).contains("server2") {
-        assert!(
-            start.elapsed() < Duration::from_secs(20),
-            "rotated certificate not served; log:\n{}",
-            exp.log_text()
-        );
-        std::thread::sleep(Duration::from_millis(200));
-    }
+    eventually_with(
+        Duration::from_secs(20),
+        "the rotated certificate to be served",
+        || format!("log:\n{}", exp.log_text()),
+        || serial(&dir.0).contains("server2").then_some(()),
+    );
     let ok = curl(&["--cacert", ca.to_str().unwrap(), &url]);
     assert!(
         ok.status.success(),

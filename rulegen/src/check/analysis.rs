@@ -62,7 +62,7 @@ impl VarValue {
 /// The variables `text` uses that `vars` does not define, in order, once each. Names of
 /// digits only are regex group references (`label_replace(..., "$1", ...)`), not
 /// variables.
-pub fn undefined_variables(text: &str, vars: &BTreeMap<String, VarValue>) -> Vec<String> {
+pub(super) fn undefined_variables(text: &str, vars: &BTreeMap<String, VarValue>) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
     for c in VARIABLE.captures_iter(text) {
         let name = c
@@ -164,7 +164,7 @@ fn rewrite_bool(e: &mut Expr) {
 
 /// Whether the query asks for something to be missing (`absent(...)`): "no data" is then
 /// its normal state.
-pub fn uses_absence(expr: &Expr) -> bool {
+pub(super) fn uses_absence(expr: &Expr) -> bool {
     let mut found = false;
     walk(expr, &mut |e| {
         if let Expr::Call(c) = e
@@ -241,7 +241,7 @@ fn walk(e: &Expr, f: &mut impl FnMut(&Expr)) {
 /// The binary operations of a query (already in `bool` form) that match series of two
 /// vectors: arithmetic, comparisons and `and`. `or` and `unless` are left out: an empty
 /// side is their normal case. Inner joins come first.
-pub fn joins(expr: &Expr) -> Vec<BinaryExpr> {
+pub(super) fn joins(expr: &Expr) -> Vec<BinaryExpr> {
     let mut out = Vec::new();
     collect_joins(expr, &mut out);
     out
@@ -312,7 +312,7 @@ fn signature(series: &Labels, m: &Matching) -> BTreeMap<String, String> {
 
 /// Says why two non-empty sides of a join produced nothing: the labels one side has and
 /// the other lacks, or the values that differ, with one example key from each side.
-pub fn explain_empty_join(b: &BinaryExpr, lhs: &[Labels], rhs: &[Labels]) -> String {
+pub(super) fn explain_empty_join(b: &BinaryExpr, lhs: &[Labels], rhs: &[Labels]) -> String {
     let m = matching(b);
     let names = |side: &[Labels]| -> BTreeSet<String> {
         side.iter()
@@ -380,7 +380,7 @@ fn quote_list<S: AsRef<str>>(names: &[S]) -> String {
 }
 
 /// `{a="1", b="2"}`.
-pub fn format_labels(labels: &BTreeMap<String, String>) -> String {
+pub(super) fn format_labels(labels: &BTreeMap<String, String>) -> String {
     let inner: Vec<String> = labels
         .iter()
         .filter(|(k, _)| *k != "__name__")
@@ -390,7 +390,7 @@ pub fn format_labels(labels: &BTreeMap<String, String>) -> String {
 }
 
 /// The metric name of a selector, from its name or a `__name__="..."` matcher.
-pub fn metric_name(vs: &VectorSelector) -> Option<String> {
+pub(super) fn metric_name(vs: &VectorSelector) -> Option<String> {
     vs.name.clone().or_else(|| {
         vs.matchers
             .matchers
@@ -401,7 +401,7 @@ pub fn metric_name(vs: &VectorSelector) -> Option<String> {
 }
 
 /// The label matchers of a selector other than its metric name.
-pub fn label_matchers(vs: &VectorSelector) -> Vec<Matcher> {
+pub(super) fn label_matchers(vs: &VectorSelector) -> Vec<Matcher> {
     vs.matchers
         .matchers
         .iter()
@@ -412,7 +412,7 @@ pub fn label_matchers(vs: &VectorSelector) -> Vec<Matcher> {
 
 /// `name{matcher}` as a selector Prometheus accepts (`{__name__="x", ...}` when there is
 /// no name: a bare `{}` is not one).
-pub fn selector_with(name: Option<&str>, matchers: &[Matcher]) -> String {
+pub(super) fn selector_with(name: Option<&str>, matchers: &[Matcher]) -> String {
     let mut all: Vec<String> = Vec::new();
     if let Some(n) = name {
         all.push(format!("__name__={n:?}"));
@@ -423,7 +423,7 @@ pub fn selector_with(name: Option<&str>, matchers: &[Matcher]) -> String {
 
 /// A dashboard variable's query, as Grafana's Prometheus data source reads it.
 #[derive(Debug, Clone, PartialEq)]
-pub enum VariableQuery {
+pub(super) enum VariableQuery {
     /// `label_values(label)` or `label_values(selector, label)`.
     LabelValues {
         selector: Option<String>,
@@ -437,7 +437,7 @@ pub enum VariableQuery {
 
 impl VariableQuery {
     /// Reads a variable query (after substitution of earlier variables).
-    pub fn parse(query: &str) -> VariableQuery {
+    pub(super) fn parse(query: &str) -> VariableQuery {
         let q = query.trim();
         let args = |prefix: &str| {
             q.strip_prefix(prefix)
@@ -471,7 +471,10 @@ impl VariableQuery {
 
 /// Applies a variable's `regex` (Grafana: `/pattern/flags`, the first capture group when
 /// there is one) to its values, keeping order and dropping duplicates.
-pub fn filter_values(values: Vec<String>, pattern: Option<&str>) -> Result<Vec<String>, String> {
+pub(super) fn filter_values(
+    values: Vec<String>,
+    pattern: Option<&str>,
+) -> Result<Vec<String>, String> {
     let Some(p) = pattern.filter(|p| !p.is_empty()) else {
         return Ok(dedup(values));
     };
@@ -507,7 +510,7 @@ fn dedup(values: Vec<String>) -> Vec<String> {
 }
 
 /// Grafana's text for one `query_result` line: `name{labels} value timestamp`.
-pub fn result_line(labels: &Labels, value: &str, time_ms: i64) -> String {
+pub(super) fn result_line(labels: &Labels, value: &str, time_ms: i64) -> String {
     let name = labels.get("__name__").cloned().unwrap_or_default();
     let inner: Vec<String> = labels
         .iter()

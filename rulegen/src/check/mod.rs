@@ -30,8 +30,10 @@ pub enum CheckError {
     /// A file could not be read; check the path and permissions.
     #[error("{path}: cannot read: {source}")]
     Read {
+        /// The path as given.
         path: String,
         #[source]
+        /// Why it could not be read.
         source: std::io::Error,
     },
     /// A rule file or dashboard is malformed; the message points into the file.
@@ -39,24 +41,48 @@ pub enum CheckError {
     Spec(#[from] crate::error::SpecError),
     /// The Prometheus URL is not usable.
     #[error("--prometheus {url}: {message}")]
-    Url { url: String, message: String },
+    Url {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Prometheus could not be reached (connection refused, DNS, TLS): is it running, is
     /// the URL right?
     #[error("cannot reach Prometheus at {url}: {message}")]
-    Connect { url: String, message: String },
+    Connect {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// Prometheus did not answer in time.
     #[error("Prometheus at {url} did not answer within {secs} s")]
-    Timeout { url: String, secs: f64 },
+    Timeout {
+        /// The URL requested.
+        url: String,
+        /// The timeout, in seconds.
+        secs: f64,
+    },
     /// Prometheus answered with something that is not its API's JSON (a proxy's page,
     /// a wrong path prefix).
     #[error("{url}: {message}")]
-    Response { url: String, message: String },
+    Response {
+        /// The URL requested.
+        url: String,
+        /// What went wrong.
+        message: String,
+    },
     /// The API refused the request (`bad_data` for a query it cannot parse).
     #[error("Prometheus refused the request ({error_type}, HTTP {status}): {message}")]
     Api {
+        /// The URL requested.
         url: String,
+        /// The HTTP status.
         status: u16,
+        /// Prometheus' `errorType`.
         error_type: String,
+        /// Prometheus' `error`.
         message: String,
     },
 }
@@ -127,6 +153,7 @@ impl QueryKind {
 /// One query to check, with where it came from.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Query {
+    /// Rule, panel or variable.
     pub kind: QueryKind,
     /// The file, as given.
     pub file: String,

@@ -9,13 +9,29 @@ use super::{Query, QueryKind};
 #[derive(Debug, Clone, PartialEq)]
 pub enum Problem {
     /// A selector matches no series in the lookback window; `reason` names the culprit.
-    DeadSelector { selector: String, reason: String },
+    DeadSelector {
+        /// The selector as written.
+        selector: String,
+        /// The culprit: the metric has no series, or which matcher removes them all.
+        reason: String,
+    },
     /// Both sides of a join have series but the join has none.
-    EmptyJoin { expr: String, reason: String },
+    EmptyJoin {
+        /// The join.
+        expr: String,
+        /// Why no series of one side finds a partner on the other.
+        reason: String,
+    },
     /// The whole query (comparisons in `bool` form: `expr`) returns nothing.
-    NoData { expr: String },
+    NoData {
+        /// The query as sent.
+        expr: String,
+    },
     /// The query could not be checked (Prometheus rejected it, a variable failed).
-    Failed { message: String },
+    Failed {
+        /// Why.
+        message: String,
+    },
 }
 
 impl Problem {
@@ -41,18 +57,21 @@ impl Problem {
 /// The outcome for one query.
 #[derive(Debug, Clone, PartialEq)]
 pub struct QueryResult {
+    /// The query checked.
     pub query: Query,
     /// The query after variable substitution: what was sent.
     pub evaluated: String,
     /// How many series the `bool` form of the whole query returned (a scalar counts one);
     /// for a `label_values` variable, how many values it offers.
     pub series: usize,
+    /// What is wrong with it (empty: fine).
     pub problems: Vec<Problem>,
 }
 
 /// The outcome of a check.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Report {
+    /// One per query, in the order checked.
     pub results: Vec<QueryResult>,
 }
 

@@ -27,12 +27,17 @@ pub const DATASOURCE_VAR: &str = "datasource";
 /// A dashboard before layout.
 #[derive(Debug, Clone)]
 pub struct Dashboard {
+    /// Grafana's uid: stable, so links and provisioning survive regeneration.
     pub uid: String,
+    /// The title shown in Grafana.
     pub title: String,
+    /// What the dashboard is for (Grafana's description).
     pub description: String,
+    /// Grafana tags, for search and dashboard links.
     pub tags: Vec<String>,
     /// Template variables after the datasource one.
     pub variables: Vec<Value>,
+    /// Its rows, top to bottom.
     pub rows: Vec<Row>,
     /// Time range shown by default (`now-<range>` to now).
     pub range: String,
@@ -41,39 +46,50 @@ pub struct Dashboard {
 /// A titled row of panels.
 #[derive(Debug, Clone)]
 pub struct Row {
+    /// The row's title.
     pub title: String,
+    /// Its panels, left to right, wrapping.
     pub panels: Vec<Panel>,
 }
 
 /// One visualisation.
 #[derive(Debug, Clone)]
 pub struct Panel {
+    /// The panel's title.
     pub title: String,
+    /// Hover text: what the panel shows and how to read it.
     pub description: String,
+    /// The visualisation.
     pub kind: Kind,
+    /// Width in grid columns (of 24).
     pub width: u32,
+    /// Height in grid rows.
     pub height: u32,
+    /// Its queries.
     pub targets: Vec<Target>,
     /// Grafana unit id (`bytes`, `s`, `percentunit`, …).
     pub unit: String,
+    /// Lower end of the axis or gauge; `None` for Grafana's automatic one.
     pub min: Option<f64>,
+    /// Upper end of the axis or gauge; `None` for Grafana's automatic one.
     pub max: Option<f64>,
     /// Threshold steps above the base colour: (value, colour).
     pub thresholds: Vec<(f64, String)>,
     /// Draw thresholds as lines on a time series.
     pub threshold_lines: bool,
-    /// Markdown for text panels.
-    pub content: String,
 }
 
 /// Panel plugin.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
+    /// A graph over time.
     TimeSeries,
+    /// A single number.
     Stat,
+    /// A gauge.
     Gauge,
+    /// A table of instant values.
     Table,
-    Text,
 }
 
 impl Kind {
@@ -83,7 +99,6 @@ impl Kind {
             Kind::Stat => "stat",
             Kind::Gauge => "gauge",
             Kind::Table => "table",
-            Kind::Text => "text",
         }
     }
 }
@@ -91,7 +106,9 @@ impl Kind {
 /// A PromQL query of a panel.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The PromQL query (may use dashboard variables).
     pub expr: String,
+    /// Grafana's legend format (`{{label}}`).
     pub legend: String,
     /// Instant query (tables and current-value stats).
     pub instant: bool,
@@ -104,7 +121,6 @@ impl Panel {
     pub fn new(kind: Kind, title: &str, unit: &str) -> Panel {
         let (width, height) = match kind {
             Kind::Stat | Kind::Gauge => (6, 4),
-            Kind::Text => (24, 3),
             _ => (12, 8),
         };
         Panel {
@@ -119,7 +135,6 @@ impl Panel {
             max: None,
             thresholds: Vec::new(),
             threshold_lines: false,
-            content: String::new(),
         }
     }
 
@@ -144,17 +159,20 @@ impl Panel {
         self
     }
 
+    /// Width (of 24 grid columns) and height.
     pub fn size(mut self, width: u32, height: u32) -> Panel {
         self.width = width;
         self.height = height;
         self
     }
 
+    /// Hover text.
     pub fn describe(mut self, text: &str) -> Panel {
         self.description = text.to_string();
         self
     }
 
+    /// Axis or gauge bounds.
     pub fn range(mut self, min: Option<f64>, max: Option<f64>) -> Panel {
         self.min = min;
         self.max = max;
@@ -262,18 +280,6 @@ fn layout(d: &Dashboard) -> DashboardJson<'_> {
 }
 
 fn panel_json(p: &Panel, id: u32, grid_pos: GridPos) -> PanelJson<'_> {
-    if p.kind == Kind::Text {
-        return PanelJson::Text(TextJson {
-            grid_pos,
-            id,
-            options: TextOptions {
-                content: &p.content,
-                mode: "markdown",
-            },
-            title: &p.title,
-            kind: "text",
-        });
-    }
     let targets = p
         .targets
         .iter()
@@ -404,13 +410,11 @@ fn options(kind: Kind) -> &'static Value {
     });
     static TABLE: LazyLock<Value> =
         LazyLock::new(|| json!({ "showHeader": true, "cellHeight": "sm" }));
-    static TEXT: LazyLock<Value> = LazyLock::new(|| json!({}));
     match kind {
         Kind::TimeSeries => &TIME_SERIES,
         Kind::Stat => &STAT,
         Kind::Gauge => &GAUGE,
         Kind::Table => &TABLE,
-        Kind::Text => &TEXT,
     }
 }
 
@@ -457,7 +461,6 @@ struct Time {
 #[serde(untagged)]
 enum PanelJson<'a> {
     Row(RowJson<'a>),
-    Text(TextJson<'a>),
     Viz(Box<VizJson<'a>>),
 }
 
@@ -471,23 +474,6 @@ struct RowJson<'a> {
     title: &'a str,
     #[serde(rename = "type")]
     kind: &'static str,
-}
-
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct TextJson<'a> {
-    grid_pos: GridPos,
-    id: u32,
-    options: TextOptions<'a>,
-    title: &'a str,
-    #[serde(rename = "type")]
-    kind: &'static str,
-}
-
-#[derive(Serialize)]
-struct TextOptions<'a> {
-    content: &'a str,
-    mode: &'static str,
 }
 
 #[derive(Serialize)]
@@ -662,10 +648,6 @@ mod tests {
                     Panel::new(Kind::Stat, "b", "s").query("up", "x"),
                     Panel::new(Kind::Gauge, "c", "percentunit").thresholds(&[(0.5, "green")]),
                     Panel::new(Kind::Table, "d", "short").query("ALERTS", "{{alertname}}"),
-                    Panel {
-                        content: "# note".into(),
-                        ..Panel::new(Kind::Text, "e", "")
-                    },
                 ],
             }],
         };
@@ -686,7 +668,6 @@ mod tests {
         );
         assert_eq!(a["targets"][1]["refId"], "B");
         assert_eq!(value["panels"][4]["transformations"][0]["id"], "merge");
-        assert_eq!(value["panels"][5]["options"]["content"], "# note");
     }
 
     #[test]

@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 
 use serde_json::json;
 
-use super::{StockError, pending_needs};
+use super::{StockError, check_metrics};
 use crate::dashboard::{self, Dashboard, Kind, Panel, Row};
 
 /// Selector filtering by the stock dashboards' `job` and `instance` variables.
@@ -109,71 +109,27 @@ fn stock(
     }
 }
 
-/// The stock dashboards with every panel whose metrics are pending removed; a dashboard
-/// that lost panels gets a note at the top naming them.
+/// The stock dashboards; fails when a panel reads a metric nobody emits.
 pub fn dashboards() -> Result<Vec<Dashboard>, StockError> {
-    let mut out = Vec::new();
-    for d in definitions() {
-        let mut kept_rows = Vec::new();
-        let mut skipped: Vec<(String, String)> = Vec::new();
-        for row in d.rows {
-            let mut panels = Vec::new();
-            for p in row.panels {
-                let mut needs = BTreeSet::new();
-                for t in &p.targets {
-                    let what = format!("dashboard {} panel {:?}", d.title, p.title);
-                    needs.extend(pending_needs(&what, &t.expr, &BTreeSet::new())?);
-                }
-                if needs.is_empty() {
-                    panels.push(p);
-                } else {
-                    let list: Vec<&str> = needs.into_iter().collect();
-                    skipped.push((list.join("+"), format!("{} / {}", row.title, p.title)));
-                }
-            }
-            if !panels.is_empty() {
-                kept_rows.push(Row {
-                    title: row.title,
-                    panels,
-                });
-            }
-        }
-        if !skipped.is_empty() {
-            let mut note = String::from(
-                "These panels appear once their collector's metrics are in this build's lakewatch-catalog (regenerate with `lakewatch-rulegen stock`):\n\n",
-            );
-            for (collector, panel) in &skipped {
-                note.push_str(&format!("- {panel} ({collector} collector)\n"));
-            }
-            let mut text = Panel::new(Kind::Text, "Pending collectors", "");
-            text.content = note;
-            text.height = 3 + (skipped.len() as u32).div_ceil(2);
-            kept_rows.insert(
-                0,
-                Row {
-                    title: "About this dashboard".into(),
-                    panels: vec![text],
-                },
-            );
-        }
-        out.push(Dashboard {
-            rows: kept_rows,
-            ..d
-        });
-    }
-    Ok(out)
-}
-
-/// The stock dashboard definitions, before pending panels are removed.
-pub fn definitions() -> Vec<Dashboard> {
-    vec![
+    let all = vec![
         overview(),
         disks(),
         containers(),
         postgres(),
         object_storage(),
         trino(),
-    ]
+    ];
+    for d in &all {
+        for row in &d.rows {
+            for p in &row.panels {
+                for t in &p.targets {
+                    let what = format!("dashboard {} panel {:?}", d.title, p.title);
+                    check_metrics(&what, &t.expr, &BTreeSet::new())?;
+                }
+            }
+        }
+    }
+    Ok(all)
 }
 
 /// Filters by the `target` variable (exporter self-metrics, S3, Trino).

@@ -4,17 +4,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The crate's directory.
-pub fn crate_dir() -> PathBuf {
+pub(crate) fn crate_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// `tests/fixtures/<rel>`.
-pub fn fixture(rel: &str) -> PathBuf {
+pub(crate) fn fixture(rel: &str) -> PathBuf {
     crate_dir().join("tests/fixtures").join(rel)
 }
 
 /// Runs the real `lakewatch-rulegen` binary.
-pub fn rulegen(args: &[&str]) -> Output {
+pub(crate) fn rulegen(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_lakewatch-rulegen"))
         .args(args)
         .current_dir(crate_dir())
@@ -24,17 +24,17 @@ pub fn rulegen(args: &[&str]) -> Output {
 
 /// A fresh, empty scratch directory under cargo's per-target temp dir; removed on drop
 /// (so a failing test does not leave the next run a dirty directory).
-pub struct Scratch(pub PathBuf);
+pub(crate) struct Scratch(pub PathBuf);
 
 impl Scratch {
-    pub fn new(name: &str) -> Scratch {
+    pub(crate) fn new(name: &str) -> Scratch {
         let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(name);
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("can create a scratch dir");
         Scratch(dir)
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         &self.0
     }
 }
@@ -48,39 +48,46 @@ impl Drop for Scratch {
 /// Path to promtool, or `None` (with the reason printed) when it is missing and we are not
 /// in CI. In CI (`CI=true`) a missing promtool fails the test: a green run must mean the
 /// rules were checked.
-pub fn promtool() -> Option<PathBuf> {
+pub(crate) fn promtool() -> Option<PathBuf> {
     tool("promtool", "prometheus")
 }
 
 /// Path to amtool, like [`promtool`] (Debian's `prometheus-alertmanager` package).
-pub fn amtool() -> Option<PathBuf> {
+pub(crate) fn amtool() -> Option<PathBuf> {
     tool("amtool", "prometheus-alertmanager")
 }
 
 /// Whether the run must not skip anything.
-pub fn ci() -> bool {
+pub(crate) fn ci() -> bool {
     std::env::var("CI").map(|v| v == "true").unwrap_or(false)
 }
 
-/// An external tool on PATH, or `None` after printing why (a failure under CI=true).
-pub fn tool(name: &str, package: &str) -> Option<PathBuf> {
+/// The one rule for a check that cannot run here (a tool or a schema missing): it prints
+/// why and the caller returns early, but under `CI=true` it fails the test, so a green CI
+/// run means everything was checked. (The exporter's tests follow the same rule in their
+/// own `support::skip_or_fail`; the two test binaries share no code.)
+pub(crate) fn skip_or_fail(reason: &str) {
+    assert!(!ci(), "CI=true and {reason}");
+    eprintln!("SKIPPED: {reason}");
+}
+
+/// An external tool on PATH, or `None` after [`skip_or_fail`].
+pub(crate) fn tool(name: &str, package: &str) -> Option<PathBuf> {
     let found = std::env::var_os("PATH").and_then(|paths| {
         std::env::split_paths(&paths)
             .map(|d| d.join(name))
             .find(|p| p.is_file())
     });
     if found.is_none() {
-        assert!(
-            !ci(),
-            "{name} is not on PATH but CI=true: install Debian's `{package}` package"
-        );
-        eprintln!("SKIP: {name} not found on PATH (apt-get install {package}); not checking");
+        skip_or_fail(&format!(
+            "{name} is not on PATH (apt-get install {package}); not checking"
+        ));
     }
     found
 }
 
 /// The repository root (the workspace).
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     crate_dir()
         .parent()
         .expect("the crate lives in the workspace")
@@ -89,7 +96,7 @@ pub fn repo_root() -> PathBuf {
 
 /// Runs promtool with `args` in `dir` and asserts success, showing its output on failure;
 /// returns its standard output.
-pub fn promtool_ok(promtool: &Path, dir: &Path, args: &[&str]) -> String {
+pub(crate) fn promtool_ok(promtool: &Path, dir: &Path, args: &[&str]) -> String {
     let out = Command::new(promtool)
         .args(args)
         .current_dir(dir)
@@ -106,7 +113,7 @@ pub fn promtool_ok(promtool: &Path, dir: &Path, args: &[&str]) -> String {
 }
 
 /// Every file under `dir` (recursively), sorted.
-pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
@@ -124,7 +131,7 @@ pub fn files_under(dir: &Path) -> Vec<PathBuf> {
 }
 
 /// The valid spec fixtures, by format directory.
-pub fn good_specs() -> Vec<PathBuf> {
+pub(crate) fn good_specs() -> Vec<PathBuf> {
     let mut v = Vec::new();
     for format in ["native", "sloth", "openslo"] {
         let dir = fixture(format);
@@ -140,7 +147,7 @@ pub fn good_specs() -> Vec<PathBuf> {
 }
 
 /// Generates `spec` into `out` with extra args, asserting success.
-pub fn generate(spec: &Path, out: &Path, extra: &[&str]) {
+pub(crate) fn generate(spec: &Path, out: &Path, extra: &[&str]) {
     let spec = spec.to_str().expect("utf-8 path");
     let out_s = out.to_str().expect("utf-8 path");
     let mut args = vec!["generate", spec, "-o", out_s];

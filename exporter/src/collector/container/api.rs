@@ -34,6 +34,7 @@ pub fn convert(r: &ContainerStatsResponse) -> Stats {
     let ns = |v: Option<u64>| v.map(|n| n as f64 / 1e9);
     let cpu = r.cpu_stats.as_ref();
     let usage = cpu.and_then(|c| c.cpu_usage.as_ref());
+    let throttling = cpu.and_then(|c| c.throttling_data.as_ref());
     let mem = r.memory_stats.as_ref();
     let mstat = |keys: &[&str]| {
         let stats = mem.and_then(|m| m.stats.as_ref())?;
@@ -91,9 +92,11 @@ pub fn convert(r: &ContainerStatsResponse) -> Stats {
         cpu_total: ns(usage.and_then(|u| u.total_usage)),
         cpu_user: ns(usage.and_then(|u| u.usage_in_usermode)),
         cpu_system: ns(usage.and_then(|u| u.usage_in_kernelmode)),
-        cpu_throttled: ns(cpu
-            .and_then(|c| c.throttling_data.as_ref())
-            .and_then(|t| t.throttled_time)),
+        cpu_throttled: ns(throttling.and_then(|t| t.throttled_time)),
+        cpu_periods: throttling.and_then(|t| t.periods).map(|v| v as f64),
+        cpu_throttled_periods: throttling
+            .and_then(|t| t.throttled_periods)
+            .map(|v| v as f64),
         mem_usage: mem.and_then(|m| m.usage).map(|v| v as f64),
         mem_rss: mstat(&["total_rss", "anon"]),
         mem_cache: mstat(&["total_cache", "file"]),

@@ -12,7 +12,9 @@ use std::path::{Path, PathBuf};
 /// Which cgroup hierarchy the host uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Version {
+    /// cgroup v1: one hierarchy per controller.
     V1,
+    /// cgroup v2: the unified hierarchy.
     V2,
 }
 
@@ -32,23 +34,36 @@ pub fn detect(root: &Path) -> Option<Version> {
 /// Counters of one network interface.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct NetIface {
+    /// Interface name in the container's network namespace (`eth0`).
     pub name: String,
+    /// Bytes received.
     pub rx_bytes: f64,
+    /// Packets received.
     pub rx_packets: f64,
+    /// Receive errors.
     pub rx_errors: f64,
+    /// Received packets dropped.
     pub rx_dropped: f64,
+    /// Bytes sent.
     pub tx_bytes: f64,
+    /// Packets sent.
     pub tx_packets: f64,
+    /// Transmit errors.
     pub tx_errors: f64,
+    /// Packets dropped on transmit.
     pub tx_dropped: f64,
 }
 
 /// Bytes read and written on one block device.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct DiskIo {
+    /// Device major number.
     pub major: u64,
+    /// Device minor number.
     pub minor: u64,
+    /// Bytes read.
     pub read: f64,
+    /// Bytes written.
     pub write: f64,
 }
 
@@ -56,17 +71,33 @@ pub struct DiskIo {
 /// `None` means the source did not say (a missing controller), never zero.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Stats {
+    /// CPU time, user and system together.
     pub cpu_total: Option<f64>,
+    /// CPU time in user mode.
     pub cpu_user: Option<f64>,
+    /// CPU time in kernel mode.
     pub cpu_system: Option<f64>,
+    /// Time the container was throttled by its CFS quota.
     pub cpu_throttled: Option<f64>,
+    /// CFS enforcement periods that elapsed while the container had runnable tasks.
+    pub cpu_periods: Option<f64>,
+    /// Of those, the periods in which it hit its quota.
+    pub cpu_throttled_periods: Option<f64>,
+    /// Memory in use, page cache included.
     pub mem_usage: Option<f64>,
+    /// Anonymous and swap-cache memory (RSS).
     pub mem_rss: Option<f64>,
+    /// Page cache.
     pub mem_cache: Option<f64>,
+    /// Inactive file-backed memory (reclaimable without I/O).
     pub mem_inactive_file: Option<f64>,
+    /// Times the OOM killer killed a process of the container.
     pub oom_kills: Option<f64>,
+    /// Processes and threads.
     pub pids: Option<f64>,
+    /// Network counters per interface.
     pub net: Vec<NetIface>,
+    /// Block I/O per device.
     pub io: Vec<DiskIo>,
 }
 
@@ -82,7 +113,9 @@ impl Stats {
 /// `/proc/<pid>/cgroup`, decoded: v1 `controllers → path` pairs and the v2 path.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ProcCgroup {
+    /// v1: (controllers, path) per hierarchy, as listed.
     pub v1: Vec<(String, String)>,
+    /// v2: the unified hierarchy's path.
     pub unified: Option<String>,
 }
 
@@ -119,6 +152,7 @@ pub fn parse_proc_cgroup(text: &str) -> ProcCgroup {
 /// Where one container's cgroup files are.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Paths {
+    /// Which hierarchy the paths are in.
     pub version: Version,
     /// The cgroup path relative to the hierarchy root: cAdvisor's `id` label.
     pub id: String,
@@ -189,11 +223,12 @@ impl Paths {
                     s.cpu_user = kv.get("user").map(|t| t / 100.0);
                     s.cpu_system = kv.get("system").map(|t| t / 100.0);
                 }
-                s.cpu_throttled = opt(&self.cpu, "cpu.stat").and_then(|t| {
-                    parse_flat_keyed(&t)
-                        .get("throttled_time")
-                        .map(|ns| ns / 1e9)
-                });
+                if let Some(t) = opt(&self.cpu, "cpu.stat") {
+                    let kv = parse_flat_keyed(&t);
+                    s.cpu_throttled = kv.get("throttled_time").map(|ns| ns / 1e9);
+                    s.cpu_periods = kv.get("nr_periods").copied();
+                    s.cpu_throttled_periods = kv.get("nr_throttled").copied();
+                }
                 // The CFQ-only file is empty under blk-mq schedulers; the throttle file
                 // counts every bio, which is what Docker's stats API falls back to too.
                 let io = opt(&self.blkio, "blkio.io_service_bytes_recursive")
@@ -224,6 +259,8 @@ impl Paths {
                     s.cpu_user = secs("user_usec");
                     s.cpu_system = secs("system_usec");
                     s.cpu_throttled = secs("throttled_usec");
+                    s.cpu_periods = kv.get("nr_periods").copied();
+                    s.cpu_throttled_periods = kv.get("nr_throttled").copied();
                 }
                 s.io = opt(&self.blkio, "io.stat")
                     .map(|t| parse_io_stat_v2(&t))
@@ -438,6 +475,8 @@ mod tests {
         assert_eq!(s.cpu_user, Some(1.8));
         assert_eq!(s.cpu_system, Some(0.7));
         assert_eq!(s.cpu_throttled, Some(1.5));
+        assert_eq!(s.cpu_periods, Some(10.0));
+        assert_eq!(s.cpu_throttled_periods, Some(4.0));
         assert_eq!(
             s.io,
             vec![DiskIo {
@@ -470,7 +509,7 @@ mod tests {
         write(
             &dir,
             "cpu.stat",
-            "usage_usec 3000000\nuser_usec 2000000\nsystem_usec 1000000\nnr_periods 0\nnr_throttled 0\nthrottled_usec 250000\n",
+            "usage_usec 3000000\nuser_usec 2000000\nsystem_usec 1000000\nnr_periods 120\nnr_throttled 37\nthrottled_usec 250000\nnr_bursts 0\nburst_usec 0\n",
         );
         write(
             &dir,
@@ -490,6 +529,8 @@ mod tests {
         assert_eq!(s.cpu_user, Some(2.0));
         assert_eq!(s.cpu_system, Some(1.0));
         assert_eq!(s.cpu_throttled, Some(0.25));
+        assert_eq!(s.cpu_periods, Some(120.0));
+        assert_eq!(s.cpu_throttled_periods, Some(37.0));
         assert_eq!(s.io.len(), 2);
         assert_eq!(s.io[0].read, 1024.0);
         assert_eq!(s.io[0].write, 2048.0);

@@ -167,6 +167,7 @@ pub struct ContainerCollector {
 }
 
 impl ContainerCollector {
+    /// A collector for the daemon and filters of `cfg`.
     pub fn new(cfg: ContainerConfig) -> ContainerCollector {
         let host = resolve_host(cfg.docker_host.as_deref());
         let daemon = Daemon::resolve(&cfg);
@@ -595,9 +596,18 @@ impl ContainerCollector {
                 out.push(m, l, v);
             }
         };
+        if t.cpu_quota > 0.0 {
+            // cAdvisor reports CFS enforcement only for containers with a quota: without
+            // one the kernel counts no periods, and a zero would read as "never throttled".
+            opt(&cat::CONTAINER_CPU_CFS_PERIODS, s.cpu_periods);
+            opt(
+                &cat::CONTAINER_CPU_CFS_THROTTLED_PERIODS,
+                s.cpu_throttled_periods,
+            );
+            opt(&cat::CONTAINER_CPU_THROTTLED, s.cpu_throttled);
+        }
         opt(&cat::CONTAINER_CPU_USER, s.cpu_user);
         opt(&cat::CONTAINER_CPU_SYSTEM, s.cpu_system);
-        opt(&cat::CONTAINER_CPU_THROTTLED, s.cpu_throttled);
         opt(&cat::CONTAINER_MEMORY_USAGE, s.mem_usage);
         opt(&cat::CONTAINER_MEMORY_WORKING_SET, s.working_set());
         opt(&cat::CONTAINER_MEMORY_RSS, s.mem_rss);
@@ -677,6 +687,8 @@ pub fn jobs(settings: &ContainerConfig) -> Vec<Job> {
         Ok(()) => vec![Job {
             schedule: settings.schedule,
             collector: Box::new(collector),
+            // With the schedule: the collector derives the Docker API timeout from it.
+            settings: super::Settings::of(settings.clone()),
         }],
         Err(why) => {
             tracing::info!(

@@ -19,18 +19,23 @@ use crate::config::tls::RawTls;
 pub enum StatsSource {
     /// The cgroup files when this process can see the container's cgroup, else the API.
     Auto,
+    /// The cgroup files only (containers whose cgroup is not visible have no stats).
     Cgroup,
+    /// Docker's stats API only.
     Api,
 }
 
 /// A Docker label condition: the key is present, or has exactly this value.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LabelMatch {
+    /// The label key.
     pub key: String,
+    /// `Some`: the value must be exactly this; `None`: any value.
     pub value: Option<String>,
 }
 
 impl LabelMatch {
+    /// Whether a container with these labels meets the condition.
     pub fn matches(&self, labels: &std::collections::HashMap<String, String>) -> bool {
         match (labels.get(&self.key), &self.value) {
             (Some(v), Some(want)) => v == want,
@@ -41,8 +46,9 @@ impl LabelMatch {
 }
 
 /// Validated container collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct ContainerConfig {
+    /// Interval and timeout of a cycle.
     pub schedule: Schedule,
     /// `Yes` or `Auto` (`No` means the whole section is `None`).
     pub enabled: Enabled,
@@ -60,7 +66,9 @@ pub struct ContainerConfig {
     pub labels_include: Vec<LabelMatch>,
     /// A container carrying any of these labels is skipped.
     pub labels_exclude: Vec<LabelMatch>,
+    /// At most this many containers are exported; the rest are counted as dropped.
     pub max_containers: usize,
+    /// Where the resource usage comes from.
     pub stats_source: StatsSource,
     /// How many stats API calls run at once.
     pub stats_concurrency: usize,

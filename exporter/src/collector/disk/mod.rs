@@ -1,12 +1,14 @@
 //! Host filesystems and block devices, node_exporter-compatible.
 //!
 //! Mounts come from `mountinfo`, space and inodes from `statfs` (as node_exporter does,
-//! so the numbers are equal), I/O counters from `/proc/diskstats`. Every `statfs` runs on
+//! so the numbers are equal), block devices from `/proc/diskstats`, udev's database and
+//! sysfs (`diskstats.rs`, every name node_exporter's diskstats collector has). Every `statfs` runs on
 //! the blocking pool under `mount_timeout`: a mount that hangs (dead NFS server, stuck
 //! FUSE daemon) is reported with `node_filesystem_device_error 1` and is not asked again
 //! until the stuck call returns, so one bad mount never costs more than one thread.
 //! Configured `paths` are walked in the background on their own, slower interval.
 
+pub mod diskstats;
 pub mod settings;
 
 use std::collections::HashMap;
@@ -25,9 +27,13 @@ use crate::error_kind::ErrorKind;
 /// One line of `mountinfo`, decoded.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Mount {
+    /// The mount source (`/dev/sda1`, `tmpfs`).
     pub device: String,
+    /// Where it is mounted.
     pub mountpoint: String,
+    /// Filesystem type.
     pub fstype: String,
+    /// Mounted read-only.
     pub readonly: bool,
 }
 
@@ -90,39 +96,6 @@ fn unescape(s: &str) -> String {
         }
     }
     String::from_utf8_lossy(&out).into_owned()
-}
-
-/// One device line of `/proc/diskstats`.
-#[derive(Debug, Clone, PartialEq)]
-pub struct DiskStats {
-    pub device: String,
-    pub reads_completed: f64,
-    pub read_bytes: f64,
-    pub writes_completed: f64,
-    pub written_bytes: f64,
-    pub io_time_seconds: f64,
-}
-
-/// Parses `/proc/diskstats`. Sector counts there are always in 512-byte units,
-/// whatever the device's real sector size (see the kernel's iostats documentation).
-pub fn parse_diskstats(text: &str) -> Vec<DiskStats> {
-    text.lines()
-        .filter_map(|line| {
-            let f: Vec<&str> = line.split_whitespace().collect();
-            if f.len() < 14 {
-                return None;
-            }
-            let n = |i: usize| f[i].parse::<f64>().ok();
-            Some(DiskStats {
-                device: f[2].to_string(),
-                reads_completed: n(3)?,
-                read_bytes: n(5)? * 512.0,
-                writes_completed: n(7)?,
-                written_bytes: n(9)? * 512.0,
-                io_time_seconds: n(12)? / 1000.0,
-            })
-        })
-        .collect()
 }
 
 fn statfs(path: &Path) -> std::io::Result<Usage> {
@@ -195,6 +168,7 @@ pub struct DiskCollector {
 }
 
 impl DiskCollector {
+    /// A collector for the mounts, devices and paths of `cfg`.
     pub fn new(cfg: DiskConfig) -> DiskCollector {
         DiskCollector {
             cfg: Arc::new(cfg),
@@ -203,10 +177,11 @@ impl DiskCollector {
         }
     }
 
-    /// Reads mountinfo and diskstats on the blocking pool: procfs answers at once, but a
-    /// `procfs:` pointed somewhere odd must cost a timeout, not an async worker.
-    async fn read_proc(&self) -> Result<(String, String), CollectError> {
-        let procfs = self.cfg.procfs.clone();
+    /// Reads mountinfo, and block devices (diskstats, udev, sysfs) into `out`, on the
+    /// blocking pool: procfs and sysfs answer at once, but a `procfs:` pointed somewhere
+    /// odd must cost a timeout, not an async worker.
+    async fn read_proc(&self) -> Result<(String, Fragment), CollectError> {
+        let cfg = self.cfg.clone();
         let read = tokio::task::spawn_blocking(move || {
             let read = |p: PathBuf| {
                 std::fs::read_to_string(&p).map_err(|e| {
@@ -215,9 +190,11 @@ impl DiskCollector {
             };
             // PID 1's view is the host's when the exporter sees the host's /proc; fall
             // back to our own view when that is not readable (non-root).
-            let mounts = read(procfs.join("1/mountinfo"))
-                .or_else(|_| read(procfs.join("self/mountinfo")))?;
-            Ok((mounts, read(procfs.join("diskstats"))?))
+            let mounts = read(cfg.procfs.join("1/mountinfo"))
+                .or_else(|_| read(cfg.procfs.join("self/mountinfo")))?;
+            let mut out = Fragment::default();
+            diskstats(&cfg, &read(cfg.procfs.join("diskstats"))?, &mut out);
+            Ok((mounts, out))
         });
         read.await.map_err(|e| {
             CollectError::new(ErrorKind::Io, format!("procfs read task failed: {e}"))
@@ -298,20 +275,6 @@ impl DiskCollector {
         }
     }
 
-    fn diskstats(&self, text: &str, out: &mut Fragment) {
-        for d in parse_diskstats(text) {
-            if !self.cfg.devices.allows(&d.device) {
-                continue;
-            }
-            let l = [d.device.as_str()];
-            out.push(&cat::DISK_READS_COMPLETED, l, d.reads_completed);
-            out.push(&cat::DISK_READ_BYTES, l, d.read_bytes);
-            out.push(&cat::DISK_WRITES_COMPLETED, l, d.writes_completed);
-            out.push(&cat::DISK_WRITTEN_BYTES, l, d.written_bytes);
-            out.push(&cat::DISK_IO_TIME, l, d.io_time_seconds);
-        }
-    }
-
     /// Publishes the last complete walk of each path and starts a new walk when due.
     fn paths(&self, out: &mut Fragment) {
         if self.cfg.paths.is_empty() {
@@ -364,11 +327,28 @@ impl DiskCollector {
     }
 }
 
+/// The block devices the filters allow, from diskstats' `text`.
+fn diskstats(cfg: &DiskConfig, text: &str, out: &mut Fragment) {
+    let src = diskstats::Sources {
+        udev_data: &cfg.udev_data,
+        sysfs: &cfg.sysfs,
+    };
+    for d in diskstats::parse(text) {
+        if cfg.devices.allows(&d.device) {
+            diskstats::push(&d, &src, out);
+        }
+    }
+}
+
 /// The disk collector's jobs: one, for the host.
 pub fn jobs(settings: &DiskConfig) -> Vec<Job> {
     vec![Job {
         schedule: settings.schedule,
         collector: Box::new(DiskCollector::new(settings.clone())),
+        settings: super::Settings::of(DiskConfig {
+            schedule: super::SCHEDULER_ONLY,
+            ..settings.clone()
+        }),
     }]
 }
 
@@ -383,10 +363,10 @@ impl Collector for DiskCollector {
 
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
         Box::pin(async move {
-            let (mountinfo, diskstats) = self.read_proc().await?;
+            let (mountinfo, devices) = self.read_proc().await?;
             let mut out = Fragment::default();
             self.filesystems(&mountinfo, &mut out).await;
-            self.diskstats(&diskstats, &mut out);
+            out.samples.extend(devices.samples);
             self.paths(&mut out);
             Ok(out)
         })
@@ -439,23 +419,6 @@ mod tests {
         assert_eq!(unescape("tab\\011"), "tab\t");
         assert_eq!(unescape("trailing\\04"), "trailing\\04");
         assert_eq!(unescape("back\\134slash"), "back\\slash");
-    }
-
-    #[test]
-    fn diskstats_fields_and_units() {
-        let text = "\
- 252       0 vda 9417 3326 1083554 5062 27440 21307 1413760 32404 0 44628 40130 0 0 0 0 2466 2663
-   7       0 loop0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0 0
- bad line
-";
-        let d = parse_diskstats(text);
-        assert_eq!(d.len(), 2);
-        assert_eq!(d[0].device, "vda");
-        assert_eq!(d[0].reads_completed, 9417.0);
-        assert_eq!(d[0].read_bytes, 1083554.0 * 512.0);
-        assert_eq!(d[0].writes_completed, 27440.0);
-        assert_eq!(d[0].written_bytes, 1413760.0 * 512.0);
-        assert_eq!(d[0].io_time_seconds, 44.628);
     }
 
     #[test]

@@ -15,14 +15,19 @@ use crate::config::filter::Filter;
 use crate::config::schedule::Schedule;
 
 /// Validated disk collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct DiskConfig {
+    /// Interval and timeout of a cycle.
     pub schedule: Schedule,
     /// How long one `statfs` may take before the mount is reported as hanging.
     pub mount_timeout: Duration,
+    /// Which mount points are reported.
     pub mountpoints: Filter,
+    /// Which filesystem types are reported.
     pub fstypes: Filter,
+    /// Which block devices get `node_disk_*` series.
     pub devices: Filter,
+    /// Directories whose size is walked (`paths:`).
     pub paths: Vec<PathBuf>,
     /// How often configured paths are walked again.
     pub paths_interval: Duration,
@@ -32,6 +37,11 @@ pub struct DiskConfig {
     pub procfs: PathBuf,
     /// Where the host's root filesystem is visible (for running in a container).
     pub rootfs: PathBuf,
+    /// Where the host's `/sys` is visible (`node_disk_info`'s `rotational`).
+    pub sysfs: PathBuf,
+    /// udev's database (`node_disk_info`'s model, serial, ...; absent in most
+    /// containers, and then those labels are empty, as node_exporter leaves them).
+    pub udev_data: PathBuf,
 }
 
 /// `collectors.disk` as written.
@@ -54,6 +64,8 @@ pub(crate) struct RawDisk {
     paths_budget: Option<Spanned<PromDuration>>,
     procfs: Option<String>,
     rootfs: Option<String>,
+    sysfs: Option<String>,
+    udev_data: Option<String>,
 }
 
 const DISK_SCHEDULE: Schedule = Schedule {
@@ -71,8 +83,9 @@ pub const DISK_MOUNTPOINTS_EXCLUDE: &str =
 /// and per-session tmpfs mounts are noise on a data platform host).
 pub const DISK_FSTYPES_EXCLUDE: &str = "^(autofs|binfmt_misc|bpf|cgroup2?|configfs|debugfs|devpts|devtmpfs|fusectl|hugetlbfs|iso9660|mqueue|nsfs|overlay|proc|procfs|pstore|rpc_pipefs|securityfs|selinuxfs|squashfs|sysfs|tmpfs|tracefs)$";
 
-/// node_exporter 1.x's default block device exclusions (partitions and virtual devices).
-pub const DISK_DEVICES_EXCLUDE: &str = r"^(ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
+/// node_exporter's default block device exclusions since 1.8 (partitions, RAM, loop
+/// and compressed-RAM swap devices).
+pub const DISK_DEVICES_EXCLUDE: &str = r"^(z?ram|loop|fd|(h|s|v|xv)d[a-z]|nvme\d+n\d+p)\d+$";
 
 impl Validator<'_> {
     /// Validates `collectors.disk`; `None` when it is disabled.
@@ -122,6 +135,8 @@ impl Validator<'_> {
             paths_budget: self.duration(raw.paths_budget, Duration::from_secs(60))?,
             procfs: PathBuf::from(raw.procfs.unwrap_or_else(|| "/proc".into())),
             rootfs: PathBuf::from(raw.rootfs.unwrap_or_else(|| "/".into())),
+            sysfs: PathBuf::from(raw.sysfs.unwrap_or_else(|| "/sys".into())),
+            udev_data: PathBuf::from(raw.udev_data.unwrap_or_else(|| "/run/udev/data".into())),
         }))
     }
 }
@@ -143,6 +158,9 @@ mod tests {
         assert!(disk.mountpoints.allows("/data"));
         assert!(!disk.devices.allows("vda1"));
         assert!(disk.devices.allows("vda"));
+        assert!(!disk.devices.allows("zram0"));
+        assert!(disk.devices.allows("nvme0n1"));
+        assert!(!disk.devices.allows("nvme0n1p2"));
     }
 
     #[test]

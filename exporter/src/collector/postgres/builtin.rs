@@ -451,7 +451,7 @@ fn push_row(rows: &[SimpleQueryRow], cols: &[&'static Metric], server: &str, f: 
 /// postgres_exporter's conversion of a `pg_settings` row into a metric name and value:
 /// time units to seconds, memory units to bytes, booleans to 0/1; -1 ("disabled") is
 /// kept as is.
-pub fn setting(name: &str, value: &str, unit: &str, vartype: &str) -> Option<(String, f64)> {
+pub(super) fn setting(name: &str, value: &str, unit: &str, vartype: &str) -> Option<(String, f64)> {
     let mut v: f64 = match (vartype, value) {
         ("bool", "on") => 1.0,
         ("bool", "off") => 0.0,

@@ -484,6 +484,11 @@ pub fn jobs(settings: &PostgresConfig) -> Vec<Job> {
         .map(|target| Job {
             schedule: settings.schedule,
             collector: Box::new(PostgresCollector::new(settings, target.clone())),
+            settings: super::Settings::of(PostgresConfig {
+                schedule: super::SCHEDULER_ONLY,
+                targets: vec![target.clone()],
+                ..settings.clone()
+            }),
         })
         .collect()
 }
@@ -510,6 +515,10 @@ impl Collector for PostgresCollector {
                 }
             }
         })
+    }
+
+    fn close(&mut self) -> BoxFuture<'_, ()> {
+        Box::pin(self.disconnect())
     }
 }
 

@@ -444,10 +444,7 @@ type Location = serde_saphyr::Location;
 /// A metric name we may emit: valid, and not one of the catalog's (which has one
 /// author: the built-in collectors).
 fn check_metric_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_' || c == ':')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == ':');
-    if !valid {
+    if !cat::name::is_metric_name(name) {
         return Err("not a valid Prometheus metric name ([a-zA-Z_:][a-zA-Z0-9_:]*)".into());
     }
     if cat::lookup(name).is_some() || cat::all().any(|m| m.family_name() == name) {
@@ -461,13 +458,10 @@ fn check_metric_name(name: &str) -> Result<(), String> {
 
 /// A label name a user may add: valid and not reserved by Prometheus (`__*`).
 pub fn check_label_name(name: &str) -> Result<(), String> {
-    let mut chars = name.chars();
-    let valid = matches!(chars.next(), Some(c) if c.is_ascii_alphabetic() || c == '_')
-        && chars.all(|c| c.is_ascii_alphanumeric() || c == '_');
-    if !valid {
+    if !cat::name::is_label_name(name) {
         return Err("not a valid Prometheus label name ([a-zA-Z_][a-zA-Z0-9_]*)".into());
     }
-    if name.starts_with("__") {
+    if cat::name::is_reserved_label_name(name) {
         return Err("names starting with __ are reserved for Prometheus".into());
     }
     Ok(())

@@ -19,7 +19,7 @@ use crate::config::schedule::Schedule;
 use crate::config::secret::expand_env;
 
 /// Validated Postgres collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PostgresConfig {
     pub schedule: Schedule,
     /// Set on the session: any one query the collector runs is cut after this.
@@ -37,7 +37,7 @@ pub struct PostgresConfig {
 }
 
 /// Which tables get per-table series, in every database read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TableSettings {
     /// On `schemaname`.
     pub schemas: Filter,

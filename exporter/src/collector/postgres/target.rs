@@ -14,7 +14,7 @@ use crate::config::secret::{Secret, expand_env};
 use crate::config::tls::RawTls;
 
 /// One Postgres server to watch.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct PostgresTarget {
     /// The `target` label of self-metrics.
     pub name: String,

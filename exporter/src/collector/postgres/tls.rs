@@ -23,14 +23,14 @@ use crate::collector::BoxFuture;
 
 /// Makes one TLS connector per connection attempt.
 #[derive(Clone)]
-pub struct MakeRustls {
+pub(super) struct MakeRustls {
     config: Arc<rustls::ClientConfig>,
     /// The name to verify instead of the host tokio-postgres dials.
     server_name: Option<ServerName<'static>>,
 }
 
 impl MakeRustls {
-    pub fn new(config: rustls::ClientConfig, server_name: Option<ServerName<'static>>) -> Self {
+    pub(super) fn new(config: rustls::ClientConfig, server_name: Option<ServerName<'static>>) -> Self {
         MakeRustls {
             config: Arc::new(config),
             server_name,
@@ -56,7 +56,7 @@ impl MakeTlsConnect<Socket> for MakeRustls {
 }
 
 /// One handshake.
-pub struct Connect {
+pub(super) struct Connect {
     connector: tokio_rustls::TlsConnector,
     name: ServerName<'static>,
 }
@@ -76,7 +76,7 @@ impl TlsConnect<Socket> for Connect {
 
 /// An established TLS session (boxed: the rustls state is large and the enum that
 /// tokio-postgres keeps it in should not be).
-pub struct RustlsStream(Box<tokio_rustls::client::TlsStream<Socket>>);
+pub(super) struct RustlsStream(Box<tokio_rustls::client::TlsStream<Socket>>);
 
 impl TlsStream for RustlsStream {
     fn channel_binding(&self) -> ChannelBinding {
@@ -120,7 +120,7 @@ impl AsyncWrite for RustlsStream {
 /// signature algorithm (SHA-256 when that is MD5 or SHA-1). `None` for algorithms
 /// without a single hash (Ed25519, RSA-PSS); Postgres offers no channel binding for
 /// those certificates either.
-pub fn tls_server_end_point(cert: &[u8]) -> Option<Vec<u8>> {
+pub(super) fn tls_server_end_point(cert: &[u8]) -> Option<Vec<u8>> {
     use ring::digest::{SHA256, SHA384, SHA512, digest};
     // Certificate ::= SEQUENCE { tbsCertificate, signatureAlgorithm, signature }
     let (0x30, body, _) = der(cert)? else {

@@ -110,6 +110,7 @@ pub struct S3Collector {
 }
 
 impl S3Collector {
+    /// A collector for `target`, cycling every `interval` within `timeout`.
     pub fn new(target: S3Target, interval: Duration, timeout: Duration) -> S3Collector {
         let http = aws_smithy_http_client::Builder::new()
             .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
@@ -575,6 +576,11 @@ pub fn jobs(settings: &S3Config) -> Vec<Job> {
                 settings.schedule.interval,
                 settings.schedule.timeout,
             )),
+            // With the schedule: the S3 client's per-call timeouts derive from it.
+            settings: super::Settings::of(S3Config {
+                targets: vec![target.clone()],
+                ..settings.clone()
+            }),
         })
         .collect()
 }

@@ -14,21 +14,26 @@ use crate::config::schedule::Schedule;
 use crate::config::secret::{Secret, expand_env};
 
 /// Validated S3 collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct S3Config {
+    /// Interval and timeout of a cycle.
     pub schedule: Schedule,
+    /// The endpoints, each its own target.
     pub targets: Vec<S3Target>,
 }
 
 /// One S3 endpoint (a MinIO cluster, a Ceph RGW, an AWS account and region, ...).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct S3Target {
     /// The `target` label.
     pub name: String,
     /// `http(s)://host:port`, without a bucket.
     pub endpoint: String,
+    /// Signing region (`us-east-1` unless the store says otherwise).
     pub region: String,
+    /// Access key id.
     pub access_key: String,
+    /// Secret access key.
     pub secret_key: Secret,
     /// Path-style addressing (`endpoint/bucket/key`): what MinIO, Ceph and SeaweedFS
     /// expect by default; virtual-hosted style needs wildcard DNS.
@@ -39,16 +44,20 @@ pub struct S3Target {
     pub page_budget: u32,
     /// Keys per ListObjectsV2 page (S3 caps it at 1000).
     pub page_size: i32,
+    /// The canary probe; `None`: off.
     pub probe: Option<S3Probe>,
+    /// Pass-through of MinIO's own metrics; `None`: off.
     pub minio_metrics: Option<MinioMetrics>,
 }
 
 /// The canary probe of one target.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct S3Probe {
+    /// The bucket the canary writes to (or lists, read-only).
     pub bucket: String,
     /// Key prefix of the canary object (`.lakewatch/` by default).
     pub prefix: String,
+    /// Whether it writes or only reads.
     pub mode: ProbeMode,
 }
 
@@ -62,11 +71,13 @@ pub enum ProbeMode {
 }
 
 /// Pass-through of MinIO's own Prometheus endpoint.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct MinioMetrics {
+    /// Where MinIO's metrics are read (by default `<endpoint>/minio/v2/metrics/cluster`).
     pub endpoint: crate::http_client::Endpoint,
     /// A fixed bearer token; without one a JWT is signed with the target's keys.
     pub token: Option<Secret>,
+    /// The MinIO families let through.
     pub allow: crate::passthrough::AllowList,
 }
 

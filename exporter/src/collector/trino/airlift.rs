@@ -11,10 +11,13 @@
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum UnitError {
     #[error("{0:?} is not a number followed by a unit")]
+    /// Not a number followed by a unit.
     Malformed(String),
     #[error("{0:?} has an unknown unit")]
+    /// A unit airlift does not have.
     UnknownUnit(String),
     #[error("{0:?} is out of range")]
+    /// Too large for the result type.
     Overflow(String),
 }
 

@@ -8,11 +8,15 @@ use serde::Deserialize;
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ServerInfo {
+    /// `nodeVersion`: the Trino release.
     pub node_version: Option<NodeVersion>,
+    /// `environment`: the cluster's `node.environment`.
     pub environment: Option<String>,
     #[serde(default)]
+    /// `coordinator`: whether this node coordinates (the collector expects one).
     pub coordinator: bool,
     #[serde(default)]
+    /// `starting`: true until the node has finished starting.
     pub starting: bool,
     /// airlift Duration; optional in older versions.
     pub uptime: Option<String>,
@@ -23,6 +27,7 @@ pub struct ServerInfo {
 /// `ServerInfo.nodeVersion`.
 #[derive(Debug, Deserialize)]
 pub struct NodeVersion {
+    /// `version`, e.g. `"476"`.
     pub version: Option<String>,
 }
 
@@ -30,11 +35,14 @@ pub struct NodeVersion {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryInfo {
+    /// `queryId`, unique in the cluster.
     pub query_id: String,
+    /// `state`: `QUEUED`, `RUNNING`, `FINISHED`, `FAILED`, ….
     pub state: String,
     /// Omitted unless the query failed.
     pub error_type: Option<String>,
     #[serde(default)]
+    /// `queryStats`.
     pub query_stats: QueryStats,
 }
 
@@ -43,12 +51,18 @@ pub struct QueryInfo {
 #[derive(Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct QueryStats {
+    /// `queuedTime`: time spent queued.
     pub queued_time: Option<String>,
+    /// `executionTime`: time spent executing.
     pub execution_time: Option<String>,
+    /// `totalCpuTime`: CPU time over all tasks.
     pub total_cpu_time: Option<String>,
+    /// `rawInputDataSize`: bytes read from the sources.
     pub raw_input_data_size: Option<String>,
+    /// `userMemoryReservation`: user memory held now.
     pub user_memory_reservation: Option<String>,
     #[serde(default)]
+    /// `fullyBlocked`: every driver of the query is blocked.
     pub fully_blocked: bool,
 }
 
@@ -57,14 +71,18 @@ pub struct QueryStats {
 #[derive(Debug, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct ClusterStats {
+    /// `activeWorkers`: workers the coordinator schedules on.
     pub active_workers: Option<f64>,
+    /// `runningDrivers`: drivers (splits) running now.
     pub running_drivers: Option<f64>,
+    /// `totalAvailableProcessors`: cores of the active workers.
     pub total_available_processors: Option<f64>,
 }
 
 /// One entry of the query list, or why it could not be used.
 #[derive(Debug)]
 pub enum Entry {
+    /// A usable entry.
     Query(QueryInfo),
     /// Not a valid `BasicQueryInfo`; the id when one could be read.
     Malformed(Option<String>),

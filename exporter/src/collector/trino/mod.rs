@@ -88,6 +88,7 @@ pub struct TrinoCollector {
 }
 
 impl TrinoCollector {
+    /// A collector for `target`, on `schedule`.
     pub fn new(target: TrinoTarget, schedule: Schedule) -> TrinoCollector {
         let margin =
             (schedule.timeout / 10).clamp(Duration::from_millis(20), Duration::from_secs(1));
@@ -407,6 +408,11 @@ pub fn jobs(settings: &TrinoConfig) -> Vec<Job> {
         .map(|target| Job {
             schedule: settings.schedule,
             collector: Box::new(TrinoCollector::new(target.clone(), settings.schedule)),
+            // With the schedule: the cycle's time budget derives from it.
+            settings: super::Settings::of(TrinoConfig {
+                targets: vec![target.clone()],
+                ..settings.clone()
+            }),
         })
         .collect()
 }

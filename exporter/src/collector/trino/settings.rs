@@ -14,20 +14,24 @@ use crate::config::secret::{Secret, expand_env};
 use crate::config::tls::RawTls;
 
 /// Validated Trino collector settings.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrinoConfig {
+    /// Interval and timeout of a cycle.
     pub schedule: Schedule,
+    /// The coordinators, each its own target.
     pub targets: Vec<TrinoTarget>,
 }
 
 /// One Trino coordinator.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct TrinoTarget {
     /// The `target` label.
     pub name: String,
+    /// The coordinator's HTTP(S) endpoint.
     pub endpoint: crate::http_client::Endpoint,
     /// Sent as `X-Trino-User` (and as the Basic auth user).
     pub user: String,
+    /// How to authenticate.
     pub auth: TrinoAuth,
     /// Also read `/ui/api/stats` (logging in to the web UI when it asks).
     pub ui_stats: bool,
@@ -40,6 +44,7 @@ pub struct TrinoTarget {
 /// How the exporter authenticates to Trino.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TrinoAuth {
+    /// No authentication (only `X-Trino-User`).
     None,
     /// Basic auth with the target's `user`.
     Password(Secret),

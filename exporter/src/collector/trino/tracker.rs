@@ -27,6 +27,7 @@ pub struct HistogramAcc {
 }
 
 impl HistogramAcc {
+    /// An empty histogram with these upper bounds (`+Inf` is implied).
     pub fn new(bounds: Arc<[f64]>) -> HistogramAcc {
         let counts = vec![0; bounds.len() + 1];
         HistogramAcc {
@@ -37,6 +38,7 @@ impl HistogramAcc {
         }
     }
 
+    /// Counts one observation.
     pub fn observe(&mut self, v: f64) {
         // First bound >= v: Prometheus buckets are "less than or equal".
         let i = self.bounds.partition_point(|b| *b < v);
@@ -45,6 +47,7 @@ impl HistogramAcc {
         self.count += 1;
     }
 
+    /// The cumulative buckets, sum and count so far.
     pub fn snapshot(&self) -> Histogram {
         Histogram {
             buckets: self
@@ -63,22 +66,34 @@ impl HistogramAcc {
 /// Counts and sums over every query that reached a final state while watched.
 #[derive(Debug, Clone)]
 pub struct Totals {
+    /// Queries that finished.
     pub finished: u64,
+    /// Queries that failed.
     pub failed: u64,
+    /// Failed queries by Trino's error type (`USER_ERROR`, …).
     pub failed_by_type: BTreeMap<&'static str, u64>,
+    /// Bytes read from the sources by finished and failed queries.
     pub input_bytes: u64,
+    /// Final entries that could not be read.
     pub malformed: u64,
+    /// Execution time of final queries, in seconds.
     pub execution: HistogramAcc,
+    /// Time final queries spent queued, in seconds.
     pub queued: HistogramAcc,
+    /// CPU time of final queries, in seconds.
     pub cpu: HistogramAcc,
 }
 
 /// What the current list says about queries that are not done.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Load {
+    /// Queries running now, not fully blocked.
     pub running: u64,
+    /// Queries queued now.
     pub queued: u64,
+    /// Running queries whose drivers are all blocked (not counted in `running`).
     pub blocked: u64,
+    /// User memory the running queries hold, in bytes.
     pub reserved_bytes: u64,
 }
 
@@ -113,12 +128,14 @@ pub struct QueryTracker {
     seen: HashSet<Box<str>>,
     /// Ids in the latest list already counted as malformed.
     malformed: HashSet<Box<str>>,
+    /// Everything counted so far.
     pub totals: Totals,
     /// Coordinator restarts noticed (uptime went down).
     pub restarts: u64,
 }
 
 impl QueryTracker {
+    /// A tracker whose histograms use these bucket bounds.
     pub fn new(buckets: Arc<[f64]>) -> QueryTracker {
         QueryTracker {
             primed: false,

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::convert::Infallible;
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -16,6 +16,8 @@ use hyper::body::Incoming;
 use hyper::{Request, Response, StatusCode};
 use hyper_util::rt::TokioIo;
 use serde_json::{Value, json};
+
+use super::eventually_with;
 
 const FIXTURES: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/trino");
 
@@ -161,15 +163,12 @@ impl Replay {
 
     /// Waits until `path` was requested at least `n` times.
     pub fn wait_served(&self, path: &str, n: usize, within: Duration) {
-        let start = Instant::now();
-        while self.served(path) < n {
-            assert!(
-                start.elapsed() < within,
-                "{path} served {} of {n} times within {within:?}",
-                self.served(path)
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
+        eventually_with(
+            within,
+            &format!("{path} to be served {n} times"),
+            || format!("served {} times", self.served(path)),
+            || (self.served(path) >= n).then_some(()),
+        );
     }
 }
 
