@@ -30,7 +30,10 @@ pub(super) struct MakeRustls {
 }
 
 impl MakeRustls {
-    pub(super) fn new(config: rustls::ClientConfig, server_name: Option<ServerName<'static>>) -> Self {
+    pub(super) fn new(
+        config: rustls::ClientConfig,
+        server_name: Option<ServerName<'static>>,
+    ) -> Self {
         MakeRustls {
             config: Arc::new(config),
             server_name,
