@@ -45,10 +45,11 @@ pg_start() {
 }
 
 # pg_run: (re)starts the server of pg_start on the same port and data; sets PG_PID.
+# PG_EXTRA (an array of -c name=value pairs), when set, is added to the command line.
 pg_run() {
   "${PG_AS[@]}" "$PG_BIN/postgres" -D "$WORK/pg/data" -p "$PG_PORT" -c listen_addresses=127.0.0.1 \
     -c unix_socket_directories="$WORK/pg" -c fsync=off -c max_connections=300 \
-    >/dev/null 2>>"$WORK/pg/server.log" &
+    ${PG_EXTRA[@]+"${PG_EXTRA[@]}"} >/dev/null 2>>"$WORK/pg/server.log" &
   PG_PID=$!; PIDS+=("$PG_PID")
   for _ in $(seq 100); do
     "$PG_BIN/pg_isready" -q -h 127.0.0.1 -p "$PG_PORT" && break; sleep 0.1

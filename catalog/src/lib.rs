@@ -30,6 +30,8 @@ pub mod duration;
 mod exporter;
 pub mod name;
 mod postgres;
+mod postgres_server;
+mod postgres_tables;
 mod s3;
 mod trino;
 
@@ -37,6 +39,8 @@ pub use container::*;
 pub use disk::*;
 pub use exporter::*;
 pub use postgres::*;
+pub use postgres_server::*;
+pub use postgres_tables::*;
 pub use s3::*;
 pub use trino::*;
 

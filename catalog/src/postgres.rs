@@ -4,6 +4,8 @@
 //! [`Kind::Unknown`]: OpenMetrics would otherwise force a `_total` suffix and every
 //! community dashboard would miss them. Lakewatch's additions use `lakewatch_pg_`.
 
+use crate::postgres_server::*;
+use crate::postgres_tables::*;
 use crate::{Kind, Metric, Source};
 
 const fn m(
@@ -17,6 +19,25 @@ const fn m(
 
 const SERVER: &[&str] = &["server"];
 const DB: &[&str] = &["server", "datid", "datname"];
+/// postgres_exporter 0.20's `stat_replication` labels (0.11 had no slot_name).
+const STANDBY: &[&str] = &[
+    "server",
+    "application_name",
+    "client_addr",
+    "state",
+    "slot_name",
+];
+/// postgres_exporter 0.20's `stat_activity` labels (0.11 had only datname and state).
+const ACTIVITY: &[&str] = &[
+    "server",
+    "datname",
+    "state",
+    "usename",
+    "application_name",
+    "backend_type",
+    "wait_event_type",
+    "wait_event",
+];
 
 metric!(
     PG_UP = m(
@@ -38,8 +59,8 @@ metric!(
     PG_STAT_ACTIVITY_COUNT = m(
         Kind::Gauge,
         "pg_stat_activity_count",
-        "Number of connections in this state (0 for known states with none).",
-        &["server", "datname", "state"],
+        "Number of connections in this state, by user, application, backend type and wait event (0 for known states with none).",
+        ACTIVITY,
     )
 );
 metric!(
@@ -47,7 +68,7 @@ metric!(
         Kind::Gauge,
         "pg_stat_activity_max_tx_duration",
         "Max duration in seconds any transaction in this state has been running.",
-        &["server", "datname", "state"],
+        ACTIVITY,
     )
 );
 metric!(
@@ -217,7 +238,7 @@ metric!(
         Kind::Gauge,
         "pg_stat_replication_pg_wal_lsn_diff",
         "Bytes of WAL the standby has yet to replay (primary only).",
-        &["server", "application_name", "client_addr", "state"],
+        STANDBY,
     )
 );
 metric!(
@@ -701,13 +722,39 @@ pub static POSTGRES: &[&Metric] = &[
     &PG_STAT_DATABASE_DEADLOCKS,
     &PG_STAT_DATABASE_BLK_READ_TIME,
     &PG_STAT_DATABASE_BLK_WRITE_TIME,
+    &PG_STAT_DATABASE_STATS_RESET,
+    &PG_STAT_DATABASE_ACTIVE_TIME,
+    &PG_STAT_DATABASE_CONFLICTS_CONFL_TABLESPACE,
+    &PG_STAT_DATABASE_CONFLICTS_CONFL_LOCK,
+    &PG_STAT_DATABASE_CONFLICTS_CONFL_SNAPSHOT,
+    &PG_STAT_DATABASE_CONFLICTS_CONFL_BUFFERPIN,
+    &PG_STAT_DATABASE_CONFLICTS_CONFL_DEADLOCK,
     &PG_DATABASE_SIZE,
+    &PG_DATABASE_CONNECTION_LIMIT,
+    &PG_DATABASE_WRAPAROUND_AGE_DATFROZENXID,
+    &PG_DATABASE_WRAPAROUND_AGE_DATMINMXID,
+    &PG_ROLES_CONNECTION_LIMIT,
     &PG_LOCKS_COUNT,
     &PG_REPLICATION_LAG,
     &PG_REPLICATION_IS_REPLICA,
+    &PG_REPLICATION_LAST_REPLAY,
     &PG_STAT_REPLICATION_WAL_LSN_DIFF,
+    &PG_STAT_REPLICATION_CURRENT_WAL_LSN,
     &PG_REPLICATION_SLOTS_ACTIVE,
     &PG_REPLICATION_SLOTS_WAL_LSN_DIFF,
+    &PG_REPLICATION_SLOTS_CURRENT_WAL_LSN,
+    &PG_REPLICATION_SLOTS_CONFIRMED_FLUSH_LSN,
+    &PG_REPLICATION_SLOTS_IS_ACTIVE,
+    &PG_REPLICATION_SLOTS_SAFE_WAL_SIZE,
+    &PG_REPLICATION_SLOTS_WAL_STATUS,
+    &PG_STAT_ARCHIVER_ARCHIVED_COUNT,
+    &PG_STAT_ARCHIVER_FAILED_COUNT,
+    &PG_STAT_ARCHIVER_LAST_ARCHIVE_AGE,
+    &PG_WAL_SEGMENTS,
+    &PG_WAL_SIZE,
+    &PG_POSTMASTER_START_TIME,
+    &PG_LONG_RUNNING_TRANSACTIONS,
+    &PG_LONG_RUNNING_TRANSACTIONS_OLDEST,
     &PG_STAT_BGWRITER_CHECKPOINTS_TIMED,
     &PG_STAT_BGWRITER_CHECKPOINTS_REQ,
     &PG_STAT_BGWRITER_CHECKPOINT_WRITE_TIME,
@@ -754,8 +801,48 @@ pub static POSTGRES: &[&Metric] = &[
     &PG_STAT_STATEMENTS_CALLS,
     &PG_STAT_STATEMENTS_SECONDS,
     &PG_STAT_STATEMENTS_ROWS,
+    &PG_STAT_STATEMENTS_BLOCK_READ_SECONDS,
+    &PG_STAT_STATEMENTS_BLOCK_WRITE_SECONDS,
+    &PG_STAT_USER_TABLES_SEQ_SCAN,
+    &PG_STAT_USER_TABLES_SEQ_TUP_READ,
+    &PG_STAT_USER_TABLES_IDX_SCAN,
+    &PG_STAT_USER_TABLES_IDX_TUP_FETCH,
+    &PG_STAT_USER_TABLES_N_TUP_INS,
+    &PG_STAT_USER_TABLES_N_TUP_UPD,
+    &PG_STAT_USER_TABLES_N_TUP_DEL,
+    &PG_STAT_USER_TABLES_N_TUP_HOT_UPD,
+    &PG_STAT_USER_TABLES_N_LIVE_TUP,
+    &PG_STAT_USER_TABLES_N_DEAD_TUP,
+    &PG_STAT_USER_TABLES_N_MOD_SINCE_ANALYZE,
+    &PG_STAT_USER_TABLES_LAST_VACUUM,
+    &PG_STAT_USER_TABLES_LAST_AUTOVACUUM,
+    &PG_STAT_USER_TABLES_LAST_ANALYZE,
+    &PG_STAT_USER_TABLES_LAST_AUTOANALYZE,
+    &PG_STAT_USER_TABLES_VACUUM_COUNT,
+    &PG_STAT_USER_TABLES_AUTOVACUUM_COUNT,
+    &PG_STAT_USER_TABLES_ANALYZE_COUNT,
+    &PG_STAT_USER_TABLES_AUTOANALYZE_COUNT,
+    &PG_STAT_USER_TABLES_INDEX_SIZE,
+    &PG_STAT_USER_TABLES_TABLE_SIZE,
+    &PG_STATIO_USER_TABLES_HEAP_BLOCKS_READ,
+    &PG_STATIO_USER_TABLES_HEAP_BLOCKS_HIT,
+    &PG_STATIO_USER_TABLES_IDX_BLOCKS_READ,
+    &PG_STATIO_USER_TABLES_IDX_BLOCKS_HIT,
+    &PG_STATIO_USER_TABLES_TOAST_BLOCKS_READ,
+    &PG_STATIO_USER_TABLES_TOAST_BLOCKS_HIT,
+    &PG_STATIO_USER_TABLES_TIDX_BLOCKS_READ,
+    &PG_STATIO_USER_TABLES_TIDX_BLOCKS_HIT,
+    &PG_STAT_PROGRESS_VACUUM_PHASE,
+    &PG_STAT_PROGRESS_VACUUM_HEAP_BLKS,
+    &PG_STAT_PROGRESS_VACUUM_HEAP_BLKS_SCANNED,
+    &PG_STAT_PROGRESS_VACUUM_HEAP_BLKS_VACUUMED,
+    &PG_STAT_PROGRESS_VACUUM_INDEX_VACUUMS,
+    &PG_STAT_PROGRESS_VACUUM_MAX_DEAD_TUPLES,
+    &PG_STAT_PROGRESS_VACUUM_NUM_DEAD_TUPLES,
     &LAKEWATCH_PG_CONNECTIONS_USED,
     &LAKEWATCH_PG_CACHE_HIT,
     &LAKEWATCH_PG_LONGEST_TRANSACTION,
     &LAKEWATCH_PG_WAITING_LOCKS,
+    &LAKEWATCH_PG_TABLES,
+    &LAKEWATCH_PG_TABLES_DROPPED,
 ];

@@ -14,6 +14,7 @@ mod http;
 mod lab;
 mod node_exporter;
 mod panics;
+mod pg_depth;
 mod pg_harness;
 mod postgres;
 mod promtool;

@@ -249,6 +249,16 @@ impl PgServer {
         format!("postgresql://{user}@{host}:{}/postgres?{params}", self.port)
     }
 
+    /// One of the server's client programs (`pg_receivewal`, `pg_recvlogical`, ...)
+    /// with the connection options of [`PgServer::psql`]: unix socket, `postgres`.
+    pub fn client(&self, program: &str) -> Command {
+        let mut c = Command::new(self.bin.join(program));
+        c.arg("-h")
+            .arg(&self.dir.0)
+            .args(["-p", &self.port.to_string(), "-U", "postgres"]);
+        c
+    }
+
     fn psql_command(&self, db: &str, sql: &str) -> Command {
         let mut c = Command::new(self.bin.join("psql"));
         c.arg("-h")

@@ -5,82 +5,139 @@ use lakewatch_catalog::{self as cat, Metric};
 use tokio_postgres::SimpleQueryRow;
 
 use crate::collector::Fragment;
+use crate::collector::postgres::{replication, tables};
 
-/// The queries of one cycle, in the order they run.
+/// The queries of one cycle on the target's own database, in the order they run. The
+/// per-table ones, which run in every database read, are in [`super::tables`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub(super) enum Section {
     Settings,
     StatDatabase,
+    Conflicts,
     DatabaseSize,
+    Roles,
     StatActivity,
     Locks,
     Health,
     Replication,
     StatReplication,
     ReplicationSlots,
+    Archiver,
+    Wal,
+    ProgressVacuum,
     Bgwriter,
     Checkpointer,
     Statements,
+    Postmaster,
+    Wraparound,
+    LongRunning,
+}
+
+/// Which optional sections run: postgres_exporter 0.20's opt-in collectors.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Optional {
+    /// Top-N of `pg_stat_statements`; `None` when off.
+    pub statements_limit: Option<u32>,
+    /// `pg_stat_checkpointer` (Postgres 17+).
+    pub checkpointer: bool,
+    pub postmaster: bool,
+    pub wraparound: bool,
+    pub long_running: bool,
 }
 
 impl Section {
-    pub(super) const ALL: [Section; 12] = [
+    pub(super) const ALL: [Section; 20] = [
         Section::Settings,
         Section::StatDatabase,
+        Section::Conflicts,
         Section::DatabaseSize,
+        Section::Roles,
         Section::StatActivity,
         Section::Locks,
         Section::Health,
         Section::Replication,
         Section::StatReplication,
         Section::ReplicationSlots,
+        Section::Archiver,
+        Section::Wal,
+        Section::ProgressVacuum,
         Section::Bgwriter,
         Section::Checkpointer,
         Section::Statements,
+        Section::Postmaster,
+        Section::Wraparound,
+        Section::LongRunning,
     ];
 
+    /// postgres_exporter's name of the collector (or view) the section stands for.
     pub(super) fn name(self) -> &'static str {
         match self {
             Section::Settings => "pg_settings",
             Section::StatDatabase => "pg_stat_database",
-            Section::DatabaseSize => "pg_database_size",
+            Section::Conflicts => "pg_stat_database_conflicts",
+            Section::DatabaseSize => "pg_database",
+            Section::Roles => "pg_roles",
             Section::StatActivity => "pg_stat_activity",
             Section::Locks => "pg_locks",
             Section::Health => "lakewatch_pg",
             Section::Replication => "pg_replication",
             Section::StatReplication => "pg_stat_replication",
             Section::ReplicationSlots => "pg_replication_slots",
+            Section::Archiver => "pg_stat_archiver",
+            Section::Wal => "pg_wal",
+            Section::ProgressVacuum => "pg_stat_progress_vacuum",
             Section::Bgwriter => "pg_stat_bgwriter",
             Section::Checkpointer => "pg_stat_checkpointer",
             Section::Statements => "pg_stat_statements",
+            Section::Postmaster => "pg_postmaster",
+            Section::Wraparound => "pg_database_wraparound",
+            Section::LongRunning => "pg_long_running_transactions",
         }
     }
 }
 
-/// The SQL of a section for a server version; `None` when it does not apply.
-pub(super) fn sql(section: Section, version: u32, statements_limit: Option<u32>) -> Option<String> {
+/// The SQL of a section for a server version; `None` when it does not apply or is off.
+pub(super) fn sql(section: Section, version: u32, opt: &Optional) -> Option<String> {
     let s = match section {
         Section::Settings => "SELECT name, setting, COALESCE(unit, ''), vartype FROM pg_settings \
              WHERE vartype IN ('bool', 'integer', 'real')"
             .to_string(),
-        Section::StatDatabase => "SELECT COALESCE(datid::text, '0'), COALESCE(datname, ''), \
+        // active_time exists since Postgres 14.
+        Section::StatDatabase => format!(
+            "SELECT COALESCE(datid::text, '0'), COALESCE(datname, ''), \
              numbackends, xact_commit, xact_rollback, blks_read, blks_hit, tup_returned, \
              tup_fetched, tup_inserted, tup_updated, tup_deleted, conflicts, temp_files, \
-             temp_bytes, deadlocks, blk_read_time, blk_write_time FROM pg_stat_database"
+             temp_bytes, deadlocks, blk_read_time, blk_write_time, \
+             COALESCE(EXTRACT(EPOCH FROM stats_reset), 0), {} FROM pg_stat_database",
+            if version >= 140000 {
+                "active_time / 1000"
+            } else {
+                "NULL"
+            }
+        ),
+        Section::Conflicts => "SELECT datid::text, datname, confl_tablespace, confl_lock, \
+             confl_snapshot, confl_bufferpin, confl_deadlock FROM pg_stat_database_conflicts"
             .to_string(),
         // pg_database_size needs CONNECT on the database; without it the whole query
         // would fail, so such databases are left out.
         Section::DatabaseSize => "SELECT datname, CASE WHEN has_database_privilege(oid, 'CONNECT') \
-             THEN pg_database_size(oid) END FROM pg_database"
+             THEN pg_database_size(oid) END, datconnlimit FROM pg_database"
             .to_string(),
-        // postgres_exporter's query: a zero row for every known state of every database.
-        Section::StatActivity => "SELECT pg_database.datname, tmp.state, COALESCE(count, 0), \
+        Section::Roles => "SELECT rolname, rolconnlimit FROM pg_roles".to_string(),
+        // postgres_exporter 0.20's query: a zero row for every known state of every
+        // database, and the collector's own session left out.
+        Section::StatActivity => "SELECT pg_database.datname, tmp.state, \
+             COALESCE(usename, ''), COALESCE(application_name, ''), COALESCE(backend_type, ''), \
+             COALESCE(wait_event_type, ''), COALESCE(wait_event, ''), COALESCE(count, 0), \
              COALESCE(max_tx_duration, 0) FROM (VALUES ('active'), ('idle'), \
              ('idle in transaction'), ('idle in transaction (aborted)'), \
              ('fastpath function call'), ('disabled')) AS tmp(state) CROSS JOIN pg_database \
-             LEFT JOIN (SELECT datname, state, count(*) AS count, \
+             LEFT JOIN (SELECT datname, state, usename, application_name, backend_type, \
+             wait_event_type, wait_event, count(*) AS count, \
              MAX(EXTRACT(EPOCH FROM now() - xact_start))::float8 AS max_tx_duration \
-             FROM pg_stat_activity GROUP BY datname, state) AS tmp2 \
+             FROM pg_stat_activity WHERE pid <> pg_backend_pid() \
+             GROUP BY datname, state, usename, application_name, backend_type, \
+             wait_event_type, wait_event) AS tmp2 \
              ON tmp.state = tmp2.state AND pg_database.datname = tmp2.datname"
             .to_string(),
         Section::Locks => "SELECT pg_database.datname, tmp.mode, COALESCE(count, 0) FROM (VALUES \
@@ -100,21 +157,13 @@ pub(super) fn sql(section: Section, version: u32, statements_limit: Option<u32>)
              AND xact_start IS NOT NULL AND pid <> pg_backend_pid()), 0)::float8, \
              (SELECT count(*) FROM pg_locks WHERE NOT granted)"
             .to_string(),
-        Section::Replication => "SELECT CASE WHEN NOT pg_is_in_recovery() THEN 0 \
-             WHEN pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() THEN 0 \
-             ELSE GREATEST(0, COALESCE(EXTRACT(EPOCH FROM (now() - pg_last_xact_replay_timestamp())), 0)) END, \
-             CASE WHEN pg_is_in_recovery() THEN 1 ELSE 0 END"
-            .to_string(),
-        // pg_current_wal_lsn() fails on a standby; the WHERE keeps it from running there.
-        Section::StatReplication => "SELECT COALESCE(application_name, ''), \
-             COALESCE(host(client_addr), ''), COALESCE(state, ''), \
-             pg_wal_lsn_diff(pg_current_wal_lsn(), replay_lsn) \
-             FROM pg_stat_replication WHERE NOT pg_is_in_recovery()"
-            .to_string(),
-        Section::ReplicationSlots => "SELECT slot_name, COALESCE(database, ''), active::int, \
-             CASE WHEN pg_is_in_recovery() THEN pg_wal_lsn_diff(pg_last_wal_receive_lsn(), restart_lsn) \
-             ELSE pg_wal_lsn_diff(pg_current_wal_lsn(), restart_lsn) END FROM pg_replication_slots"
-            .to_string(),
+        Section::Replication
+        | Section::StatReplication
+        | Section::ReplicationSlots
+        | Section::Archiver
+        | Section::Wal => return replication::sql(section),
+        Section::ProgressVacuum => return Some(tables::progress_vacuum_sql(version)),
+        Section::Wraparound if opt.wraparound => tables::WRAPAROUND_SQL.to_string(),
         // Postgres 17 moved the checkpoint columns to pg_stat_checkpointer.
         Section::Bgwriter if version < 170000 => "SELECT checkpoints_timed, checkpoints_req, \
              checkpoint_write_time, checkpoint_sync_time, buffers_checkpoint, buffers_clean, \
@@ -124,25 +173,41 @@ pub(super) fn sql(section: Section, version: u32, statements_limit: Option<u32>)
         Section::Bgwriter => "SELECT buffers_clean, maxwritten_clean, buffers_alloc, \
              COALESCE(EXTRACT(EPOCH FROM stats_reset), 0) FROM pg_stat_bgwriter"
             .to_string(),
-        Section::Checkpointer if version >= 170000 => "SELECT num_timed, num_requested, \
+        Section::Checkpointer if version >= 170000 && opt.checkpointer => "SELECT num_timed, num_requested, \
              restartpoints_timed, restartpoints_req, restartpoints_done, write_time, sync_time, \
              buffers_written, COALESCE(EXTRACT(EPOCH FROM stats_reset), 0) FROM pg_stat_checkpointer"
             .to_string(),
-        Section::Checkpointer => return None,
-        // total_exec_time exists since Postgres 13. The limit is validated (≤ 500) and
-        // an integer, so formatting it into the SQL is safe.
+        // total_exec_time exists since Postgres 13; 17 renamed blk_*_time to
+        // shared_blk_*_time. The limit is validated (≤ 500) and an integer, so
+        // formatting it into the SQL is safe.
         Section::Statements => format!(
             "SELECT COALESCE(r.rolname, ''), COALESCE(d.datname, ''), s.queryid::text, s.calls, \
-             s.total_exec_time / 1000, s.rows FROM pg_stat_statements s \
+             s.total_exec_time / 1000, s.rows, s.{io}blk_read_time / 1000, \
+             s.{io}blk_write_time / 1000 FROM pg_stat_statements s \
              LEFT JOIN pg_roles r ON r.oid = s.userid LEFT JOIN pg_database d ON d.oid = s.dbid \
-             WHERE s.queryid IS NOT NULL ORDER BY s.total_exec_time DESC LIMIT {}",
-            statements_limit?
+             WHERE s.queryid IS NOT NULL ORDER BY s.total_exec_time DESC LIMIT {limit}",
+            io = if version >= 170000 { "shared_" } else { "" },
+            limit = opt.statements_limit?
         ),
+        Section::Postmaster if opt.postmaster => {
+            "SELECT EXTRACT(EPOCH FROM pg_postmaster_start_time())".to_string()
+        }
+        // postgres_exporter 0.20's query: transactions that are not idle, autovacuum
+        // workers and the collector's own session left out.
+        Section::LongRunning if opt.long_running => "SELECT count(*), \
+             COALESCE(max(EXTRACT(EPOCH FROM clock_timestamp() - xact_start)), 0) \
+             FROM pg_stat_activity WHERE state IS DISTINCT FROM 'idle' \
+             AND query NOT LIKE 'autovacuum:%' AND xact_start IS NOT NULL \
+             AND pid <> pg_backend_pid()"
+            .to_string(),
+        Section::Checkpointer | Section::Postmaster | Section::Wraparound | Section::LongRunning => {
+            return None;
+        }
     };
     Some(s)
 }
 
-fn num(row: &SimpleQueryRow, i: usize) -> Option<f64> {
+pub(super) fn num(row: &SimpleQueryRow, i: usize) -> Option<f64> {
     let v = row.get(i)?;
     match v {
         "t" | "on" => Some(1.0),
@@ -151,7 +216,7 @@ fn num(row: &SimpleQueryRow, i: usize) -> Option<f64> {
     }
 }
 
-fn text(row: &SimpleQueryRow, i: usize) -> &str {
+pub(super) fn text(row: &SimpleQueryRow, i: usize) -> &str {
     row.get(i).unwrap_or("")
 }
 
@@ -205,6 +270,33 @@ pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &
                         hit / (read + hit),
                     );
                 }
+                for (i, m) in [
+                    &cat::PG_STAT_DATABASE_STATS_RESET,
+                    &cat::PG_STAT_DATABASE_ACTIVE_TIME,
+                ]
+                .into_iter()
+                .enumerate()
+                {
+                    if let Some(v) = num(r, i + 18) {
+                        f.push(m, [server, datid, datname], v);
+                    }
+                }
+            }
+        }
+        Section::Conflicts => {
+            const COLS: [&Metric; 5] = [
+                &cat::PG_STAT_DATABASE_CONFLICTS_CONFL_TABLESPACE,
+                &cat::PG_STAT_DATABASE_CONFLICTS_CONFL_LOCK,
+                &cat::PG_STAT_DATABASE_CONFLICTS_CONFL_SNAPSHOT,
+                &cat::PG_STAT_DATABASE_CONFLICTS_CONFL_BUFFERPIN,
+                &cat::PG_STAT_DATABASE_CONFLICTS_CONFL_DEADLOCK,
+            ];
+            for r in rows {
+                for (i, m) in COLS.iter().enumerate() {
+                    if let Some(v) = num(r, i + 2) {
+                        f.push(m, [server, text(r, 0), text(r, 1)], v);
+                    }
+                }
             }
         }
         Section::DatabaseSize => {
@@ -212,12 +304,31 @@ pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &
                 if let Some(v) = num(r, 1) {
                     f.push(&cat::PG_DATABASE_SIZE, [server, text(r, 0)], v);
                 }
+                if let Some(v) = num(r, 2) {
+                    f.push(&cat::PG_DATABASE_CONNECTION_LIMIT, [server, text(r, 0)], v);
+                }
+            }
+        }
+        Section::Roles => {
+            for r in rows {
+                if let Some(v) = num(r, 1) {
+                    f.push(&cat::PG_ROLES_CONNECTION_LIMIT, [server, text(r, 0)], v);
+                }
             }
         }
         Section::StatActivity => {
             for r in rows {
-                let l = [server, text(r, 0), text(r, 1)];
-                if let (Some(count), Some(max)) = (num(r, 2), num(r, 3)) {
+                let l = [
+                    server,
+                    text(r, 0),
+                    text(r, 1),
+                    text(r, 2),
+                    text(r, 3),
+                    text(r, 4),
+                    text(r, 5),
+                    text(r, 6),
+                ];
+                if let (Some(count), Some(max)) = (num(r, 7), num(r, 8)) {
                     f.push(&cat::PG_STAT_ACTIVITY_COUNT, l, count);
                     f.push(&cat::PG_STAT_ACTIVITY_MAX_TX_DURATION, l, max);
                 }
@@ -246,38 +357,13 @@ pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &
                 }
             }
         }
-        Section::Replication => {
-            if let Some(r) = rows.first() {
-                if let Some(v) = num(r, 0) {
-                    f.push(&cat::PG_REPLICATION_LAG, [server], v);
-                }
-                if let Some(v) = num(r, 1) {
-                    f.push(&cat::PG_REPLICATION_IS_REPLICA, [server], v);
-                }
-            }
-        }
-        Section::StatReplication => {
-            for r in rows {
-                if let Some(v) = num(r, 3) {
-                    f.push(
-                        &cat::PG_STAT_REPLICATION_WAL_LSN_DIFF,
-                        [server, text(r, 0), text(r, 1), text(r, 2)],
-                        v,
-                    );
-                }
-            }
-        }
-        Section::ReplicationSlots => {
-            for r in rows {
-                let l = [server, text(r, 0), text(r, 1)];
-                if let Some(v) = num(r, 2) {
-                    f.push(&cat::PG_REPLICATION_SLOTS_ACTIVE, l, v);
-                }
-                if let Some(v) = num(r, 3) {
-                    f.push(&cat::PG_REPLICATION_SLOTS_WAL_LSN_DIFF, l, v);
-                }
-            }
-        }
+        Section::Replication
+        | Section::StatReplication
+        | Section::ReplicationSlots
+        | Section::Archiver
+        | Section::Wal => replication::emit(section, server, rows, f),
+        Section::ProgressVacuum => tables::emit_progress_vacuum(server, rows, f),
+        Section::Wraparound => tables::emit_wraparound(server, rows, f),
         Section::Bgwriter => {
             let cols: &[&Metric] = if rows.first().is_some_and(|r| r.len() > 4) {
                 &[
@@ -326,6 +412,8 @@ pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &
                     &cat::PG_STAT_STATEMENTS_CALLS,
                     &cat::PG_STAT_STATEMENTS_SECONDS,
                     &cat::PG_STAT_STATEMENTS_ROWS,
+                    &cat::PG_STAT_STATEMENTS_BLOCK_READ_SECONDS,
+                    &cat::PG_STAT_STATEMENTS_BLOCK_WRITE_SECONDS,
                 ]
                 .into_iter()
                 .enumerate()
@@ -336,6 +424,16 @@ pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &
                 }
             }
         }
+        Section::Postmaster => push_row(rows, &[&cat::PG_POSTMASTER_START_TIME], server, f),
+        Section::LongRunning => push_row(
+            rows,
+            &[
+                &cat::PG_LONG_RUNNING_TRANSACTIONS,
+                &cat::PG_LONG_RUNNING_TRANSACTIONS_OLDEST,
+            ],
+            server,
+            f,
+        ),
     }
 }
 
@@ -434,18 +532,48 @@ mod tests {
 
     #[test]
     fn version_aware_sql() {
-        let bg16 = sql(Section::Bgwriter, 160000, None).unwrap();
-        assert!(bg16.contains("checkpoints_timed"));
-        let bg17 = sql(Section::Bgwriter, 170000, None).unwrap();
-        assert!(!bg17.contains("checkpoints_timed"));
-        assert!(sql(Section::Checkpointer, 160000, None).is_none());
-        assert!(sql(Section::Checkpointer, 170000, None).is_some());
-        assert!(sql(Section::Statements, 150000, None).is_none());
-        assert!(
-            sql(Section::Statements, 150000, Some(7))
-                .unwrap()
-                .ends_with("LIMIT 7")
-        );
+        let off = Optional::default();
+        let on = Optional {
+            statements_limit: Some(7),
+            checkpointer: true,
+            postmaster: true,
+            wraparound: true,
+            long_running: true,
+        };
+        for v in [130000, 140000, 150000, 160000, 170000] {
+            let get = |s, opt| sql(s, v, opt);
+            let bg = get(Section::Bgwriter, &off).unwrap();
+            assert_eq!(bg.contains("checkpoints_timed"), v < 170000, "{v}");
+            assert_eq!(
+                get(Section::Checkpointer, &on).is_some(),
+                v >= 170000,
+                "{v}"
+            );
+            assert!(get(Section::Checkpointer, &off).is_none(), "{v}");
+            let db = get(Section::StatDatabase, &off).unwrap();
+            assert_eq!(db.contains("active_time"), v >= 140000, "{v}");
+            let st = get(Section::Statements, &on).unwrap();
+            assert!(st.ends_with("LIMIT 7"), "{v}");
+            assert_eq!(st.contains("shared_blk_read_time"), v >= 170000, "{v}");
+            let pv = get(Section::ProgressVacuum, &off).unwrap();
+            assert_eq!(pv.contains("max_dead_tuples"), v < 170000, "{v}");
+            assert_eq!(pv.contains("num_dead_item_ids"), v >= 170000, "{v}");
+            for s in Section::ALL {
+                // Every default section runs on every supported version; the opt-in
+                // ones only when enabled.
+                let optional = matches!(
+                    s,
+                    Section::Statements
+                        | Section::Checkpointer
+                        | Section::Postmaster
+                        | Section::Wraparound
+                        | Section::LongRunning
+                );
+                assert_eq!(get(s, &off).is_some(), !optional, "{s:?} on {v}");
+                let runs_on = s != Section::Checkpointer || v >= 170000;
+                assert_eq!(get(s, &on).is_some(), runs_on, "{s:?} on {v}");
+            }
+        }
     }
 
     #[test]

@@ -18,13 +18,20 @@
 //! for the rest of the connection's life with one log line, instead of failing every
 //! cycle.
 //!
+//! Per-table series ([`tables`]) are read in the target's database and, with
+//! `auto_discover_databases`, in every other database the role may connect to: one
+//! database at a time, each on a session opened for it and closed right after, so a
+//! target holds at most two connections (its own and the one being read).
+//!
 //! After the built-in queries come the target's custom queries ([`queries`]), on the
 //! same session and under the same timeouts. A target's extra `labels` are added to
 //! every series it produces, whichever query produced it.
 
 mod builtin;
 pub mod queries;
+mod replication;
 pub mod settings;
+mod tables;
 pub mod target;
 mod tls;
 
@@ -38,9 +45,10 @@ use tokio_postgres::tls::{MakeTlsConnect, TlsConnect};
 use tokio_postgres::{Client, NoTls, SimpleQueryMessage, SimpleQueryRow, Socket};
 
 use super::{BoxFuture, CollectError, Collector, Fragment, Job};
-use crate::collector::postgres::builtin::{Section, emit, sql};
-use crate::collector::postgres::settings::PostgresConfig;
+use crate::collector::postgres::builtin::{Optional, Section, emit, sql};
+use crate::collector::postgres::settings::{PostgresConfig, TableSettings};
 use crate::collector::postgres::target::{PostgresTarget, PostgresTls};
+use crate::config::filter::Filter;
 use crate::error_kind::ErrorKind;
 
 /// Longest wait between reconnect attempts while a server keeps refusing.
@@ -58,6 +66,8 @@ struct Conn {
     short_version: String,
     /// Sections this server cannot answer (missing view, column or privilege).
     skipped: HashSet<Section>,
+    /// The same for the per-table queries.
+    skipped_tables: bool,
 }
 
 /// The Postgres collector for one target.
@@ -65,7 +75,10 @@ pub struct PostgresCollector {
     target: PostgresTarget,
     statement_timeout: Duration,
     lock_timeout: Duration,
-    stat_statements_limit: Option<u32>,
+    optional: Optional,
+    tables: TableSettings,
+    /// Other databases to read tables from; `None` when not discovering.
+    databases: Option<Filter>,
     conn: Option<Conn>,
     /// Consecutive failed connection attempts, for the backoff.
     failures: u32,
@@ -82,7 +95,9 @@ impl PostgresCollector {
         PostgresCollector {
             statement_timeout: cfg.statement_timeout,
             lock_timeout: cfg.lock_timeout,
-            stat_statements_limit: cfg.stat_statements_limit,
+            optional: cfg.optional,
+            tables: cfg.tables.clone(),
+            databases: cfg.databases.clone(),
             conn: None,
             failures: 0,
             retry_at: None,
@@ -138,7 +153,7 @@ impl PostgresCollector {
                 .unwrap_or((ErrorKind::Connect, "waiting to reconnect".into()));
             return Err(self.down(kind, message));
         }
-        match self.open().await {
+        match self.open(None).await {
             Ok(conn) => {
                 if self.failures > 0 {
                     tracing::info!(target_name = %self.target.name, server = %self.target.server, "connected to Postgres again");
@@ -161,8 +176,12 @@ impl PostgresCollector {
         }
     }
 
-    async fn open(&self) -> Result<Conn, (ErrorKind, String)> {
+    /// Opens a session to the target's database, or to `dbname` on the same server.
+    async fn open(&self, dbname: Option<&str>) -> Result<Conn, (ErrorKind, String)> {
         let mut cfg = self.target.connect.clone();
+        if let Some(db) = dbname {
+            cfg.dbname(db);
+        }
         if let Some(p) = &self.target.password {
             cfg.password(p.expose());
         }
@@ -245,7 +264,33 @@ impl PostgresCollector {
             short_version: short_version(version_num),
             version,
             skipped: HashSet::new(),
+            skipped_tables: false,
         })
+    }
+
+    /// Reads one other database's per-table series on a session of its own, closed
+    /// before the next database is opened.
+    async fn read_database(&self, db: &str, f: &mut Fragment) -> Result<(), String> {
+        let server = self.target.server.as_str();
+        let conn = self
+            .open(Some(db))
+            .await
+            .map_err(|(_, message)| format!("database {db}: {message}"))?;
+        let mut out = Fragment::default();
+        let result = tables::collect(&conn.client, server, &self.tables, &mut out).await;
+        drop(conn.client);
+        conn.task.abort();
+        let _ = conn.task.await;
+        match result {
+            Ok(()) => {
+                f.samples.append(&mut out.samples);
+                Ok(())
+            }
+            Err(e) => Err(format!(
+                "{server}: pg_stat_user_tables in database {db}: {}",
+                describe(&e)
+            )),
+        }
     }
 
     async fn cycle(&mut self) -> Result<Fragment, CollectError> {
@@ -253,7 +298,7 @@ impl PostgresCollector {
             self.connect().await?;
         }
         let server = self.target.server.clone();
-        let limit = self.stat_statements_limit;
+        let optional = self.optional;
         let conn = self.conn.as_mut().expect("connected above");
         let mut f = Fragment::default();
         let mut query_error: Option<String> = None;
@@ -262,7 +307,7 @@ impl PostgresCollector {
             if conn.skipped.contains(&section) {
                 continue;
             }
-            let Some(sql) = sql(section, conn.version_num, limit) else {
+            let Some(sql) = sql(section, conn.version_num, &optional) else {
                 continue;
             };
             let mut out = Fragment::default();
@@ -296,6 +341,72 @@ impl PostgresCollector {
                 }
             }
         }
+        if lost.is_none() && self.tables.limit > 0 && !conn.skipped_tables {
+            match tables::collect(&conn.client, &server, &self.tables, &mut f).await {
+                Ok(()) => {}
+                Err(e) if conn.client.is_closed() || e.as_db_error().is_none() => {
+                    lost = Some(format!(
+                        "{server}: connection lost during pg_stat_user_tables: {}",
+                        describe(&e)
+                    ));
+                }
+                Err(e) if e.code().is_some_and(missing) => {
+                    tracing::warn!(
+                        target_name = %self.target.name,
+                        server = %server,
+                        query = "pg_stat_user_tables",
+                        "skipping this query until the next reconnect: {}",
+                        describe(&e)
+                    );
+                    conn.skipped_tables = true;
+                }
+                Err(e) => {
+                    query_error.get_or_insert_with(|| {
+                        format!("{server}: pg_stat_user_tables: {}", describe(&e))
+                    });
+                }
+            }
+        }
+        if lost.is_none()
+            && self.tables.limit > 0
+            && let Some(filter) = &self.databases
+        {
+            let others = conn
+                .client
+                .simple_query(
+                    "SELECT datname FROM pg_database WHERE datallowconn AND NOT datistemplate \
+                     AND has_database_privilege(datname, 'CONNECT') \
+                     AND datname <> current_database() ORDER BY datname",
+                )
+                .await;
+            match others {
+                Ok(msgs) => {
+                    let names: Vec<String> = rows(msgs)
+                        .iter()
+                        .filter_map(|r| r.get(0))
+                        .filter(|d| filter.allows(d))
+                        .map(str::to_string)
+                        .collect();
+                    for db in names {
+                        if let Err(e) = self.read_database(&db, &mut f).await {
+                            query_error.get_or_insert(e);
+                        }
+                    }
+                }
+                Err(e) if self.conn.as_ref().is_none_or(|c| c.client.is_closed()) => {
+                    lost = Some(format!(
+                        "{server}: connection lost listing databases: {}",
+                        describe(&e)
+                    ));
+                }
+                Err(e) => {
+                    query_error.get_or_insert_with(|| {
+                        format!("{server}: listing databases: {}", describe(&e))
+                    });
+                }
+            }
+        }
+        let conn = self.conn.as_mut().expect("still connected");
         for (i, q) in self.target.queries.iter().enumerate() {
             if lost.is_some() {
                 break;

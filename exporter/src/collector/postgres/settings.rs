@@ -1,5 +1,6 @@
 //! The Postgres collector's settings: the `collectors.postgres` section as written, its
-//! validation and its defaults (session timeouts, the `pg_stat_statements` cap); each
+//! validation and its defaults (session timeouts, the `pg_stat_statements` cap, the
+//! per-table filters and limit, database discovery, the opt-in collectors); each
 //! target's connection settings are in [`super::target`].
 
 use std::time::Duration;
@@ -7,11 +8,13 @@ use std::time::Duration;
 use serde::Deserialize;
 use serde_saphyr::Spanned;
 
+use crate::collector::postgres::builtin::Optional;
 use crate::collector::postgres::queries::CustomQuery;
 use crate::collector::postgres::target::{PostgresTarget, RawPostgresTarget};
 use crate::config::duration::PromDuration;
 use crate::config::enabled::Enabled;
 use crate::config::error::{ConfigError, Validator};
+use crate::config::filter::Filter;
 use crate::config::schedule::Schedule;
 use crate::config::secret::expand_env;
 
@@ -24,9 +27,34 @@ pub struct PostgresConfig {
     /// Set on the session: a query waiting this long for a lock gives up, so the
     /// collector never joins a lock queue behind a long migration.
     pub lock_timeout: Duration,
-    /// Top-N statements of `pg_stat_statements` by total time; `None` when off.
-    pub stat_statements_limit: Option<u32>,
+    /// The optional sections: `pg_stat_statements`, `pg_stat_checkpointer` and
+    /// postgres_exporter's opt-in collectors.
+    pub optional: Optional,
+    pub tables: TableSettings,
+    /// Other databases to read per-table series from; `None` when not discovering.
+    pub databases: Option<Filter>,
     pub targets: Vec<PostgresTarget>,
+}
+
+/// Which tables get per-table series, in every database read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TableSettings {
+    /// On `schemaname`.
+    pub schemas: Filter,
+    /// On `relname`.
+    pub tables: Filter,
+    /// At most this many tables per database; 0 turns per-table series off.
+    pub limit: u32,
+    pub order_by: TableOrder,
+}
+
+/// How the top-N tables are chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableOrder {
+    /// Largest first, by `pg_class.relpages` (as of the last VACUUM or ANALYZE).
+    Size,
+    /// Most scans and written rows since the statistics were reset first.
+    Activity,
 }
 
 /// `collectors.postgres` as written.
@@ -40,6 +68,19 @@ pub(crate) struct RawPostgres {
     lock_timeout: Option<Spanned<PromDuration>>,
     stat_statements: Option<bool>,
     stat_statements_limit: Option<Spanned<u32>>,
+    stat_checkpointer: Option<bool>,
+    postmaster: Option<bool>,
+    database_wraparound: Option<bool>,
+    long_running_transactions: Option<bool>,
+    tables_limit: Option<Spanned<u32>>,
+    tables_order_by: Option<Spanned<String>>,
+    schemas_include: Option<Spanned<String>>,
+    schemas_exclude: Option<Spanned<String>>,
+    tables_include: Option<Spanned<String>>,
+    tables_exclude: Option<Spanned<String>>,
+    auto_discover_databases: Option<bool>,
+    databases_include: Option<Spanned<String>>,
+    databases_exclude: Option<Spanned<String>>,
     queries_file: Option<Spanned<String>>,
     #[serde(default)]
     targets: Vec<RawPostgresTarget>,
@@ -59,8 +100,20 @@ const POSTGRES_LOCK_TIMEOUT: Duration = Duration::from_secs(1);
 
 const STAT_STATEMENTS_DEFAULT: u32 = 50;
 
-/// Upper bound on `stat_statements_limit`: each statement is three series per target.
+/// Upper bound on `stat_statements_limit`: each statement is five series per target.
 pub const STAT_STATEMENTS_MAX: u32 = 500;
+
+const TABLES_DEFAULT: u32 = 200;
+
+/// Upper bound on `tables_limit`: each table is 29 series per database.
+pub const TABLES_MAX: u32 = 5000;
+
+/// Temporary tables come and go with sessions; their series would only churn.
+/// (pg_stat_user_tables already leaves out pg_catalog, information_schema and TOAST.)
+const SCHEMAS_EXCLUDE: &str = r"^(pg_catalog|information_schema|pg_temp_\d+|pg_toast_temp_\d+)$";
+
+/// Template databases hold no data worth a connection each cycle.
+const DATABASES_EXCLUDE: &str = "^template[01]$";
 
 impl Validator<'_> {
     /// Validates `collectors.postgres`; `None` when it is disabled or has no targets.
@@ -101,6 +154,55 @@ impl Validator<'_> {
             (Some(true), l) => Some(l.map_or(STAT_STATEMENTS_DEFAULT, |l| l.value)),
             _ => None,
         };
+        let optional = Optional {
+            statements_limit: stat_statements_limit,
+            checkpointer: raw.stat_checkpointer.unwrap_or(true),
+            postmaster: raw.postmaster.unwrap_or(false),
+            wraparound: raw.database_wraparound.unwrap_or(false),
+            long_running: raw.long_running_transactions.unwrap_or(false),
+        };
+        let limit = match raw.tables_limit {
+            Some(l) if l.value > TABLES_MAX => {
+                return Err(self.error(
+                    &l,
+                    format!("tables_limit must be between 0 and {TABLES_MAX} (a cap on per-table series)"),
+                ));
+            }
+            Some(l) => l.value,
+            None => TABLES_DEFAULT,
+        };
+        let order_by = match &raw.tables_order_by {
+            None => TableOrder::Size,
+            Some(o) if o.value == "size" => TableOrder::Size,
+            Some(o) if o.value == "activity" => TableOrder::Activity,
+            Some(o) => {
+                return Err(self.error(
+                    o,
+                    format!(
+                        "tables_order_by must be size or activity, not {:?}",
+                        o.value
+                    ),
+                ));
+            }
+        };
+        let tables = TableSettings {
+            schemas: self.filter(raw.schemas_include, raw.schemas_exclude, SCHEMAS_EXCLUDE)?,
+            tables: Filter {
+                include: self.regex(raw.tables_include, None)?,
+                exclude: self.regex(raw.tables_exclude, None)?,
+            },
+            limit,
+            order_by,
+        };
+        let databases = self.filter(
+            raw.databases_include,
+            raw.databases_exclude,
+            DATABASES_EXCLUDE,
+        )?;
+        let databases = raw
+            .auto_discover_databases
+            .unwrap_or(false)
+            .then_some(databases);
         let mut files = QueryFiles::default();
         let default_queries = match &raw.queries_file {
             Some(f) => self.queries_file(f, &mut files)?,
@@ -126,7 +228,9 @@ impl Validator<'_> {
             schedule,
             statement_timeout,
             lock_timeout,
-            stat_statements_limit,
+            optional,
+            tables,
+            databases,
             targets,
         }))
     }
@@ -171,7 +275,18 @@ mod tests {
         assert_eq!(pg.schedule.interval, Duration::from_secs(10));
         assert_eq!(pg.statement_timeout, Duration::from_secs(5));
         assert_eq!(pg.lock_timeout, Duration::from_secs(1));
-        assert_eq!(pg.stat_statements_limit, None);
+        assert_eq!(
+            pg.optional,
+            Optional {
+                checkpointer: true,
+                ..Optional::default()
+            }
+        );
+        assert_eq!(pg.tables.limit, 200);
+        assert_eq!(pg.tables.order_by, TableOrder::Size);
+        assert!(pg.tables.schemas.allows("public"));
+        assert!(!pg.tables.schemas.allows("pg_temp_12"));
+        assert!(pg.databases.is_none());
         let a = &pg.targets[0];
         assert_eq!(a.server, "db:6543");
         assert_eq!(a.password.as_ref().map(Secret::expose), Some("inline-pw"));
@@ -183,6 +298,40 @@ mod tests {
         assert_eq!(a.connect.get_application_name(), Some("lakewatch"));
         assert!(!format!("{a:?}").contains("inline-pw"));
         assert_eq!(pg.targets[1].server, "/run/postgresql:5432");
+    }
+
+    #[test]
+    fn postgres_tables_databases_and_opt_in_collectors() {
+        let c = Config::parse(
+            "collectors:\n  postgres:\n    tables_limit: 0\n    tables_order_by: activity\n    tables_include: '^fact_'\n    schemas_exclude: ''\n    auto_discover_databases: true\n    databases_include: '^lake'\n    postmaster: true\n    stat_checkpointer: false\n    targets:\n      - name: a\n        host: h\n        user: u\n",
+            "c.yml",
+        )
+        .unwrap();
+        let pg = c.postgres.expect("postgres on");
+        assert_eq!(
+            (pg.tables.limit, pg.tables.order_by),
+            (0, TableOrder::Activity)
+        );
+        assert!(pg.tables.tables.allows("fact_sales") && !pg.tables.tables.allows("dim_x"));
+        assert!(
+            pg.tables.schemas.allows("pg_temp_3"),
+            "'' removes the default exclusion"
+        );
+        let dbs = pg.databases.expect("discovering");
+        assert!(dbs.allows("lake_2") && !dbs.allows("postgres"));
+        assert!(
+            dbs.exclude
+                .as_ref()
+                .is_some_and(|r| r.is_match("template1")),
+            "default kept"
+        );
+        assert_eq!(
+            pg.optional,
+            Optional {
+                postmaster: true,
+                ..Optional::default()
+            }
+        );
     }
 
     #[test]
@@ -207,6 +356,26 @@ mod tests {
             e.starts_with("c.yml:4:28: stat_statements_limit must be between 1 and 500"),
             "{e}"
         );
+        let e = invalid("collectors:\n  postgres:\n    tables_limit: 9000\n");
+        assert!(
+            e.starts_with("c.yml:3:19: tables_limit must be between 0 and 5000"),
+            "{e}"
+        );
+        let e = invalid("collectors:\n  postgres:\n    tables_order_by: rows\n");
+        assert!(
+            e.starts_with("c.yml:3:22: tables_order_by must be size or activity"),
+            "{e}"
+        );
+        let e = invalid("collectors:\n  postgres:\n    schemas_exclude: '^(a'\n");
+        assert!(
+            e.starts_with("c.yml:3:22: invalid regular expression"),
+            "{e}"
+        );
+        let e = invalid("collectors:\n  postgres:\n    databases_include: '[z-a]'\n");
+        assert!(
+            e.starts_with("c.yml:3:24: invalid regular expression"),
+            "{e}"
+        );
         let e = invalid("collectors:\n  postgres:\n    timeout: 2s\n    statement_timeout: 5s\n");
         assert!(e.starts_with("c.yml:4:24: statement_timeout"), "{e}");
         let e = invalid(&format!(
@@ -222,7 +391,7 @@ mod tests {
         let q = dir.join("queries.yaml");
         std::fs::write(
             &q,
-            "lake_tables:\n  query: SELECT relname, n_live_tup FROM pg_stat_user_tables\n  metrics:\n    - relname: {usage: LABEL}\n    - n_live_tup: {usage: GAUGE, description: Rows}\n",
+            "lake_tables:\n  query: SELECT relname AS tablename, n_live_tup FROM pg_stat_user_tables\n  metrics:\n    - tablename: {usage: LABEL}\n    - n_live_tup: {usage: GAUGE, description: Rows}\n",
         )
         .unwrap();
         let bad = dir.join("bad.yaml");
@@ -261,7 +430,7 @@ mod tests {
         assert!(e.starts_with("c.yml:9:11: label \"__meta\""), "{e}");
         let e = invalid(&yaml("        labels:\n          bad-name: x\n"));
         assert!(e.starts_with("c.yml:9:11:"), "{e}");
-        let e = invalid(&yaml("        labels:\n          relname: x\n"));
+        let e = invalid(&yaml("        labels:\n          tablename: x\n"));
         assert!(
             e.starts_with("c.yml:9:11:") && e.contains("lake_tables"),
             "{e}"
