@@ -6,6 +6,8 @@
 //! pointer clone and never waits on a slow target. This crate is not a client library
 //! for instrumenting applications, and it never collects on a scrape.
 
+#![warn(missing_docs)]
+
 pub mod build_info;
 pub mod collector;
 pub mod config;

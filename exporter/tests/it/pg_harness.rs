@@ -251,7 +251,7 @@ impl PgServer {
 
     /// One of the server's client programs (`pg_receivewal`, `pg_recvlogical`, ...)
     /// with the connection options of [`PgServer::psql`]: unix socket, `postgres`.
-    pub fn client(&self, program: &str) -> Command {
+    pub(crate) fn client(&self, program: &str) -> Command {
         let mut c = Command::new(self.bin.join(program));
         c.arg("-h")
             .arg(&self.dir.0)

@@ -91,6 +91,7 @@ pub struct PostgresCollector {
 }
 
 impl PostgresCollector {
+    /// A collector for `target` with the collector-wide settings of `cfg`.
     pub fn new(cfg: &PostgresConfig, target: PostgresTarget) -> PostgresCollector {
         PostgresCollector {
             statement_timeout: cfg.statement_timeout,

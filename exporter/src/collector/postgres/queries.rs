@@ -40,6 +40,7 @@ use crate::config::error::{ConfigError, Entries};
 pub struct CustomQuery {
     /// The metric prefix (postgres_exporter's "namespace"), e.g. `pg_replication`.
     pub prefix: String,
+    /// The query.
     pub sql: String,
     /// Rows are re-used for this long before the query runs again (`cache_seconds`).
     pub cache: Duration,
@@ -52,17 +53,24 @@ pub struct CustomQuery {
 /// How a listed column is used.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Column {
+    /// The column name as the query returns it.
     pub name: String,
+    /// How it is used.
     pub usage: Usage,
+    /// Its `description`: the family's help text.
     pub help: String,
 }
 
 /// postgres_exporter's column usages that Lakewatch supports.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Usage {
+    /// `LABEL`: a label of every metric of the row.
     Label,
+    /// `GAUGE`: a gauge named `<prefix>_<column>`.
     Gauge,
+    /// `COUNTER`: a counter named `<prefix>_<column>`.
     Counter,
+    /// `DISCARD`: ignored.
     Discard,
 }
 

@@ -21,6 +21,7 @@ use crate::config::secret::expand_env;
 /// Validated Postgres collector settings.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PostgresConfig {
+    /// Interval and timeout of a cycle.
     pub schedule: Schedule,
     /// Set on the session: any one query the collector runs is cut after this.
     pub statement_timeout: Duration,
@@ -30,9 +31,11 @@ pub struct PostgresConfig {
     /// The optional sections: `pg_stat_statements`, `pg_stat_checkpointer` and
     /// postgres_exporter's opt-in collectors.
     pub optional: Optional,
+    /// Which tables get per-table series.
     pub tables: TableSettings,
     /// Other databases to read per-table series from; `None` when not discovering.
     pub databases: Option<Filter>,
+    /// The servers, each its own target.
     pub targets: Vec<PostgresTarget>,
 }
 
@@ -45,6 +48,7 @@ pub struct TableSettings {
     pub tables: Filter,
     /// At most this many tables per database; 0 turns per-table series off.
     pub limit: u32,
+    /// How the top `limit` tables are chosen.
     pub order_by: TableOrder,
 }
 

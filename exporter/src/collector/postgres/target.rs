@@ -23,6 +23,7 @@ pub struct PostgresTarget {
     /// Connection settings without the password (application_name, TCP or socket,
     /// connect timeout and tokio-postgres' own sslmode already set).
     pub connect: tokio_postgres::Config,
+    /// From `password`, `password_file` or the DSN; applied when connecting.
     pub password: Option<Secret>,
     /// Whether and how the session is encrypted.
     pub tls: PostgresTls,
