@@ -3,7 +3,7 @@
 use std::collections::BTreeSet;
 use std::time::Duration;
 
-use crate::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect};
+use crate::support::docker::{self, Forwarder, LABEL, Scene, api_stats, inspect};
 use crate::support::{
     Exporter, Sample, TempDir, config_file, eventually, eventually_with, parse_exposition,
     sample_value,

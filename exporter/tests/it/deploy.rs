@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::docker;
+use crate::support::docker;
 use crate::support::{
     Exporter, eventually, exporter_bin, http, parse_exposition, skip_or_fail, tool, try_http,
 };

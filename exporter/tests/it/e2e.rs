@@ -17,9 +17,9 @@ use lakewatch_rulegen::output::{self, Flavor};
 use lakewatch_rulegen::rules::{self, SliSource};
 use serde_json::Value;
 
-use crate::pg_harness::{PASSWORD, PgServer};
 use crate::postgres::{FAST, config};
 use crate::support::alerting::{Post, Server, Webhook, alerts_named, strings};
+use crate::support::postgres::{PASSWORD, PgServer};
 use crate::support::{Exporter, TempDir, eventually_with, tool};
 
 /// What Alertmanager sends as the webhook's bearer token (from the generated `*_file`).

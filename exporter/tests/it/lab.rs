@@ -34,9 +34,9 @@ use lakewatch_rulegen::{dashboard, stock};
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::Value;
 
-use crate::docker::{self, Scene};
-use crate::pg_harness::{PASSWORD, PgServer};
 use crate::support::alerting::{Post, Server, Webhook, alerts_named, strings};
+use crate::support::docker::{self, Scene};
+use crate::support::postgres::{PASSWORD, PgServer};
 use crate::support::replay::{Q, Replay, Reply, entry, fixture, ok, q};
 use crate::support::s3::Admin;
 use crate::support::{Exporter, Moto, Proc, TempDir, eventually_with, skip_or_fail, tool};

@@ -6,7 +6,6 @@
 mod config;
 mod container;
 mod deploy;
-mod docker;
 mod e2e;
 mod fuzz_corpus;
 mod hardening;
@@ -15,7 +14,6 @@ mod lab;
 mod node_exporter;
 mod panics;
 mod pg_depth;
-mod pg_harness;
 mod postgres;
 mod promtool;
 mod reload;

@@ -10,8 +10,8 @@ use std::time::Duration;
 
 use lakewatch_catalog as cat;
 
-use crate::pg_harness::{PASSWORD, PgServer};
 use crate::postgres::{FAST, config, find, value, wait_for};
+use crate::support::postgres::{PASSWORD, PgServer};
 use crate::support::{Exporter, Proc, Sample, TempDir, parse_exposition};
 
 const WAIT: Duration = Duration::from_secs(60);

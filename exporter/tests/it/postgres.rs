@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 
 use lakewatch_catalog::{self as cat, Kind};
 
-use crate::pg_harness::{PASSWORD, PgServer};
 use crate::support::alerting::Server;
+use crate::support::postgres::{PASSWORD, PgServer};
 use crate::support::{
     Exporter, PostgresExporter, Sample, TempDir, config_file, eventually, eventually_with,
     parse_exposition, tool, try_http,

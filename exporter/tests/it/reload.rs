@@ -7,7 +7,7 @@ use std::process::Command;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
-use crate::pg_harness::{PASSWORD, PgServer};
+use crate::support::postgres::{PASSWORD, PgServer};
 use crate::support::{Exporter, Response, TempDir, eventually, http, try_http, value};
 
 const WAIT: Duration = Duration::from_secs(60);

@@ -5,6 +5,8 @@
 //! processes ([`alerting`]), and S3 bucket administration ([`s3`]).
 
 pub(crate) mod alerting;
+pub(crate) mod docker;
+pub(crate) mod postgres;
 pub(crate) mod replay;
 pub(crate) mod s3;
 
@@ -507,7 +509,7 @@ pub(crate) struct PostgresExporter {
 impl PostgresExporter {
     pub(crate) fn start(
         bin: &Path,
-        pg: &crate::pg_harness::PgServer,
+        pg: &crate::support::postgres::PgServer,
         args: &[&str],
     ) -> PostgresExporter {
         let addr: SocketAddr = format!("127.0.0.1:{}", free_port())
@@ -515,7 +517,7 @@ impl PostgresExporter {
             .expect("a socket address");
         let dsn = format!(
             "postgresql://postgres:{}@127.0.0.1:{}/postgres?sslmode=disable",
-            crate::pg_harness::PASSWORD,
+            crate::support::postgres::PASSWORD,
             pg.port
         );
         let proc = Proc(
