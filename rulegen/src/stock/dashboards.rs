@@ -216,7 +216,7 @@ fn disks() -> Dashboard {
     stock(
         "disks",
         "Disks",
-        "Free space, inodes, days until full and I/O of every filesystem and block device.",
+        "Free space, inodes, days until full, and I/O, latency and queue of every filesystem and block device.",
         &[
             ("mountpoint", "Mountpoint", values_of("node_filesystem_size_bytes", "", "mountpoint")),
             ("disk", "Block device", values_of("node_disk_io_time_seconds_total", "", "device")),
@@ -265,7 +265,28 @@ fn disks() -> Dashboard {
                         .describe("Share of time the device had I/O in flight.")
                         .query(&format!("rate(node_disk_io_time_seconds_total{dev}[$__rate_interval])"), "{{instance}} {{device}}"),
                     ts("IOPS", "iops")
-                        .query(&format!("rate(node_disk_reads_completed_total{dev}[$__rate_interval]) + rate(node_disk_writes_completed_total{dev}[$__rate_interval])"), "{{instance}} {{device}}"),
+                        .query(&format!("rate(node_disk_reads_completed_total{dev}[$__rate_interval])"), "{{instance}} {{device}} reads")
+                        .query(&format!("rate(node_disk_writes_completed_total{dev}[$__rate_interval])"), "{{instance}} {{device}} writes"),
+                ],
+            },
+            Row {
+                title: "Latency and queue".into(),
+                panels: vec![
+                    // node-mixin's latency: time spent ÷ requests completed, over the interval.
+                    ts("Read latency", "s")
+                        .describe("Average time a read took (queue included).")
+                        .query(&format!("rate(node_disk_read_time_seconds_total{dev}[$__rate_interval]) / rate(node_disk_reads_completed_total{dev}[$__rate_interval])"), "{{instance}} {{device}}")
+                        .thresholds(&[(0.1, "red")]),
+                    ts("Write latency", "s")
+                        .describe("Average time a write took (queue included).")
+                        .query(&format!("rate(node_disk_write_time_seconds_total{dev}[$__rate_interval]) / rate(node_disk_writes_completed_total{dev}[$__rate_interval])"), "{{instance}} {{device}}")
+                        .thresholds(&[(0.1, "red")]),
+                    ts("Average queue length", "short")
+                        .describe("Requests in flight on average (the weighted I/O time's rate, iostat's aqu-sz).")
+                        .query(&format!("rate(node_disk_io_time_weighted_seconds_total{dev}[$__rate_interval])"), "{{instance}} {{device}}"),
+                    ts("I/O in progress", "short")
+                        .describe("Requests in flight when the exporter read the device.")
+                        .query(&format!("node_disk_io_now{dev}"), "{{instance}} {{device}}"),
                 ],
             },
             Row {
@@ -287,7 +308,7 @@ fn containers() -> Dashboard {
     stock(
         "containers",
         "Containers",
-        "Docker containers: CPU, memory against limits, restarts, health, network and block I/O (cAdvisor-compatible names).",
+        "Docker containers: CPU and throttling, memory against limits, restarts, health, network (errors and drops) and block I/O (cAdvisor-compatible names).",
         &[("name", "Container", values_of("container_last_seen", "", "name"))],
         vec![
             Row {
@@ -316,6 +337,16 @@ fn containers() -> Dashboard {
                     ts("CPU throttled", "percentunit")
                         .describe("Share of the time the container wanted CPU that its quota denied it.")
                         .query(&format!("rate(container_cpu_cfs_throttled_seconds_total{c}[$__rate_interval]) / (rate(container_cpu_cfs_throttled_seconds_total{c}[$__rate_interval]) + sum without (cpu) (rate(container_cpu_usage_seconds_total{c}[$__rate_interval])))"), "{{name}}"),
+                    // kubernetes-mixin's throttling panel: periods the quota stopped the
+                    // container in, over the periods it ran in.
+                    ts("Throttled periods", "percentunit")
+                        .describe("Share of CFS periods in which the CPU quota stopped the container (what ContainerCpuThrottled alerts on).")
+                        .range(Some(0.0), Some(1.0))
+                        .query(&format!("rate(container_cpu_cfs_throttled_periods_total{c}[$__rate_interval]) / rate(container_cpu_cfs_periods_total{c}[$__rate_interval])"), "{{name}}")
+                        .thresholds(&[(0.25, "red")]),
+                    ts("CPU quota (cores)", "short")
+                        .describe("The CFS quota over its period: the cores the container may use (containers with a quota only).")
+                        .query(&format!("container_spec_cpu_quota{c} / container_spec_cpu_period{c}"), "{{name}}"),
                     ts("Memory working set", &unit_of("container_memory_working_set_bytes", "bytes"))
                         .query(&format!("container_memory_working_set_bytes{c}"), "{{name}}"),
                     ts("Memory against limit", "percentunit")
@@ -334,6 +365,12 @@ fn containers() -> Dashboard {
                         .query(&format!("sum by (instance, name) (rate(container_network_receive_bytes_total{c}[$__rate_interval]))"), "{{name}}"),
                     ts("Network sent", &rate_unit_of("container_network_transmit_bytes_total", "Bps"))
                         .query(&format!("sum by (instance, name) (rate(container_network_transmit_bytes_total{c}[$__rate_interval]))"), "{{name}}"),
+                    ts("Network errors", "pps")
+                        .query(&format!("sum by (instance, name) (rate(container_network_receive_errors_total{c}[$__rate_interval]))"), "{{name}} receive")
+                        .query(&format!("sum by (instance, name) (rate(container_network_transmit_errors_total{c}[$__rate_interval]))"), "{{name}} transmit"),
+                    ts("Network drops", "pps")
+                        .query(&format!("sum by (instance, name) (rate(container_network_receive_packets_dropped_total{c}[$__rate_interval]))"), "{{name}} receive")
+                        .query(&format!("sum by (instance, name) (rate(container_network_transmit_packets_dropped_total{c}[$__rate_interval]))"), "{{name}} transmit"),
                     ts("Block reads", &rate_unit_of("container_fs_reads_bytes_total", "Bps"))
                         .query(&format!("sum by (instance, name) (rate(container_fs_reads_bytes_total{c}[$__rate_interval]))"), "{{name}}"),
                     ts("Block writes", &rate_unit_of("container_fs_writes_bytes_total", "Bps"))
@@ -424,7 +461,7 @@ fn object_storage() -> Dashboard {
     stock(
         "object-storage",
         "Object storage",
-        "S3-compatible object stores: endpoint up, canary probe success and latency, bucket sizes and growth (MinIO-compatible names).",
+        "S3-compatible object stores: endpoint up, canary probe success and latency, bucket sizes and growth (MinIO-compatible names), and MinIO's own drive and capacity series where `minio_metrics:` passes them through.",
         &[
             ("target", "Target", values_of("s3_up", "", "target")),
             ("bucket", "Bucket", values_of("minio_bucket_usage_total_bytes", TARGET, "bucket")),
@@ -456,6 +493,26 @@ fn object_storage() -> Dashboard {
                         .query(&format!("minio_bucket_usage_object_total{b}"), "{{target}} {{bucket}}"),
                     Panel::new(Kind::Table, "Buckets", &unit_of("minio_bucket_usage_total_bytes", "bytes"))
                         .column(&used, "size"),
+                ],
+            },
+            // MinIO's own series, passed through by `minio_metrics:` (MinIO targets only).
+            // Aggregated over `server`: the node answering the cluster endpoint may change.
+            Row {
+                title: "MinIO cluster".into(),
+                panels: vec![
+                    stat("MinIO drives offline", "short")
+                        .query(&format!("sum(max without (server) (minio_cluster_drive_offline_total{t})) or vector(0)"), "offline")
+                        .thresholds(&[(1.0, "red")]),
+                    ts("MinIO drives", "short")
+                        .query(&format!("max without (server) (minio_cluster_drive_online_total{t})"), "{{target}} online")
+                        .query(&format!("max without (server) (minio_cluster_drive_offline_total{t})"), "{{target}} offline"),
+                    ts("MinIO usable free space", "percentunit")
+                        .range(Some(0.0), Some(1.0))
+                        .query(&format!("max without (server) (minio_cluster_capacity_usable_free_bytes{t}) / max without (server) (minio_cluster_capacity_usable_total_bytes{t})"), "{{target}}")
+                        .thresholds(&[(0.1, "red"), (0.2, "orange")]),
+                    ts("MinIO usable capacity", "bytes")
+                        .query(&format!("max without (server) (minio_cluster_capacity_usable_total_bytes{t})"), "{{target}} total")
+                        .query(&format!("max without (server) (minio_cluster_capacity_usable_free_bytes{t})"), "{{target}} free"),
                 ],
             },
         ],

@@ -24,6 +24,25 @@ pub const PROMETHEUS_SERIES: &[&str] = &[
     "ALERTS_FOR_STATE",
 ];
 
+/// MinIO's own v2 cluster series the pack reads, with their labels: the S3 collector's
+/// `minio_metrics:` passes them through under MinIO's names (its default allow list keeps
+/// `minio_cluster_capacity_*` and `minio_cluster_drive_*`), with MinIO's `server` (the
+/// node that answered) and the `target` it adds. Not in the catalog: they are MinIO's.
+/// Names and labels from MinIO's metrics v2 reference (docs/metrics/prometheus/list.md).
+pub const PASSTHROUGH_SERIES: &[(&str, &[&str])] = &[
+    ("minio_cluster_drive_offline_total", &["server", "target"]),
+    ("minio_cluster_drive_online_total", &["server", "target"]),
+    ("minio_cluster_drive_total", &["server", "target"]),
+    (
+        "minio_cluster_capacity_usable_free_bytes",
+        &["server", "target"],
+    ),
+    (
+        "minio_cluster_capacity_usable_total_bytes",
+        &["server", "target"],
+    ),
+];
+
 /// Where a metric a query reads comes from.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Origin {
@@ -33,6 +52,8 @@ pub enum Origin {
     Prometheus,
     /// Recorded by a rule of the pack.
     Recorded,
+    /// A peer's own series the exporter passes through ([`PASSTHROUGH_SERIES`]).
+    Passthrough,
     /// None of these: a typo.
     Unknown,
 }
@@ -47,6 +68,9 @@ pub fn origin(series: &str, recorded: &BTreeSet<String>) -> Origin {
     }
     if recorded.contains(series) {
         return Origin::Recorded;
+    }
+    if PASSTHROUGH_SERIES.iter().any(|(name, _)| *name == series) {
+        return Origin::Passthrough;
     }
     Origin::Unknown
 }
@@ -221,6 +245,10 @@ mod tests {
         assert_eq!(
             origin("lakewatch_s3_probe_duration_seconds_bucket", &recorded),
             Origin::Catalog
+        );
+        assert_eq!(
+            origin("minio_cluster_drive_offline_total", &recorded),
+            Origin::Passthrough
         );
         assert_eq!(origin("pg_upp", &recorded), Origin::Unknown);
     }

@@ -119,7 +119,7 @@ fn check_known(what: &str, expr: &str, recorded: &BTreeSet<String>, bad: &mut Ve
     };
     for m in lakewatch_rulegen::promql::metric_names(&parsed) {
         match stock::origin(&m, recorded) {
-            Origin::Catalog | Origin::Prometheus | Origin::Recorded => {}
+            Origin::Catalog | Origin::Prometheus | Origin::Recorded | Origin::Passthrough => {}
             other => bad.push(format!("{what}: `{m}` is {other:?}\n  {expr}")),
         }
     }
@@ -588,6 +588,8 @@ fn series_problems(series: &str) -> Vec<String> {
         if name.ends_with("_bucket") && m.kind == lakewatch_catalog::Kind::Histogram {
             want.insert("le".into());
         }
+    } else if let Some((_, labels)) = stock::PASSTHROUGH_SERIES.iter().find(|(n, _)| *n == name) {
+        want.extend(labels.iter().map(|l| l.to_string()));
     } else if !stock::PROMETHEUS_SERIES.contains(&name) {
         return vec![format!("{series}: `{name}` is not in lakewatch-catalog")];
     }
