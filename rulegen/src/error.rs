@@ -75,6 +75,15 @@ impl Problem {
         Problem::new(pos, msg)
     }
 
+    /// The same problem in a text with `lines` more lines before it (a document of a
+    /// multi-document file, read on its own).
+    pub fn below(mut self, lines: u64) -> Problem {
+        if self.pos.line > 0 {
+            self.pos.line += lines;
+        }
+        self
+    }
+
     /// Attaches the file name and the quoted source line.
     pub fn in_file(self, file: &str, source: &str) -> SpecError {
         SpecError {
@@ -160,6 +169,13 @@ pub enum Error {
         #[source]
         /// Why it could not be read.
         source: std::io::Error,
+    },
+    /// A directory given as input holds no spec file (after `--fs-exclude` and
+    /// `--fs-include`).
+    #[error("{dir}: no *.yml or *.yaml spec files in this directory (or its filters left none)")]
+    NoSpecs {
+        /// The directory as given.
+        dir: String,
     },
     /// The spec is malformed or fails validation; the message points into the file.
     #[error(transparent)]

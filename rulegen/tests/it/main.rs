@@ -6,5 +6,6 @@ mod cli;
 mod golden;
 mod parser_props;
 mod promtool;
+mod sloth;
 mod stock;
 mod support;
