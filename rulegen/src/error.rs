@@ -95,6 +95,59 @@ impl Problem {
     }
 }
 
+/// Every problem found in one document: a reader goes on to the next SLO or alert after
+/// an invalid one, so a run reports all of them at once.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl From<Problem> for Problems {
+    fn from(p: Problem) -> Problems {
+        Problems(vec![p])
+    }
+}
+
+impl Problems {
+    /// Each problem moved down by `lines` (see [`Problem::below`]).
+    pub fn below(self, lines: u64) -> Problems {
+        Problems(self.0.into_iter().map(|p| p.below(lines)).collect())
+    }
+}
+
+/// `f` applied to every item: all results, or every problem they had.
+pub(crate) fn each<T, R>(
+    items: impl IntoIterator<Item = T>,
+    f: impl FnMut(T) -> Result<R, Problem>,
+) -> Result<Vec<R>, Problems> {
+    let mut ok = Vec::new();
+    let mut problems = Vec::new();
+    for r in items.into_iter().map(f) {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(p) => problems.push(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(ok)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// Both results, or the problems of both.
+pub(crate) fn both<A, B>(
+    a: Result<A, Problems>,
+    b: Result<B, Problems>,
+) -> Result<(A, B), Problems> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(Problems(mut x)), Err(Problems(y))) => {
+            x.extend(y);
+            Err(Problems(x))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
+    }
+}
+
 /// A spec problem tied to its file, rendered as `file:line:column: message` followed by
 /// the offending line and a caret.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]

@@ -48,56 +48,75 @@ pub fn load_files(
         params: params.clone(),
         ..spec::LoadOptions::default()
     };
-    load_files_with(paths, &opts)
+    load_files_with(paths, &opts).map_err(|mut e| e.swap_remove(0))
 }
 
-/// [`load_files`] with all of the run's options.
+/// [`load_files`] with all of the run's options, reporting every problem of every file
+/// (in file order) rather than the first, so one run shows all there is to fix.
 pub fn load_files_with(
     paths: &[std::path::PathBuf],
     opts: &spec::LoadOptions,
-) -> Result<Vec<Service>, Error> {
+) -> Result<Vec<Service>, Vec<Error>> {
     let params = &opts.params;
     let loaded = parallel_map(paths, |path| {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: display.clone(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            vec![Error::Read {
+                path: display.clone(),
+                source,
+            }]
         })?;
-        let services = spec::load_with(&display, &text, opts)?;
-        Ok::<_, Error>((display, services))
+        let services = spec::load_all_with(&display, &text, opts)
+            .map_err(|e| e.into_iter().map(Error::Spec).collect::<Vec<_>>())?;
+        Ok::<_, Vec<Error>>((display, services))
     });
+    let mut errors = Vec::new();
     let mut services: Vec<Service> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for result in loaded {
-        let (display, file_services) = result?;
+        let (display, file_services) = match result {
+            Ok(r) => r,
+            Err(e) => {
+                errors.extend(e);
+                continue;
+            }
+        };
         for s in file_services {
             if let Some(first) = seen.insert(s.name.clone(), display.clone()) {
-                return Err(Error::DuplicateService {
+                errors.push(Error::DuplicateService {
                     service: s.name,
                     first,
-                    second: display,
+                    second: display.clone(),
                 });
+                continue;
             }
             services.push(s);
         }
     }
-    for name in params.keys() {
-        if !services.iter().any(|s| s.params.contains_key(name)) {
-            let declared: BTreeSet<&str> = services
-                .iter()
-                .flat_map(|s| s.params.keys().map(String::as_str))
-                .collect();
-            return Err(Error::UnknownParam {
-                name: name.clone(),
-                declared: if declared.is_empty() {
-                    "none".into()
-                } else {
-                    declared.into_iter().collect::<Vec<_>>().join(", ")
-                },
-            });
+    // Only when every file was read: a parameter of a file that failed is not unknown.
+    if errors.is_empty() {
+        for name in params.keys() {
+            if !services.iter().any(|s| s.params.contains_key(name)) {
+                let declared: BTreeSet<&str> = services
+                    .iter()
+                    .flat_map(|s| s.params.keys().map(String::as_str))
+                    .collect();
+                errors.push(Error::UnknownParam {
+                    name: name.clone(),
+                    declared: if declared.is_empty() {
+                        "none".into()
+                    } else {
+                        declared.into_iter().collect::<Vec<_>>().join(", ")
+                    },
+                });
+            }
         }
     }
-    Ok(services)
+    if errors.is_empty() {
+        Ok(services)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Which files a directory given as input contributes (Sloth's `--fs-exclude` and

@@ -382,11 +382,18 @@ fn main() -> ExitCode {
         sloth_period_secs: inputs.default_slo_period,
     };
     let loaded = lakewatch_rulegen::spec_files(&inputs.specs, &filter)
+        .map_err(|e| vec![e])
         .and_then(|files| lakewatch_rulegen::load_files_with(&files, &opts));
     let mut services = match loaded {
         Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
+        Err(errors) => {
+            // Every problem of every spec, so one run shows all there is to fix.
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            if errors.len() > 1 {
+                eprintln!("{} problems; nothing was written", errors.len());
+            }
             return ExitCode::from(1);
         }
     };

@@ -14,7 +14,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
-use crate::error::{Pos, Problem, SpecError};
+use crate::error::{Pos, Problem, Problems, SpecError};
 use crate::model::Service;
 
 /// The input formats, as told apart by [`detect`].
@@ -80,16 +80,24 @@ pub fn load_with_params(
 
 /// [`load`] with the run's options.
 pub fn load_with(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Service>, SpecError> {
-    load_problem(file, text, opts).map_err(|p| p.in_file(file, text))
+    load_all_with(file, text, opts).map_err(|mut e| e.swap_remove(0))
 }
 
-fn load_problem(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Service>, Problem> {
+/// [`load_with`], with every problem of the file rather than the first: each document is
+/// read, and in each every SLO and alert (in file order).
+pub fn load_all_with(
+    file: &str,
+    text: &str,
+    opts: &LoadOptions,
+) -> Result<Vec<Service>, Vec<SpecError>> {
+    load_problems(file, text, opts)
+        .map_err(|p| p.0.into_iter().map(|p| p.in_file(file, text)).collect())
+}
+
+fn load_problems(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Service>, Problems> {
     let docs = documents(text);
     let Some(first) = docs.first() else {
-        return Err(Problem::new(
-            Pos { line: 1, column: 1 },
-            "the spec file is empty",
-        ));
+        return Err(Problem::new(Pos { line: 1, column: 1 }, "the spec file is empty").into());
     };
     // OpenSLO documents refer to each other (an SLO to its Service) across the file, so
     // an OpenSLO file is read whole, as before; every other format takes one spec per
@@ -98,8 +106,9 @@ fn load_problem(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Servic
         return openslo::load(file, text);
     }
     let mut services = Vec::new();
+    let mut problems = Vec::new();
     for doc in &docs {
-        let one = |doc: &Document| -> Result<Vec<Service>, Problem> {
+        let one = |doc: &Document| -> Result<Vec<Service>, Problems> {
             Ok(match detect_document(doc)? {
                 Input::Native => vec![native::load(file, doc.text, &opts.params)?],
                 Input::Sloth => vec![sloth::load(file, doc.text, opts.sloth_period_secs)?],
@@ -113,19 +122,25 @@ fn load_problem(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Servic
                 Input::OpenSlo => openslo::load(file, doc.text)?,
             })
         };
-        let read = one(doc).map_err(|p| syntax_first(doc.text, p));
-        services.extend(read.map_err(|p| p.below(doc.lines_before))?);
+        match one(doc) {
+            Ok(s) => services.extend(s),
+            Err(p) => problems.extend(syntax_first(doc.text, p).below(doc.lines_before).0),
+        }
     }
-    Ok(services)
+    if problems.is_empty() {
+        Ok(services)
+    } else {
+        Err(Problems(problems))
+    }
 }
 
 /// The document's first YAML syntax error, if it has one, rather than `problem`: a reader
 /// stops at the first value of the wrong type, and a broken bracket further down makes
 /// such a complaint misleading. Only a failed document is parsed a second time.
-fn syntax_first(text: &str, problem: Problem) -> Problem {
+fn syntax_first(text: &str, problems: Problems) -> Problems {
     match serde_saphyr::from_multiple::<IgnoredAny>(text) {
-        Err(e) => Problem::from_yaml(&e),
-        Ok(_) => problem,
+        Err(e) => Problem::from_yaml(&e).into(),
+        Ok(_) => problems,
     }
 }
 

@@ -19,7 +19,7 @@ use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use super::{Labels, labels, merged};
-use crate::error::{Pos, Problem};
+use crate::error::{Pos, Problem, Problems, each};
 use crate::model::{self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, Slo};
 
 /// The `version` value of this format.
@@ -135,7 +135,7 @@ struct RawAlert {
 }
 
 /// Parses and validates a Sloth spec (one YAML document); its SLOs get `period_secs`.
-pub fn load(file: &str, text: &str, period_secs: u64) -> Result<Service, Problem> {
+pub fn load(file: &str, text: &str, period_secs: u64) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
     service(
         file,
@@ -148,16 +148,16 @@ pub fn load(file: &str, text: &str, period_secs: u64) -> Result<Service, Problem
 }
 
 /// Parses and validates Sloth's Kubernetes resource (one YAML document), as [`load`].
-pub fn load_kubernetes(file: &str, text: &str, period_secs: u64) -> Result<Service, Problem> {
+pub fn load_kubernetes(file: &str, text: &str, period_secs: u64) -> Result<Service, Problems> {
     let r: Resource = super::single_document(text)?;
     if r.kind.value != KUBERNETES_KIND {
-        return Err(Problem::new(
+        return Err(Problems::from(Problem::new(
             Pos::at(&r.kind),
             format!(
                 "unsupported kind `{}`: `apiVersion: {KUBERNETES_API_VERSION}` takes `kind: {KUBERNETES_KIND}`",
                 r.kind.value
             ),
-        ));
+        )));
     }
     let spec = &r.spec.value;
     service(
@@ -177,9 +177,9 @@ fn service(
     slo_plugins: &Option<Spanned<IgnoredAny>>,
     raw_slos: &[Spanned<RawSlo>],
     period_secs: u64,
-) -> Result<Service, Problem> {
+) -> Result<Service, Problems> {
     if let Some(p) = slo_plugins {
-        return Err(plugins_refused(p));
+        return Err(plugins_refused(p).into());
     }
     let service = model::check_name("service", &name.value, Pos::at(name))?;
     model::check_unique(
@@ -189,16 +189,10 @@ fn service(
             .map(|s| (s.value.name.value.as_str(), Pos::at(&s.value.name))),
     )?;
     if raw_slos.is_empty() {
-        return Err(Problem::new(
-            Pos::at(name),
-            "`slos` is empty; nothing to generate",
-        ));
+        return Err(Problem::new(Pos::at(name), "`slos` is empty; nothing to generate").into());
     }
     let service_labels = labels(service_labels)?;
-    let slos = raw_slos
-        .iter()
-        .map(|s| slo(&service, &s.value, period_secs))
-        .collect::<Result<Vec<_>, _>>()?;
+    let slos = each(raw_slos, |s| slo(&service, &s.value, period_secs))?;
     Ok(Service {
         name: service,
         labels: service_labels,
@@ -377,7 +371,10 @@ slos:
             "      events:\n        error_query",
             "      plugin:\n        id: x\n      events:\n        error_query",
         );
-        let e = load("s.yml", &text, DEFAULT_PERIOD_SECS).unwrap_err();
+        let e = load("s.yml", &text, DEFAULT_PERIOD_SECS)
+            .unwrap_err()
+            .0
+            .remove(0);
         assert!(
             e.message.contains("plugins are not supported"),
             "{}",

@@ -38,3 +38,45 @@ fn each_bad_spec_gives_one_located_error() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
+
+/// Every problem of every spec in one run (issue 20): each document and each SLO in it
+/// is checked, each error located, and nothing is written.
+#[test]
+fn every_problem_of_every_spec_is_reported_at_once() {
+    let scratch = crate::support::Scratch::new("many-bad");
+    let out = scratch.path().join("out");
+    let o = rulegen(&[
+        "generate",
+        "tests/fixtures/many-bad",
+        "tests/fixtures/sloth-examples/getting-started.yml",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    let errors: Vec<&str> = stderr
+        .lines()
+        .filter_map(|l| l.strip_prefix("error: "))
+        .map(|l| l.split(": ").next().unwrap())
+        .collect();
+    assert_eq!(
+        errors,
+        [
+            "tests/fixtures/many-bad/syntax.yml:5:16",
+            "tests/fixtures/many-bad/two-documents.yml:13:11",
+            "tests/fixtures/many-bad/two-documents.yml:22:16",
+            "tests/fixtures/many-bad/two-documents.yml:37:28",
+        ],
+        "{stderr}"
+    );
+    assert!(stderr.contains("unclosed bracket"), "{stderr}");
+    assert!(
+        stderr.contains("objective must be in (0, 100), got 100"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("4 problems; nothing was written\n"),
+        "{stderr}"
+    );
+    assert!(!out.exists(), "nothing is written when a spec is invalid");
+}
