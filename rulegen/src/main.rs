@@ -91,6 +91,11 @@ enum Command {
         /// Write no alerting rules, only the recordings (Sloth's flag).
         #[arg(long, conflicts_with = "emit_tests")]
         disable_alerts: bool,
+        /// One rule file per spec file rather than per service, as Sloth writes them: a
+        /// spec found in a directory keeps its path under it (DIR/team/api.yml gives
+        /// OUT/team/api.rules.yml), so each rule file maps back to its spec.
+        #[arg(long)]
+        per_spec_file: bool,
         /// Output flavour.
         #[arg(long, value_enum, default_value_t = FormatArg::Plain)]
         format: FormatArg,
@@ -404,6 +409,7 @@ fn main() -> ExitCode {
             extra_labels,
             disable_recordings,
             disable_alerts,
+            per_spec_file,
             emit_tests,
             dashboards,
             alertmanager,
@@ -421,11 +427,15 @@ fn main() -> ExitCode {
                 recordings: !disable_recordings,
                 alerts: !disable_alerts,
             };
+            let files = RuleFiles {
+                flavor: format.into(),
+                keep,
+                per_spec_file: per_spec_file.then(|| inputs.specs.clone()),
+            };
             generate(
                 &services,
                 &out,
-                format.into(),
-                keep,
+                &files,
                 emit_tests,
                 dashboards,
                 alertmanager.then_some(alertmanager::Options {
@@ -503,25 +513,61 @@ impl Keep {
     }
 }
 
+/// How rules are written.
+struct RuleFiles {
+    flavor: Flavor,
+    keep: Keep,
+    /// With `--per-spec-file`: the inputs as given, to place each spec's rule file.
+    per_spec_file: Option<Vec<PathBuf>>,
+}
+
+impl RuleFiles {
+    /// One service's rule set, as written.
+    fn rules(&self, s: &Service) -> anyhow::Result<rules::RuleSet> {
+        Ok(self
+            .keep
+            .apply(rules::generate(s, SliSource::Spec).map_err(anyhow::Error::msg)?))
+    }
+}
+
+/// Where `--per-spec-file` writes the rules of `spec`, relative to the output directory:
+/// its path under the input directory it was found in, or its file name when it was given
+/// as a file, with the flavour's suffix for its extension.
+fn spec_rule_file(spec: &Path, inputs: &[PathBuf], flavor: Flavor) -> PathBuf {
+    let rel = inputs
+        .iter()
+        .filter(|i| i.is_dir())
+        .find_map(|dir| spec.strip_prefix(dir).ok())
+        .unwrap_or_else(|| Path::new(spec.file_name().unwrap_or(spec.as_os_str())));
+    let stem = rel
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    rel.with_file_name(flavor.file_name(&stem))
+}
+
 fn generate(
     services: &[Service],
     out: &Path,
-    flavor: Flavor,
-    keep: Keep,
+    files: &RuleFiles,
     emit_tests: bool,
     dashboards: bool,
     alertmanager: Option<alertmanager::Options>,
 ) -> anyhow::Result<()> {
     if out == Path::new("-") {
-        if emit_tests || dashboards || alertmanager.is_some() {
+        if emit_tests || dashboards || alertmanager.is_some() || files.per_spec_file.is_some() {
             anyhow::bail!(
-                "-o - writes only the rules; --emit-tests, --dashboards and --alertmanager need an output directory"
+                "-o - writes only the rules; --emit-tests, --dashboards, --alertmanager and --per-spec-file need an output directory"
             );
         }
         let rendered = lakewatch_rulegen::parallel_map(services, |s| -> anyhow::Result<String> {
-            let set = keep.apply(rules::generate(s, SliSource::Spec).map_err(anyhow::Error::msg)?);
             let source = lakewatch_rulegen::source_name(s);
-            Ok(output::render(flavor, &s.name, &source, &set))
+            Ok(output::render(
+                files.flavor,
+                &s.name,
+                &source,
+                &files.rules(s)?,
+            ))
         });
         let docs = rendered.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
         let mut stdout = std::io::stdout().lock();
@@ -532,12 +578,13 @@ fn generate(
     }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let written = lakewatch_rulegen::parallel_map(services, |s| -> anyhow::Result<()> {
-        let set = keep.apply(rules::generate(s, SliSource::Spec).map_err(anyhow::Error::msg)?);
         let source = lakewatch_rulegen::source_name(s);
-        write(
-            &out.join(flavor.file_name(&s.name)),
-            &output::render(flavor, &s.name, &source, &set),
-        )?;
+        if files.per_spec_file.is_none() {
+            write(
+                &out.join(files.flavor.file_name(&s.name)),
+                &output::render(files.flavor, &s.name, &source, &files.rules(s)?),
+            )?;
+        }
         if emit_tests && !s.slos.is_empty() {
             let dir = out.join("tests");
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -555,6 +602,37 @@ fn generate(
     });
     // The first failure in service order, as a sequential run would report it.
     written.into_iter().collect::<anyhow::Result<()>>()?;
+    if let Some(inputs) = &files.per_spec_file {
+        // Services in the order read, so a spec file's services are next to each other;
+        // their groups go into one file (Prometheus reads only a file's first document).
+        let mut by_file: Vec<(&str, Vec<&Service>)> = Vec::new();
+        for s in services {
+            match by_file.last_mut() {
+                Some((f, v)) if *f == s.file => v.push(s),
+                _ => by_file.push((&s.file, vec![s])),
+            }
+        }
+        for (file, specs) in by_file {
+            let mut set = rules::RuleSet { groups: Vec::new() };
+            for s in &specs {
+                set.groups.extend(files.rules(s)?.groups);
+            }
+            let spec = Path::new(file);
+            let path = out.join(spec_rule_file(spec, inputs, files.flavor));
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('.').next())
+                .unwrap_or("rules")
+                .to_string();
+            let source = lakewatch_rulegen::source_name(specs[0]);
+            write(&path, &output::render(files.flavor, &name, &source, &set))?;
+        }
+    }
     if let Some(opts) = alertmanager {
         write(
             &out.join("alertmanager.yml"),

@@ -254,3 +254,57 @@ fn sloth_generate_flags() {
     let o = rulegen(&["generate", &spec, "-o", "-", "--default-slo-period", "10m"]);
     assert_eq!(o.status.code(), Some(2));
 }
+
+#[test]
+fn per_spec_file_writes_one_rule_file_per_spec_where_the_spec_was() {
+    let scratch = Scratch::new("sloth-per-spec-file");
+    let dir = scratch.path().join("specs");
+    std::fs::create_dir_all(dir.join("team-a/deep")).unwrap();
+    std::fs::copy(
+        fixture("sloth-examples/multifile.yml"),
+        dir.join("team-a/deep/two.yaml"),
+    )
+    .unwrap();
+    std::fs::copy(
+        fixture("sloth-examples/home-wifi.yml"),
+        dir.join("wifi.yml"),
+    )
+    .unwrap();
+    let out = scratch.path().join("out");
+    ok(&[
+        "generate",
+        dir.to_str().unwrap(),
+        "-o",
+        out.to_str().unwrap(),
+        "--per-spec-file",
+    ]);
+    assert_eq!(
+        file_names(&out),
+        ["team-a/deep/two.rules.yml", "wifi.rules.yml"]
+    );
+    // Both services of the two-document spec, in one `groups:` list.
+    let two = std::fs::read_to_string(out.join("team-a/deep/two.rules.yml")).unwrap();
+    assert_eq!(two.matches("\ngroups:\n").count(), 1, "{two}");
+    assert!(two.contains("name: \"slo-myservice-requests-availability\""));
+    assert!(two.contains("name: \"slo-myservice2-requests-availability\""));
+    if let Some(promtool) = promtool() {
+        promtool_ok(
+            &promtool,
+            &out,
+            &[
+                "check",
+                "rules",
+                "team-a/deep/two.rules.yml",
+                "wifi.rules.yml",
+            ],
+        );
+    }
+    let o = rulegen(&[
+        "generate",
+        dir.to_str().unwrap(),
+        "-o",
+        "-",
+        "--per-spec-file",
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+}
