@@ -48,7 +48,9 @@ pub fn load_files(
         params: params.clone(),
         ..spec::LoadOptions::default()
     };
-    load_files_with(paths, &opts).map_err(|mut e| e.swap_remove(0))
+    load_files_with(paths, &opts)
+        .map(|l| l.services)
+        .map_err(|mut e| e.swap_remove(0))
 }
 
 /// [`load_files`] with all of the run's options, reporting every problem of every file
@@ -56,7 +58,7 @@ pub fn load_files(
 pub fn load_files_with(
     paths: &[std::path::PathBuf],
     opts: &spec::LoadOptions,
-) -> Result<Vec<Service>, Vec<Error>> {
+) -> Result<spec::Loaded, Vec<Error>> {
     let params = &opts.params;
     let loaded = parallel_map(paths, |path| {
         let display = path.display().to_string();
@@ -66,16 +68,20 @@ pub fn load_files_with(
                 source,
             }]
         })?;
-        let services = spec::load_all_with(&display, &text, opts)
+        let loaded = spec::load_all_with(&display, &text, opts)
             .map_err(|e| e.into_iter().map(Error::Spec).collect::<Vec<_>>())?;
-        Ok::<_, Vec<Error>>((display, services))
+        Ok::<_, Vec<Error>>((display, loaded))
     });
     let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut services: Vec<Service> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for result in loaded {
         let (display, file_services) = match result {
-            Ok(r) => r,
+            Ok((display, loaded)) => {
+                warnings.extend(loaded.warnings);
+                (display, loaded.services)
+            }
             Err(e) => {
                 errors.extend(e);
                 continue;
@@ -113,7 +119,7 @@ pub fn load_files_with(
         }
     }
     if errors.is_empty() {
-        Ok(services)
+        Ok(spec::Loaded { services, warnings })
     } else {
         Err(errors)
     }

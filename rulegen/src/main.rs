@@ -390,7 +390,12 @@ fn main() -> ExitCode {
         .map_err(|e| vec![e])
         .and_then(|files| lakewatch_rulegen::load_files_with(&files, &opts));
     let mut services = match loaded {
-        Ok(s) => s,
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            loaded.services
+        }
         Err(errors) => {
             // Every problem of every spec, so one run shows all there is to fix.
             for e in &errors {

@@ -80,21 +80,45 @@ pub fn load_with_params(
 
 /// [`load`] with the run's options.
 pub fn load_with(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Service>, SpecError> {
-    load_all_with(file, text, opts).map_err(|mut e| e.swap_remove(0))
+    load_all_with(file, text, opts)
+        .map(|l| l.services)
+        .map_err(|mut e| e.swap_remove(0))
+}
+
+/// The services of a file, and its warnings: legal but suspicious input (an objective
+/// below 1%, a threshold alert's unusual severity), each at `file:line:column`.
+#[derive(Debug, Default)]
+pub struct Loaded {
+    /// The validated services, in file order.
+    pub services: Vec<Service>,
+    /// What looks wrong but is not an error.
+    pub warnings: Vec<SpecError>,
 }
 
 /// [`load_with`], with every problem of the file rather than the first: each document is
 /// read, and in each every SLO and alert (in file order).
-pub fn load_all_with(
+pub fn load_all_with(file: &str, text: &str, opts: &LoadOptions) -> Result<Loaded, Vec<SpecError>> {
+    let mut warnings = Vec::new();
+    let services = load_problems(file, text, opts, &mut warnings).map_err(|p| {
+        p.0.into_iter()
+            .map(|p| p.in_file(file, text))
+            .collect::<Vec<_>>()
+    })?;
+    Ok(Loaded {
+        services,
+        warnings: warnings
+            .into_iter()
+            .map(|w| w.in_file(file, text))
+            .collect(),
+    })
+}
+
+fn load_problems(
     file: &str,
     text: &str,
     opts: &LoadOptions,
-) -> Result<Vec<Service>, Vec<SpecError>> {
-    load_problems(file, text, opts)
-        .map_err(|p| p.0.into_iter().map(|p| p.in_file(file, text)).collect())
-}
-
-fn load_problems(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Service>, Problems> {
+    warnings: &mut Vec<Problem>,
+) -> Result<Vec<Service>, Problems> {
     let docs = documents(text);
     let Some(first) = docs.first() else {
         return Err(Problem::new(Pos { line: 1, column: 1 }, "the spec file is empty").into());
@@ -108,21 +132,22 @@ fn load_problems(file: &str, text: &str, opts: &LoadOptions) -> Result<Vec<Servi
     let mut services = Vec::new();
     let mut problems = Vec::new();
     for doc in &docs {
-        let one = |doc: &Document| -> Result<Vec<Service>, Problems> {
+        let mut found = Vec::new();
+        let mut one = |doc: &Document| -> Result<Vec<Service>, Problems> {
+            let w = &mut found;
+            let period = opts.sloth_period_secs;
             Ok(match detect_document(doc)? {
-                Input::Native => vec![native::load(file, doc.text, &opts.params)?],
-                Input::Sloth => vec![sloth::load(file, doc.text, opts.sloth_period_secs)?],
+                Input::Native => vec![native::load_warning(file, doc.text, &opts.params, w)?],
+                Input::Sloth => vec![sloth::load_warning(file, doc.text, period, w)?],
                 Input::SlothKubernetes => {
-                    vec![sloth::load_kubernetes(
-                        file,
-                        doc.text,
-                        opts.sloth_period_secs,
-                    )?]
+                    vec![sloth::load_kubernetes(file, doc.text, period, w)?]
                 }
                 Input::OpenSlo => openslo::load(file, doc.text)?,
             })
         };
-        match one(doc) {
+        let read = one(doc);
+        warnings.extend(found.into_iter().map(|w| w.below(doc.lines_before)));
+        match read {
             Ok(s) => services.extend(s),
             Err(p) => problems.extend(syntax_first(doc.text, p).below(doc.lines_before).0),
         }

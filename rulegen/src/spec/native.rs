@@ -169,7 +169,48 @@ pub fn load(
     text: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Service, Problems> {
+    load_warning(file, text, overrides, &mut Vec::new())
+}
+
+/// Threshold alert severities Alertmanager routing knows without a page alert using them.
+const KNOWN_SEVERITIES: [&str; 4] = ["critical", "warning", "info", "none"];
+
+/// [`load`], adding warnings about legal but suspicious input to `warnings`: an objective
+/// below 1%, a threshold alert severity that neither is a usual one nor is used by one of
+/// the spec's SLO alerts (a typo such as `critcal` would route it as a ticket).
+pub fn load_warning(
+    file: &str,
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+    warnings: &mut Vec<Problem>,
+) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
+    warnings.extend(spec.slos.iter().filter_map(|s| {
+        model::objective_warning(s.value.objective.value, Pos::at(&s.value.objective))
+    }));
+    let slo_severities: Vec<&str> = spec
+        .slos
+        .iter()
+        .filter_map(|s| s.value.alerting.as_ref())
+        .flat_map(|a| [a.page.as_ref(), a.ticket.as_ref()])
+        .flatten()
+        .filter_map(|b| b.severity.as_deref())
+        .collect();
+    for a in &spec.alerts {
+        if let Some(sev) = a.value.severity.as_deref()
+            && !KNOWN_SEVERITIES.contains(&sev)
+            && !slo_severities.contains(&sev)
+        {
+            warnings.push(Problem::new(
+                Pos::at(&a.value.name),
+                format!(
+                    "alert `{}` has severity `{sev}`, which is neither one of {} nor an SLO alert's: Alertmanager routing sends it as a ticket",
+                    a.value.name.value,
+                    KNOWN_SEVERITIES.join(", ")
+                ),
+            ));
+        }
+    }
     let service = model::check_name("service", &spec.service.value, Pos::at(&spec.service))?;
     let service_labels = labels(&spec.labels)?;
     model::check_unique(

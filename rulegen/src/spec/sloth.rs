@@ -136,6 +136,16 @@ struct RawAlert {
 
 /// Parses and validates a Sloth spec (one YAML document); its SLOs get `period_secs`.
 pub fn load(file: &str, text: &str, period_secs: u64) -> Result<Service, Problems> {
+    load_warning(file, text, period_secs, &mut Vec::new())
+}
+
+/// [`load`], adding warnings about legal but suspicious input to `warnings`.
+pub fn load_warning(
+    file: &str,
+    text: &str,
+    period_secs: u64,
+    warnings: &mut Vec<Problem>,
+) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
     service(
         file,
@@ -144,11 +154,18 @@ pub fn load(file: &str, text: &str, period_secs: u64) -> Result<Service, Problem
         &spec.slo_plugins,
         &spec.slos,
         period_secs,
+        warnings,
     )
 }
 
-/// Parses and validates Sloth's Kubernetes resource (one YAML document), as [`load`].
-pub fn load_kubernetes(file: &str, text: &str, period_secs: u64) -> Result<Service, Problems> {
+/// Parses and validates Sloth's Kubernetes resource (one YAML document), as
+/// [`load_warning`].
+pub fn load_kubernetes(
+    file: &str,
+    text: &str,
+    period_secs: u64,
+    warnings: &mut Vec<Problem>,
+) -> Result<Service, Problems> {
     let r: Resource = super::single_document(text)?;
     if r.kind.value != KUBERNETES_KIND {
         return Err(Problems::from(Problem::new(
@@ -167,6 +184,7 @@ pub fn load_kubernetes(file: &str, text: &str, period_secs: u64) -> Result<Servi
         &spec.slo_plugins,
         &spec.slos,
         period_secs,
+        warnings,
     )
 }
 
@@ -177,6 +195,7 @@ fn service(
     slo_plugins: &Option<Spanned<IgnoredAny>>,
     raw_slos: &[Spanned<RawSlo>],
     period_secs: u64,
+    warnings: &mut Vec<Problem>,
 ) -> Result<Service, Problems> {
     if let Some(p) = slo_plugins {
         return Err(plugins_refused(p).into());
@@ -192,6 +211,9 @@ fn service(
         return Err(Problem::new(Pos::at(name), "`slos` is empty; nothing to generate").into());
     }
     let service_labels = labels(service_labels)?;
+    warnings.extend(raw_slos.iter().filter_map(|s| {
+        model::objective_warning(s.value.objective.value, Pos::at(&s.value.objective))
+    }));
     let slos = each(raw_slos, |s| slo(&service, &s.value, period_secs))?;
     Ok(Service {
         name: service,

@@ -80,3 +80,26 @@ fn every_problem_of_every_spec_is_reported_at_once() {
     );
     assert!(!out.exists(), "nothing is written when a spec is invalid");
 }
+
+/// Legal but suspicious input is reported as a warning, located, and does not fail the run.
+#[test]
+fn suspicious_input_warns_and_passes() {
+    let o = rulegen(&["validate", "tests/fixtures/warn/suspicious.yml"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let warnings: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("warning: "))
+        .collect();
+    assert_eq!(
+        warnings,
+        [
+            "warning: tests/fixtures/warn/suspicious.yml:6:16: objective 0.999 is in percent: 0.999% of events must be good; for 99.9% write 99.9",
+            "warning: tests/fixtures/warn/suspicious.yml:12:11: alert `DiskFull` has severity `critcal`, which is neither one of critical, warning, info, none nor an SLO alert's: Alertmanager routing sends it as a ticket",
+            "warning: tests/fixtures/warn/suspicious.yml:23:16: objective 0.5 is in percent: 0.5% of events must be good; for 50% write 50",
+        ],
+        "{stderr}"
+    );
+    // The offending line is quoted under each warning.
+    assert!(stderr.contains("12 |   - name: DiskFull\n"), "{stderr}");
+}
