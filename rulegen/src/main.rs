@@ -70,7 +70,8 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate rule files (one per service) into a directory.
+    /// Generate rule files (one per service, or per spec file) into a directory, or the
+    /// rules onto stdout (-o -). Every problem of every spec is printed before exit 1.
     Generate {
         #[command(flatten)]
         inputs: Inputs,
@@ -143,7 +144,7 @@ enum Command {
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
-    /// Check spec files without writing anything.
+    /// Check spec files without writing anything: every problem of every spec, then exit 1.
     Validate {
         #[command(flatten)]
         inputs: Inputs,
