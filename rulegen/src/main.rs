@@ -111,6 +111,11 @@ enum Command {
         /// (<service>.slo.dashboard.json).
         #[arg(long)]
         dashboards: bool,
+        /// Also write DIR/slo-overview.dashboard.json: one Grafana table of every SLO given
+        /// (objective, period, SLI, budget remaining, alerts firing), each service linked
+        /// to its SLO dashboard (--dashboards).
+        #[arg(long)]
+        overview: bool,
         /// Also write DIR/alertmanager.yml: routes by team and severity, inhibitions and
         /// receiver templates for all given specs.
         #[arg(long)]
@@ -418,6 +423,7 @@ fn main() -> ExitCode {
             per_spec_file,
             emit_tests,
             dashboards,
+            overview,
             alertmanager,
             page_via,
             ticket_via,
@@ -438,7 +444,13 @@ fn main() -> ExitCode {
                 keep,
                 per_spec_file: per_spec_file.then(|| inputs.specs.clone()),
             };
-            generate(
+            if overview && out == Path::new("-") {
+                eprintln!(
+                    "error: -o - writes only the rules; --overview needs an output directory"
+                );
+                return ExitCode::from(1);
+            }
+            let generated = generate(
                 &services,
                 &out,
                 &files,
@@ -453,7 +465,16 @@ fn main() -> ExitCode {
                     group_interval_secs: group_interval,
                     repeat_interval_secs: repeat_interval,
                 }),
-            )
+            );
+            generated.and_then(|()| {
+                if !overview {
+                    return Ok(());
+                }
+                match dashboard::overview_dashboard(&services) {
+                    Some(d) => write(&out.join(dashboard::OVERVIEW_FILE), &dashboard::render(&d)),
+                    None => Ok(()),
+                }
+            })
         }
         Command::Stock { .. } | Command::Check { .. } => {
             unreachable!("handled before specs are loaded")
