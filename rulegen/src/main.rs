@@ -513,7 +513,9 @@ fn add_labels(services: &mut [Service], labels: &[(String, String)]) {
             slo.labels.extend(labels.iter().cloned());
         }
         for a in &mut s.alerts {
-            a.labels.extend(labels.iter().cloned());
+            for (k, v) in labels {
+                a.labels.entry(k.clone()).or_insert_with(|| v.clone());
+            }
         }
     }
 }

@@ -416,3 +416,34 @@ fn alerts_fire_within_a_base_window_of_sloths() {
     // The page stops after the errors do (8h); the ticket's 3d window keeps it on.
     assert!(sloth["page"].last().unwrap() < &720 && ours["page"].last().unwrap() < &720);
 }
+
+/// `--extra-labels` on a native spec: on every rule, over the service's label of the same
+/// name, under a threshold alert's own.
+#[test]
+fn extra_labels_yield_to_an_alerts_own() {
+    let scratch = Scratch::new("sloth-extra-labels");
+    let spec = scratch.path().join("s.yml");
+    std::fs::write(
+        &spec,
+        "version: lakewatch/v1\nservice: api\nlabels: { team: payments }\nalerts:\n  - name: Mine\n    expr: up == 0\n    labels: { env: staging }\n  - name: Other\n    expr: up == 0\n",
+    )
+    .unwrap();
+    let out = ok(&[
+        "generate",
+        spec.to_str().unwrap(),
+        "-o",
+        "-",
+        "-l",
+        "env=prod",
+        "-l",
+        "team=sre",
+    ]);
+    let alert = |name: &str| {
+        let start = out.find(&format!("- alert: \"{name}\"")).unwrap();
+        let rest = &out[start + 1..];
+        rest[..rest.find("- alert:").unwrap_or(rest.len())].to_string()
+    };
+    assert!(alert("Mine").contains("env: \"staging\""), "{out}");
+    assert!(alert("Other").contains("env: \"prod\""), "{out}");
+    assert!(alert("Mine").contains("team: \"sre\""), "{out}");
+}
