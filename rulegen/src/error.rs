@@ -75,6 +75,15 @@ impl Problem {
         Problem::new(pos, msg)
     }
 
+    /// The same problem in a text with `lines` more lines before it (a document of a
+    /// multi-document file, read on its own).
+    pub fn below(mut self, lines: u64) -> Problem {
+        if self.pos.line > 0 {
+            self.pos.line += lines;
+        }
+        self
+    }
+
     /// Attaches the file name and the quoted source line.
     pub fn in_file(self, file: &str, source: &str) -> SpecError {
         SpecError {
@@ -83,6 +92,59 @@ impl Problem {
             snippet: snippet(source, self.pos),
             message: self.message,
         }
+    }
+}
+
+/// Every problem found in one document: a reader goes on to the next SLO or alert after
+/// an invalid one, so a run reports all of them at once.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Problems(pub Vec<Problem>);
+
+impl From<Problem> for Problems {
+    fn from(p: Problem) -> Problems {
+        Problems(vec![p])
+    }
+}
+
+impl Problems {
+    /// Each problem moved down by `lines` (see [`Problem::below`]).
+    pub fn below(self, lines: u64) -> Problems {
+        Problems(self.0.into_iter().map(|p| p.below(lines)).collect())
+    }
+}
+
+/// `f` applied to every item: all results, or every problem they had.
+pub(crate) fn each<T, R>(
+    items: impl IntoIterator<Item = T>,
+    f: impl FnMut(T) -> Result<R, Problem>,
+) -> Result<Vec<R>, Problems> {
+    let mut ok = Vec::new();
+    let mut problems = Vec::new();
+    for r in items.into_iter().map(f) {
+        match r {
+            Ok(v) => ok.push(v),
+            Err(p) => problems.push(p),
+        }
+    }
+    if problems.is_empty() {
+        Ok(ok)
+    } else {
+        Err(Problems(problems))
+    }
+}
+
+/// Both results, or the problems of both.
+pub(crate) fn both<A, B>(
+    a: Result<A, Problems>,
+    b: Result<B, Problems>,
+) -> Result<(A, B), Problems> {
+    match (a, b) {
+        (Ok(a), Ok(b)) => Ok((a, b)),
+        (Err(Problems(mut x)), Err(Problems(y))) => {
+            x.extend(y);
+            Err(Problems(x))
+        }
+        (Err(e), _) | (_, Err(e)) => Err(e),
     }
 }
 
@@ -160,6 +222,13 @@ pub enum Error {
         #[source]
         /// Why it could not be read.
         source: std::io::Error,
+    },
+    /// A directory given as input holds no spec file (after `--fs-exclude` and
+    /// `--fs-include`).
+    #[error("{dir}: no *.yml or *.yaml spec files in this directory (or its filters left none)")]
+    NoSpecs {
+        /// The directory as given.
+        dir: String,
     },
     /// The spec is malformed or fails validation; the message points into the file.
     #[error(transparent)]

@@ -46,47 +46,153 @@ pub fn load_files(
     paths: &[std::path::PathBuf],
     params: &BTreeMap<String, String>,
 ) -> Result<Vec<Service>, Error> {
+    let opts = spec::LoadOptions {
+        params: params.clone(),
+        ..spec::LoadOptions::default()
+    };
+    load_files_with(paths, &opts)
+        .map(|l| l.services)
+        .map_err(|mut e| e.swap_remove(0))
+}
+
+/// [`load_files`] with all of the run's options, reporting every problem of every file
+/// (in file order) rather than the first, so one run shows all there is to fix.
+pub fn load_files_with(
+    paths: &[std::path::PathBuf],
+    opts: &spec::LoadOptions,
+) -> Result<spec::Loaded, Vec<Error>> {
+    let params = &opts.params;
     let loaded = parallel_map(paths, |path| {
         let display = path.display().to_string();
-        let text = std::fs::read_to_string(path).map_err(|source| Error::Read {
-            path: display.clone(),
-            source,
+        let text = std::fs::read_to_string(path).map_err(|source| {
+            vec![Error::Read {
+                path: display.clone(),
+                source,
+            }]
         })?;
-        let services = spec::load_with_params(&display, &text, params)?;
-        Ok::<_, Error>((display, services))
+        let loaded = spec::load_all_with(&display, &text, opts)
+            .map_err(|e| e.into_iter().map(Error::Spec).collect::<Vec<_>>())?;
+        Ok::<_, Vec<Error>>((display, loaded))
     });
+    let mut errors = Vec::new();
+    let mut warnings = Vec::new();
     let mut services: Vec<Service> = Vec::new();
     let mut seen: BTreeMap<String, String> = BTreeMap::new();
     for result in loaded {
-        let (display, file_services) = result?;
+        let (display, file_services) = match result {
+            Ok((display, loaded)) => {
+                warnings.extend(loaded.warnings);
+                (display, loaded.services)
+            }
+            Err(e) => {
+                errors.extend(e);
+                continue;
+            }
+        };
         for s in file_services {
             if let Some(first) = seen.insert(s.name.clone(), display.clone()) {
-                return Err(Error::DuplicateService {
+                errors.push(Error::DuplicateService {
                     service: s.name,
                     first,
-                    second: display,
+                    second: display.clone(),
                 });
+                continue;
             }
             services.push(s);
         }
     }
-    for name in params.keys() {
-        if !services.iter().any(|s| s.params.contains_key(name)) {
-            let declared: BTreeSet<&str> = services
-                .iter()
-                .flat_map(|s| s.params.keys().map(String::as_str))
-                .collect();
-            return Err(Error::UnknownParam {
-                name: name.clone(),
-                declared: if declared.is_empty() {
-                    "none".into()
-                } else {
-                    declared.into_iter().collect::<Vec<_>>().join(", ")
-                },
-            });
+    // Only when every file was read: a parameter of a file that failed is not unknown.
+    if errors.is_empty() {
+        for name in params.keys() {
+            if !services.iter().any(|s| s.params.contains_key(name)) {
+                let declared: BTreeSet<&str> = services
+                    .iter()
+                    .flat_map(|s| s.params.keys().map(String::as_str))
+                    .collect();
+                errors.push(Error::UnknownParam {
+                    name: name.clone(),
+                    declared: if declared.is_empty() {
+                        "none".into()
+                    } else {
+                        declared.into_iter().collect::<Vec<_>>().join(", ")
+                    },
+                });
+            }
         }
     }
-    Ok(services)
+    if errors.is_empty() {
+        Ok(spec::Loaded { services, warnings })
+    } else {
+        Err(errors)
+    }
+}
+
+/// Which files a directory given as input contributes (Sloth's `--fs-exclude` and
+/// `--fs-include`): regular expressions matched against each discovered path as
+/// displayed (the directory as given, joined with the path under it).
+#[derive(Debug, Clone, Default)]
+pub struct FileFilter {
+    /// Paths matching this are skipped; it wins over `include`.
+    pub exclude: Option<regex::Regex>,
+    /// When set, only paths matching it are read.
+    pub include: Option<regex::Regex>,
+}
+
+/// The spec files behind `inputs`: a file as given (whatever its name), a directory
+/// walked recursively for `*.yml` and `*.yaml` files that pass `filter`, sorted, so a
+/// run's output does not depend on the order the file system lists them in. Symbolic
+/// links to directories are not followed (a link cycle would never end).
+pub fn spec_files(
+    inputs: &[std::path::PathBuf],
+    filter: &FileFilter,
+) -> Result<Vec<std::path::PathBuf>, Error> {
+    fn walk(
+        dir: &std::path::Path,
+        filter: &FileFilter,
+        out: &mut Vec<std::path::PathBuf>,
+    ) -> Result<(), Error> {
+        let read_err = |source| Error::Read {
+            path: dir.display().to_string(),
+            source,
+        };
+        let mut entries = std::fs::read_dir(dir)
+            .map_err(read_err)?
+            .collect::<Result<Vec<_>, _>>()
+            .map_err(read_err)?;
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let kind = entry.file_type().map_err(read_err)?;
+            if kind.is_dir() {
+                walk(&path, filter, out)?;
+                continue;
+            }
+            let yaml = path.extension().is_some_and(|e| e == "yml" || e == "yaml");
+            let shown = path.display().to_string();
+            let excluded = filter.exclude.as_ref().is_some_and(|r| r.is_match(&shown));
+            let included = filter.include.as_ref().is_none_or(|r| r.is_match(&shown));
+            if yaml && !excluded && included && std::fs::metadata(&path).is_ok_and(|m| m.is_file())
+            {
+                out.push(path);
+            }
+        }
+        Ok(())
+    }
+    let mut files = Vec::new();
+    for input in inputs {
+        if input.is_dir() {
+            let before = files.len();
+            walk(input, filter, &mut files)?;
+            if files.len() == before {
+                return Err(Error::NoSpecs {
+                    dir: input.display().to_string(),
+                });
+            }
+        } else {
+            files.push(input.clone());
+        }
+    }
+    Ok(files)
 }
 
 /// The spec's file name without directories, as recorded in generated headers (so output

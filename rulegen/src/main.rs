@@ -10,7 +10,7 @@ use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use lakewatch_rulegen::alertmanager::{self, Integration};
 use lakewatch_rulegen::output::{self, Flavor};
 use lakewatch_rulegen::rules::{self, SliSource};
-use lakewatch_rulegen::{Service, check, dashboard, model, stock, unittest, window};
+use lakewatch_rulegen::{Service, check, dashboard, model, spec, stock, unittest, window};
 
 fn integration(s: &str) -> Result<Integration, String> {
     Integration::parse(s)
@@ -70,15 +70,33 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Generate rule files (one per service) into a directory.
+    /// Generate rule files (one per service, or per spec file) into a directory, or the
+    /// rules onto stdout (-o -). Every problem of every spec is printed before exit 1.
     Generate {
-        /// Spec files: native (version: lakewatch/v1), Sloth (version: prometheus/v1) or
-        /// OpenSLO (apiVersion: openslo/v1).
-        #[arg(required = true)]
-        specs: Vec<PathBuf>,
-        /// Output directory (created if missing).
-        #[arg(short = 'o', long = "output")]
+        #[command(flatten)]
+        inputs: Inputs,
+        /// Output directory (created if missing), or `-` for the rules on stdout: one YAML
+        /// document per service, `---` between them (Prometheus reads only a file's first
+        /// document: give it one service at a time, or write to a directory).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
         out: PathBuf,
+        /// Add this label to every generated rule, recording and alerting (repeatable;
+        /// Sloth's flag). It overrides an SLO's label of the same name; an alert's own
+        /// labels override it.
+        #[arg(short = 'l', long = "extra-labels", value_name = "NAME=VALUE", value_parser = extra_label)]
+        extra_labels: Vec<(String, String)>,
+        /// Write no recording rules (Sloth's flag). The alerts read the recorded series, so
+        /// they stay silent unless those rules come from another run.
+        #[arg(long, conflicts_with_all = ["disable_alerts", "emit_tests"])]
+        disable_recordings: bool,
+        /// Write no alerting rules, only the recordings (Sloth's flag).
+        #[arg(long, conflicts_with = "emit_tests")]
+        disable_alerts: bool,
+        /// One rule file per spec file rather than per service, as Sloth writes them: a
+        /// spec found in a directory keeps its path under it (DIR/team/api.yml gives
+        /// OUT/team/api.rules.yml), so each rule file maps back to its spec.
+        #[arg(long)]
+        per_spec_file: bool,
         /// Output flavour.
         #[arg(long, value_enum, default_value_t = FormatArg::Plain)]
         format: FormatArg,
@@ -93,6 +111,11 @@ enum Command {
         /// (<service>.slo.dashboard.json).
         #[arg(long)]
         dashboards: bool,
+        /// Also write DIR/slo-overview.dashboard.json: one Grafana table of every SLO given
+        /// (objective, period, SLI, budget remaining, alerts firing), each service linked
+        /// to its SLO dashboard (--dashboards).
+        #[arg(long)]
+        overview: bool,
         /// Also write DIR/alertmanager.yml: routes by team and severity, inhibitions and
         /// receiver templates for all given specs.
         #[arg(long)]
@@ -126,10 +149,10 @@ enum Command {
         #[arg(long, default_value = ".")]
         root: PathBuf,
     },
-    /// Check spec files without writing anything.
+    /// Check spec files without writing anything: every problem of every spec, then exit 1.
     Validate {
-        #[arg(required = true)]
-        specs: Vec<PathBuf>,
+        #[command(flatten)]
+        inputs: Inputs,
     },
     /// Print each SLO's burn-rate windows, factors and thresholds.
     Explain { spec: PathBuf },
@@ -183,6 +206,55 @@ enum Command {
         )]
         bearer_token_file: Option<PathBuf>,
     },
+}
+
+/// The spec files a run reads, as Sloth's `generate` takes them.
+#[derive(clap::Args)]
+struct Inputs {
+    /// Spec files or directories: native (version: lakewatch/v1), Sloth (version:
+    /// prometheus/v1 or its Kubernetes resource, apiVersion: sloth.slok.dev/v1) or OpenSLO
+    /// (apiVersion: openslo/v1); a file may hold several specs separated by `---`. A
+    /// directory is searched recursively for *.yml and *.yaml files.
+    #[arg(required = true, value_name = "SPEC")]
+    specs: Vec<PathBuf>,
+    /// Skip files found in directories whose path matches this regular expression
+    /// (Sloth's flag; it wins over --fs-include).
+    #[arg(short = 'e', long, value_name = "REGEX")]
+    fs_exclude: Option<regex::Regex>,
+    /// Read only files found in directories whose path matches this regular expression
+    /// (Sloth's flag).
+    #[arg(short = 'n', long, value_name = "REGEX")]
+    fs_include: Option<regex::Regex>,
+    /// The period of Sloth specs, which have none of their own (Sloth's flag). Native and
+    /// OpenSLO specs give theirs.
+    #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = slo_period)]
+    default_slo_period: u64,
+}
+
+/// A period an SLO can have (at least 1h, longer than its longest burn-rate window).
+fn slo_period(s: &str) -> Result<u64, String> {
+    model::check_period(s, lakewatch_rulegen::error::Pos::default()).map_err(|p| p.message)
+}
+
+/// A label for every rule: a valid Prometheus label name other than the ones the rules
+/// select their own series with.
+fn extra_label(s: &str) -> Result<(String, String), String> {
+    let (name, value) = s
+        .split_once('=')
+        .ok_or_else(|| format!("`{s}` is not NAME=VALUE"))?;
+    let valid = name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_');
+    if !valid || name.starts_with("__") {
+        return Err(format!(
+            "`{name}` is not a label name ([a-zA-Z_][a-zA-Z0-9_]*, not starting with __)"
+        ));
+    }
+    if name == "service" || name == "slo" {
+        return Err(format!(
+            "`{name}` is the label the generated rules find their own series by; pick another name"
+        ));
+    }
+    Ok((name.to_string(), value.to_string()))
 }
 
 /// A duration kept as written (it is pasted into queries), after checking it parses.
@@ -244,9 +316,9 @@ fn main() -> ExitCode {
             .exit();
     };
     let mut params = BTreeMap::new();
-    let specs = match &command {
+    let inputs = match &command {
         Command::Generate {
-            specs, params: p, ..
+            inputs, params: p, ..
         } => {
             for (name, value) in p {
                 if params.insert(name.clone(), value.clone()).is_some() {
@@ -258,9 +330,19 @@ fn main() -> ExitCode {
                         .exit();
                 }
             }
-            specs.clone()
+            Inputs {
+                specs: inputs.specs.clone(),
+                fs_exclude: inputs.fs_exclude.clone(),
+                fs_include: inputs.fs_include.clone(),
+                default_slo_period: inputs.default_slo_period,
+            }
         }
-        Command::Validate { specs } => specs.clone(),
+        Command::Validate { inputs } => Inputs {
+            specs: inputs.specs.clone(),
+            fs_exclude: inputs.fs_exclude.clone(),
+            fs_include: inputs.fs_include.clone(),
+            default_slo_period: inputs.default_slo_period,
+        },
         Command::Check {
             files,
             prometheus,
@@ -286,7 +368,12 @@ fn main() -> ExitCode {
             };
             return run_check(files, prometheus, *timeout, &auth, &opts);
         }
-        Command::Explain { spec } => vec![spec.clone()],
+        Command::Explain { spec } => Inputs {
+            specs: vec![spec.clone()],
+            fs_exclude: None,
+            fs_include: None,
+            default_slo_period: spec::LoadOptions::default().sloth_period_secs,
+        },
         Command::Stock { root } => {
             return match write_stock(root) {
                 Ok(()) => ExitCode::SUCCESS,
@@ -297,10 +384,32 @@ fn main() -> ExitCode {
             };
         }
     };
-    let services = match lakewatch_rulegen::load_files(&specs, &params) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("error: {e}");
+    let filter = lakewatch_rulegen::FileFilter {
+        exclude: inputs.fs_exclude,
+        include: inputs.fs_include,
+    };
+    let opts = spec::LoadOptions {
+        params,
+        sloth_period_secs: inputs.default_slo_period,
+    };
+    let loaded = lakewatch_rulegen::spec_files(&inputs.specs, &filter)
+        .map_err(|e| vec![e])
+        .and_then(|files| lakewatch_rulegen::load_files_with(&files, &opts));
+    let mut services = match loaded {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            loaded.services
+        }
+        Err(errors) => {
+            // Every problem of every spec, so one run shows all there is to fix.
+            for e in &errors {
+                eprintln!("error: {e}");
+            }
+            if errors.len() > 1 {
+                eprintln!("{} problems; nothing was written", errors.len());
+            }
             return ExitCode::from(1);
         }
     };
@@ -308,8 +417,13 @@ fn main() -> ExitCode {
         Command::Generate {
             out,
             format,
+            extra_labels,
+            disable_recordings,
+            disable_alerts,
+            per_spec_file,
             emit_tests,
             dashboards,
+            overview,
             alertmanager,
             page_via,
             ticket_via,
@@ -319,22 +433,49 @@ fn main() -> ExitCode {
             group_interval,
             repeat_interval,
             ..
-        } => generate(
-            &services,
-            &out,
-            format.into(),
-            emit_tests,
-            dashboards,
-            alertmanager.then_some(alertmanager::Options {
-                page: page_via,
-                ticket: ticket_via,
-                secrets_dir,
-                webhook_url,
-                group_wait_secs: group_wait,
-                group_interval_secs: group_interval,
-                repeat_interval_secs: repeat_interval,
-            }),
-        ),
+        } => {
+            add_labels(&mut services, &extra_labels);
+            let keep = Keep {
+                recordings: !disable_recordings,
+                alerts: !disable_alerts,
+            };
+            let files = RuleFiles {
+                flavor: format.into(),
+                keep,
+                per_spec_file: per_spec_file.then(|| inputs.specs.clone()),
+            };
+            if overview && out == Path::new("-") {
+                eprintln!(
+                    "error: -o - writes only the rules; --overview needs an output directory"
+                );
+                return ExitCode::from(1);
+            }
+            let generated = generate(
+                &services,
+                &out,
+                &files,
+                emit_tests,
+                dashboards,
+                alertmanager.then_some(alertmanager::Options {
+                    page: page_via,
+                    ticket: ticket_via,
+                    secrets_dir,
+                    webhook_url,
+                    group_wait_secs: group_wait,
+                    group_interval_secs: group_interval,
+                    repeat_interval_secs: repeat_interval,
+                }),
+            );
+            generated.and_then(|()| {
+                if !overview {
+                    return Ok(());
+                }
+                match dashboard::overview_dashboard(&services) {
+                    Some(d) => write(&out.join(dashboard::OVERVIEW_FILE), &dashboard::render(&d)),
+                    None => Ok(()),
+                }
+            })
+        }
         Command::Stock { .. } | Command::Check { .. } => {
             unreachable!("handled before specs are loaded")
         }
@@ -364,22 +505,115 @@ fn main() -> ExitCode {
     }
 }
 
+/// Sloth's `--extra-labels`: merged into every SLO's labels, which go on its recordings
+/// and alerts (an alert's own labels win, as in Sloth), and into every threshold alert's.
+fn add_labels(services: &mut [Service], labels: &[(String, String)]) {
+    for s in services {
+        for slo in &mut s.slos {
+            slo.labels.extend(labels.iter().cloned());
+        }
+        for a in &mut s.alerts {
+            for (k, v) in labels {
+                a.labels.entry(k.clone()).or_insert_with(|| v.clone());
+            }
+        }
+    }
+}
+
+/// Which kinds of rules a run writes (Sloth's `--disable-recordings`/`--disable-alerts`).
+#[derive(Clone, Copy)]
+struct Keep {
+    recordings: bool,
+    alerts: bool,
+}
+
+impl Keep {
+    /// `set` without the rules this run does not write, and without groups left empty
+    /// (Prometheus refuses a group without rules).
+    fn apply(self, mut set: rules::RuleSet) -> rules::RuleSet {
+        for g in &mut set.groups {
+            g.rules.retain(|r| match r.kind {
+                rules::RuleKind::Record(_) => self.recordings,
+                rules::RuleKind::Alert(_) => self.alerts,
+            });
+        }
+        set.groups.retain(|g| !g.rules.is_empty());
+        set
+    }
+}
+
+/// How rules are written.
+struct RuleFiles {
+    flavor: Flavor,
+    keep: Keep,
+    /// With `--per-spec-file`: the inputs as given, to place each spec's rule file.
+    per_spec_file: Option<Vec<PathBuf>>,
+}
+
+impl RuleFiles {
+    /// One service's rule set, as written.
+    fn rules(&self, s: &Service) -> anyhow::Result<rules::RuleSet> {
+        Ok(self
+            .keep
+            .apply(rules::generate(s, SliSource::Spec).map_err(anyhow::Error::msg)?))
+    }
+}
+
+/// Where `--per-spec-file` writes the rules of `spec`, relative to the output directory:
+/// its path under the input directory it was found in, or its file name when it was given
+/// as a file, with the flavour's suffix for its extension.
+fn spec_rule_file(spec: &Path, inputs: &[PathBuf], flavor: Flavor) -> PathBuf {
+    let rel = inputs
+        .iter()
+        .filter(|i| i.is_dir())
+        .find_map(|dir| spec.strip_prefix(dir).ok())
+        .unwrap_or_else(|| Path::new(spec.file_name().unwrap_or(spec.as_os_str())));
+    let stem = rel
+        .file_stem()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    rel.with_file_name(flavor.file_name(&stem))
+}
+
 fn generate(
     services: &[Service],
     out: &Path,
-    flavor: Flavor,
+    files: &RuleFiles,
     emit_tests: bool,
     dashboards: bool,
     alertmanager: Option<alertmanager::Options>,
 ) -> anyhow::Result<()> {
+    if out == Path::new("-") {
+        if emit_tests || dashboards || alertmanager.is_some() || files.per_spec_file.is_some() {
+            anyhow::bail!(
+                "-o - writes only the rules; --emit-tests, --dashboards, --alertmanager and --per-spec-file need an output directory"
+            );
+        }
+        let rendered = lakewatch_rulegen::parallel_map(services, |s| -> anyhow::Result<String> {
+            let source = lakewatch_rulegen::source_name(s);
+            Ok(output::render(
+                files.flavor,
+                &s.name,
+                &source,
+                &files.rules(s)?,
+            ))
+        });
+        let docs = rendered.into_iter().collect::<anyhow::Result<Vec<_>>>()?;
+        let mut stdout = std::io::stdout().lock();
+        std::io::Write::write_all(&mut stdout, docs.join("---\n").as_bytes())
+            .and_then(|()| std::io::Write::flush(&mut stdout))
+            .context("writing the rules to stdout")?;
+        return Ok(());
+    }
     std::fs::create_dir_all(out).with_context(|| format!("creating {}", out.display()))?;
     let written = lakewatch_rulegen::parallel_map(services, |s| -> anyhow::Result<()> {
-        let set = rules::generate(s, SliSource::Spec).map_err(anyhow::Error::msg)?;
         let source = lakewatch_rulegen::source_name(s);
-        write(
-            &out.join(flavor.file_name(&s.name)),
-            &output::render(flavor, &s.name, &source, &set),
-        )?;
+        if files.per_spec_file.is_none() {
+            write(
+                &out.join(files.flavor.file_name(&s.name)),
+                &output::render(files.flavor, &s.name, &source, &files.rules(s)?),
+            )?;
+        }
         if emit_tests && !s.slos.is_empty() {
             let dir = out.join("tests");
             std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
@@ -397,6 +631,37 @@ fn generate(
     });
     // The first failure in service order, as a sequential run would report it.
     written.into_iter().collect::<anyhow::Result<()>>()?;
+    if let Some(inputs) = &files.per_spec_file {
+        // Services in the order read, so a spec file's services are next to each other;
+        // their groups go into one file (Prometheus reads only a file's first document).
+        let mut by_file: Vec<(&str, Vec<&Service>)> = Vec::new();
+        for s in services {
+            match by_file.last_mut() {
+                Some((f, v)) if *f == s.file => v.push(s),
+                _ => by_file.push((&s.file, vec![s])),
+            }
+        }
+        for (file, specs) in by_file {
+            let mut set = rules::RuleSet { groups: Vec::new() };
+            for s in &specs {
+                set.groups.extend(files.rules(s)?.groups);
+            }
+            let spec = Path::new(file);
+            let path = out.join(spec_rule_file(spec, inputs, files.flavor));
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)
+                    .with_context(|| format!("creating {}", dir.display()))?;
+            }
+            let name = path
+                .file_name()
+                .and_then(|n| n.to_str())
+                .and_then(|n| n.split('.').next())
+                .unwrap_or("rules")
+                .to_string();
+            let source = lakewatch_rulegen::source_name(specs[0]);
+            write(&path, &output::render(files.flavor, &name, &source, &set))?;
+        }
+    }
     if let Some(opts) = alertmanager {
         write(
             &out.join("alertmanager.yml"),

@@ -315,6 +315,28 @@ pub fn check_labels(
 
 /// The objective must leave a budget and ask for something.
 pub fn check_objective(percent: f64, pos: Pos) -> Result<f64, Problem> {
+    check_objective_inner(percent, pos)
+}
+
+/// A warning for a legal but suspicious objective: one below 1 (percent) is almost always
+/// a ratio written where a percentage is expected (`0.999` for 99.9%), and would alert
+/// on nearly everything being broken.
+pub fn objective_warning(percent: f64, pos: Pos) -> Option<Problem> {
+    (percent < 1.0).then(|| {
+        Problem::new(
+            pos,
+            format!(
+                "objective {} is in percent: {}% of events must be good; for {}% write {}",
+                crate::num::format(percent, 6),
+                crate::num::format(percent, 6),
+                crate::num::format(percent * 100.0, 6),
+                crate::num::format(percent * 100.0, 6),
+            ),
+        )
+    })
+}
+
+fn check_objective_inner(percent: f64, pos: Pos) -> Result<f64, Problem> {
     if percent.is_finite() && percent > 0.0 && percent < 100.0 {
         Ok(percent)
     } else {

@@ -77,6 +77,10 @@ pub struct Panel {
     pub thresholds: Vec<(f64, String)>,
     /// Draw thresholds as lines on a time series.
     pub threshold_lines: bool,
+    /// A table's cell options (`custom.cellOptions`, e.g. coloured backgrounds).
+    pub cells: Option<Value>,
+    /// Data links on every value (Grafana's `fieldConfig.defaults.links`).
+    pub links: Vec<Value>,
 }
 
 /// Panel plugin.
@@ -135,6 +139,8 @@ impl Panel {
             max: None,
             thresholds: Vec::new(),
             threshold_lines: false,
+            cells: None,
+            links: Vec::new(),
         }
     }
 
@@ -323,16 +329,23 @@ fn panel_json(p: &Panel, id: u32, grid_pos: GridPos) -> PanelJson<'_> {
                         "thresholds"
                     },
                 },
-                custom: time_series.then_some(Custom {
-                    draw_style: "line",
-                    fill_opacity: 10,
-                    line_width: 1,
-                    show_points: "never",
-                    span_nulls: false,
-                    thresholds_style: Mode {
-                        mode: if p.threshold_lines { "dashed" } else { "off" },
-                    },
-                }),
+                custom: if time_series {
+                    Some(CustomJson::Series(Custom {
+                        draw_style: "line",
+                        fill_opacity: 10,
+                        line_width: 1,
+                        show_points: "never",
+                        span_nulls: false,
+                        thresholds_style: Mode {
+                            mode: if p.threshold_lines { "dashed" } else { "off" },
+                        },
+                    }))
+                } else {
+                    p.cells
+                        .as_ref()
+                        .map(|c| CustomJson::Table(json!({ "cellOptions": c })))
+                },
+                links: &p.links,
                 max: p.max,
                 min: p.min,
                 thresholds: Thresholds {
@@ -537,7 +550,9 @@ struct FieldConfig<'a> {
 struct Defaults<'a> {
     color: Mode,
     #[serde(skip_serializing_if = "Option::is_none")]
-    custom: Option<Custom>,
+    custom: Option<CustomJson>,
+    #[serde(skip_serializing_if = "<[Value]>::is_empty")]
+    links: &'a [Value],
     #[serde(skip_serializing_if = "Option::is_none")]
     max: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -549,6 +564,14 @@ struct Defaults<'a> {
 #[derive(Serialize)]
 struct Mode {
     mode: &'static str,
+}
+
+/// A panel's `custom` field config: a time series' line style, or a table's cells.
+#[derive(Serialize)]
+#[serde(untagged)]
+enum CustomJson {
+    Series(Custom),
+    Table(Value),
 }
 
 #[derive(Serialize)]
@@ -592,7 +615,9 @@ pub fn uid_for(prefix: &str, name: &str) -> String {
     format!("{}-{}", &full[..keep].trim_end_matches('-'), &hash[..12])
 }
 
+mod overview;
 mod slo;
+pub use overview::{OVERVIEW_FILE, overview_dashboard};
 pub use slo::{slo_dashboard, slo_file_name};
 
 /// All Grafana template variable references (`$x`, `${x}`, `[[x]]`) replaced by values

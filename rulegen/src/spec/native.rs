@@ -38,7 +38,7 @@ use serde::Deserialize;
 use serde_saphyr::Spanned;
 
 use super::{Labels, labels, merged};
-use crate::error::{Pos, Problem};
+use crate::error::{Pos, Problem, Problems, both, each};
 use crate::model::{
     self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, Slo, ThresholdAlert,
 };
@@ -168,8 +168,49 @@ pub fn load(
     file: &str,
     text: &str,
     overrides: &BTreeMap<String, String>,
-) -> Result<Service, Problem> {
+) -> Result<Service, Problems> {
+    load_warning(file, text, overrides, &mut Vec::new())
+}
+
+/// Threshold alert severities Alertmanager routing knows without a page alert using them.
+const KNOWN_SEVERITIES: [&str; 4] = ["critical", "warning", "info", "none"];
+
+/// [`load`], adding warnings about legal but suspicious input to `warnings`: an objective
+/// below 1%, a threshold alert severity that neither is a usual one nor is used by one of
+/// the spec's SLO alerts (a typo such as `critcal` would route it as a ticket).
+pub fn load_warning(
+    file: &str,
+    text: &str,
+    overrides: &BTreeMap<String, String>,
+    warnings: &mut Vec<Problem>,
+) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
+    warnings.extend(spec.slos.iter().filter_map(|s| {
+        model::objective_warning(s.value.objective.value, Pos::at(&s.value.objective))
+    }));
+    let slo_severities: Vec<&str> = spec
+        .slos
+        .iter()
+        .filter_map(|s| s.value.alerting.as_ref())
+        .flat_map(|a| [a.page.as_ref(), a.ticket.as_ref()])
+        .flatten()
+        .filter_map(|b| b.severity.as_deref())
+        .collect();
+    for a in &spec.alerts {
+        if let Some(sev) = a.value.severity.as_deref()
+            && !KNOWN_SEVERITIES.contains(&sev)
+            && !slo_severities.contains(&sev)
+        {
+            warnings.push(Problem::new(
+                Pos::at(&a.value.name),
+                format!(
+                    "alert `{}` has severity `{sev}`, which is neither one of {} nor an SLO alert's: Alertmanager routing sends it as a ticket",
+                    a.value.name.value,
+                    KNOWN_SEVERITIES.join(", ")
+                ),
+            ));
+        }
+    }
     let service = model::check_name("service", &spec.service.value, Pos::at(&spec.service))?;
     let service_labels = labels(&spec.labels)?;
     model::check_unique(
@@ -188,19 +229,13 @@ pub fn load(
         return Err(Problem::new(
             Pos::at(&spec.service),
             "the service has neither `slos` nor `alerts`; nothing to generate",
-        ));
+        )
+        .into());
     }
-    let slos = spec
-        .slos
-        .iter()
-        .map(|s| slo(&service, &s.value))
-        .collect::<Result<Vec<_>, _>>()?;
+    let slos = each(&spec.slos, |s| slo(&service, &s.value));
     let params = Params::new(spec.params.as_ref(), overrides)?;
-    let alerts = spec
-        .alerts
-        .iter()
-        .map(|a| alert(&a.value, &params))
-        .collect::<Result<Vec<_>, _>>()?;
+    let alerts = each(&spec.alerts, |a| alert(&a.value, &params));
+    let (slos, alerts) = both(slos, alerts)?;
     params.check_all_used()?;
     Ok(Service {
         name: service,
@@ -569,7 +604,10 @@ alerts:
             "errors: scalar(sum(rate(http_requests_total{code=~\"5..\"}[{{.window}}])))",
         );
         assert_ne!(spec, GOOD);
-        let e = load("s.yml", &spec, &BTreeMap::new()).unwrap_err();
+        let e = load("s.yml", &spec, &BTreeMap::new())
+            .unwrap_err()
+            .0
+            .remove(0);
         assert!(
             e.message.starts_with("SLI is not valid PromQL"),
             "{}",
@@ -607,7 +645,10 @@ alerts:
     }
 
     fn err(text: &str) -> Problem {
-        load("s.yml", text, &BTreeMap::new()).unwrap_err()
+        load("s.yml", text, &BTreeMap::new())
+            .unwrap_err()
+            .0
+            .remove(0)
     }
 
     #[test]
@@ -683,7 +724,7 @@ alerts:
             "undeclared: ignored here"
         );
         let bad: BTreeMap<String, String> = [("wait".to_string(), "soon".to_string())].into();
-        let e = load("s.yml", PARAMS, &bad).unwrap_err();
+        let e = load("s.yml", PARAMS, &bad).unwrap_err().0.remove(0);
         assert!(
             e.message.contains("`soon` is not a duration"),
             "{}",
@@ -692,7 +733,7 @@ alerts:
         assert_eq!(e.pos.line, 9, "reported where the parameter is used");
         let nested: BTreeMap<String, String> =
             [("wait".to_string(), "{{.params.free_ratio}}".to_string())].into();
-        let e = load("s.yml", PARAMS, &nested).unwrap_err();
+        let e = load("s.yml", PARAMS, &nested).unwrap_err().0.remove(0);
         assert!(
             e.message.contains("(its value from --param)"),
             "{}",

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
-use crate::error::{Pos, Problem};
+use crate::error::{Pos, Problem, Problems};
 use crate::model::{self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, Slo};
 
 /// The `apiVersion` value of this format.
@@ -133,31 +133,41 @@ fn unsupported<T>(what: &Spanned<T>, feature: &str) -> Problem {
 }
 
 /// Parses OpenSLO documents into services (grouping SLOs by `spec.service`).
-pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problem> {
+pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problems> {
     let docs: Vec<Doc> = serde_saphyr::from_multiple(text).map_err(|e| Problem::from_yaml(&e))?;
     let mut services: Vec<Service> = Vec::new();
     let mut names = Vec::new();
+    let mut problems = Vec::new();
     for doc in &docs {
         if doc.api_version.value != API_VERSION {
-            return Err(Problem::new(
+            problems.push(Problem::new(
                 Pos::at(&doc.api_version),
                 format!("every document must be `apiVersion: {API_VERSION}`"),
             ));
+            continue;
         }
         match doc.kind.value.as_str() {
             "Service" => {
-                model::check_name(
+                if let Err(p) = model::check_name(
                     "service",
                     &doc.metadata.name.value,
                     Pos::at(&doc.metadata.name),
-                )?;
+                ) {
+                    problems.push(p);
+                }
             }
             "SLO" => {
                 names.push((
                     doc.metadata.name.value.as_str(),
                     Pos::at(&doc.metadata.name),
                 ));
-                let (service, slo) = slo(doc)?;
+                let (service, slo) = match slo(doc) {
+                    Ok(s) => s,
+                    Err(p) => {
+                        problems.push(p);
+                        continue;
+                    }
+                };
                 match services.iter_mut().find(|s| s.name == service) {
                     Some(s) => s.slos.push(slo),
                     None => services.push(Service {
@@ -172,7 +182,7 @@ pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problem> {
                 }
             }
             other => {
-                return Err(Problem::new(
+                problems.push(Problem::new(
                     Pos::at(&doc.kind),
                     format!(
                         "OpenSLO kind `{other}` is not supported: put the SLI inline in an SLO (kinds read: SLO, Service)"
@@ -181,12 +191,19 @@ pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problem> {
             }
         }
     }
-    model::check_unique("SLO", names)?;
+    if let Err(p) = model::check_unique("SLO", names) {
+        problems.push(p);
+    }
+    if !problems.is_empty() {
+        problems.sort_by_key(|p| p.pos);
+        return Err(Problems(problems));
+    }
     if services.is_empty() {
         return Err(Problem::new(
             Pos { line: 1, column: 1 },
             "no `kind: SLO` document; nothing to generate",
-        ));
+        )
+        .into());
     }
     Ok(services)
 }
@@ -498,7 +515,10 @@ spec:
 
     #[test]
     fn rejects_unsupported_features_by_name() {
-        let e = load("s.yml", &SPEC.replace("Occurrences", "Timeslices")).unwrap_err();
+        let e = load("s.yml", &SPEC.replace("Occurrences", "Timeslices"))
+            .unwrap_err()
+            .0
+            .remove(0);
         assert!(
             e.message.contains("budgetingMethod `Timeslices`"),
             "{}",
@@ -509,7 +529,9 @@ spec:
             "s.yml",
             &SPEC.replace("isRolling: true", "isRolling: false"),
         )
-        .unwrap_err();
+        .unwrap_err()
+        .0
+        .remove(0);
         assert!(e.message.contains("rolling"), "{}", e.message);
     }
 }

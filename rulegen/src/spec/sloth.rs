@@ -4,7 +4,13 @@
 //! alert name shared by page and ticket alerts, their labels and annotations, and the
 //! `sloth_id`/`sloth_service`/`sloth_slo`/`sloth_severity` labels existing Alertmanager
 //! routes and dashboards select on. Sloth has no period in the spec (it is a CLI flag,
-//! 30d by default); we use 30d. SLI plugins run Go code inside Sloth and are rejected.
+//! 30d by default): so here (`--default-slo-period`). SLI and SLO plugins run Go code
+//! inside Sloth and are rejected.
+//!
+//! Sloth's Kubernetes resource (`apiVersion: sloth.slok.dev/v1`, `kind:
+//! PrometheusServiceLevel`) holds the same spec under `spec:`, its keys in camelCase
+//! (`errorQuery`, `pageAlert`); the types below take both spellings rather than being
+//! written twice, so a snake_case key in the resource is accepted too.
 
 use std::collections::BTreeMap;
 
@@ -13,13 +19,20 @@ use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use super::{Labels, labels, merged};
-use crate::error::{Pos, Problem};
+use crate::error::{Pos, Problem, Problems, each};
 use crate::model::{self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, Slo};
 
 /// The `version` value of this format.
 pub const VERSION: &str = "prometheus/v1";
 
-const PERIOD: &str = "30d";
+/// The `apiVersion` of Sloth's Kubernetes resource.
+pub const KUBERNETES_API_VERSION: &str = "sloth.slok.dev/v1";
+
+/// The `kind` of Sloth's Kubernetes resource.
+pub const KUBERNETES_KIND: &str = "PrometheusServiceLevel";
+
+/// Sloth's default period (its `--default-slo-period`), 30 days.
+pub const DEFAULT_PERIOD_SECS: u64 = 30 * 86400;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -29,6 +42,32 @@ struct Spec {
     service: Spanned<String>,
     #[serde(default)]
     labels: Labels,
+    slo_plugins: Option<Spanned<IgnoredAny>>,
+    slos: Vec<Spanned<RawSlo>>,
+}
+
+/// Sloth's Kubernetes resource, `PrometheusServiceLevel`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct Resource {
+    #[allow(dead_code)]
+    api_version: Spanned<String>,
+    kind: Spanned<String>,
+    #[allow(dead_code)]
+    metadata: Option<IgnoredAny>,
+    spec: Spanned<ResourceSpec>,
+    #[allow(dead_code)]
+    status: Option<IgnoredAny>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct ResourceSpec {
+    service: Spanned<String>,
+    #[serde(default)]
+    labels: Labels,
+    slo_plugins: Option<Spanned<IgnoredAny>>,
+    #[serde(default)]
     slos: Vec<Spanned<RawSlo>>,
 }
 
@@ -41,6 +80,7 @@ struct RawSlo {
     description: String,
     #[serde(default)]
     labels: Labels,
+    plugins: Option<Spanned<IgnoredAny>>,
     sli: Spanned<RawSli>,
     alerting: Spanned<RawAlerting>,
 }
@@ -56,13 +96,16 @@ struct RawSli {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Events {
+    #[serde(alias = "errorQuery")]
     error_query: Spanned<String>,
+    #[serde(alias = "totalQuery")]
     total_query: Spanned<String>,
 }
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Raw {
+    #[serde(alias = "errorRatioQuery")]
     error_ratio_query: Spanned<String>,
 }
 
@@ -74,7 +117,9 @@ struct RawAlerting {
     labels: Labels,
     #[serde(default)]
     annotations: Option<BTreeMap<String, String>>,
+    #[serde(alias = "pageAlert")]
     page_alert: Option<RawAlert>,
+    #[serde(alias = "ticketAlert")]
     ticket_alert: Option<RawAlert>,
 }
 
@@ -89,28 +134,87 @@ struct RawAlert {
     annotations: Option<BTreeMap<String, String>>,
 }
 
-/// Parses and validates a Sloth spec.
-pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
+/// Parses and validates a Sloth spec (one YAML document); its SLOs get `period_secs`.
+pub fn load(file: &str, text: &str, period_secs: u64) -> Result<Service, Problems> {
+    load_warning(file, text, period_secs, &mut Vec::new())
+}
+
+/// [`load`], adding warnings about legal but suspicious input to `warnings`.
+pub fn load_warning(
+    file: &str,
+    text: &str,
+    period_secs: u64,
+    warnings: &mut Vec<Problem>,
+) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
-    let service = model::check_name("service", &spec.service.value, Pos::at(&spec.service))?;
+    service(
+        file,
+        &spec.service,
+        &spec.labels,
+        &spec.slo_plugins,
+        &spec.slos,
+        period_secs,
+        warnings,
+    )
+}
+
+/// Parses and validates Sloth's Kubernetes resource (one YAML document), as
+/// [`load_warning`].
+pub fn load_kubernetes(
+    file: &str,
+    text: &str,
+    period_secs: u64,
+    warnings: &mut Vec<Problem>,
+) -> Result<Service, Problems> {
+    let r: Resource = super::single_document(text)?;
+    if r.kind.value != KUBERNETES_KIND {
+        return Err(Problems::from(Problem::new(
+            Pos::at(&r.kind),
+            format!(
+                "unsupported kind `{}`: `apiVersion: {KUBERNETES_API_VERSION}` takes `kind: {KUBERNETES_KIND}`",
+                r.kind.value
+            ),
+        )));
+    }
+    let spec = &r.spec.value;
+    service(
+        file,
+        &spec.service,
+        &spec.labels,
+        &spec.slo_plugins,
+        &spec.slos,
+        period_secs,
+        warnings,
+    )
+}
+
+fn service(
+    file: &str,
+    name: &Spanned<String>,
+    service_labels: &Labels,
+    slo_plugins: &Option<Spanned<IgnoredAny>>,
+    raw_slos: &[Spanned<RawSlo>],
+    period_secs: u64,
+    warnings: &mut Vec<Problem>,
+) -> Result<Service, Problems> {
+    if let Some(p) = slo_plugins {
+        return Err(plugins_refused(p).into());
+    }
+    let service = model::check_name("service", &name.value, Pos::at(name))?;
     model::check_unique(
         "SLO",
-        spec.slos
+        raw_slos
             .iter()
             .map(|s| (s.value.name.value.as_str(), Pos::at(&s.value.name))),
     )?;
-    if spec.slos.is_empty() {
-        return Err(Problem::new(
-            Pos::at(&spec.service),
-            "`slos` is empty; nothing to generate",
-        ));
+    if raw_slos.is_empty() {
+        return Err(Problem::new(Pos::at(name), "`slos` is empty; nothing to generate").into());
     }
-    let service_labels = labels(&spec.labels)?;
-    let slos = spec
-        .slos
-        .iter()
-        .map(|s| slo(&service, &s.value))
-        .collect::<Result<Vec<_>, _>>()?;
+    let service_labels = labels(service_labels)?;
+    warnings.extend(raw_slos.iter().filter_map(|s| {
+        model::objective_warning(s.value.objective.value, Pos::at(&s.value.objective))
+    }));
+    let slos = each(raw_slos, |s| slo(&service, &s.value, period_secs))?;
     Ok(Service {
         name: service,
         labels: service_labels,
@@ -122,7 +226,17 @@ pub fn load(file: &str, text: &str) -> Result<Service, Problem> {
     })
 }
 
-fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
+fn plugins_refused(p: &Spanned<IgnoredAny>) -> Problem {
+    Problem::new(
+        Pos::at(p),
+        "Sloth SLO plugins are not supported: they run Go code inside Sloth; remove them (Lakewatch's rules need none of the default ones)",
+    )
+}
+
+fn slo(service: &str, raw: &RawSlo, period_secs: u64) -> Result<Slo, Problem> {
+    if let Some(p) = &raw.plugins {
+        return Err(plugins_refused(p));
+    }
     let name = model::check_name("SLO", &raw.name.value, Pos::at(&raw.name))?;
     let objective = model::check_objective(raw.objective.value, Pos::at(&raw.objective))?;
     let sli = sli(&raw.sli)?;
@@ -136,7 +250,7 @@ fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
         name,
         description: raw.description.trim().to_string(),
         objective,
-        period_secs: model::check_period(PERIOD, Pos::at(&raw.name))?,
+        period_secs,
         sli,
         labels: slo_labels,
         alerting,
@@ -255,7 +369,7 @@ slos:
 
     #[test]
     fn keeps_sloth_names_and_labels() {
-        let s = load("s.yml", SPEC).unwrap();
+        let s = load("s.yml", SPEC, DEFAULT_PERIOD_SECS).unwrap();
         let slo = &s.slos[0];
         assert_eq!(slo.period_secs, 30 * 86400);
         assert_eq!(slo.labels["sloth_id"], "myservice-requests-availability");
@@ -279,7 +393,10 @@ slos:
             "      events:\n        error_query",
             "      plugin:\n        id: x\n      events:\n        error_query",
         );
-        let e = load("s.yml", &text).unwrap_err();
+        let e = load("s.yml", &text, DEFAULT_PERIOD_SECS)
+            .unwrap_err()
+            .0
+            .remove(0);
         assert!(
             e.message.contains("plugins are not supported"),
             "{}",

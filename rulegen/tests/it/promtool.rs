@@ -75,3 +75,31 @@ fn timing_test_catches_a_wrong_factor() {
         "a 30x page threshold must miss the 2% burn"
     );
 }
+
+/// The SLO overview's remaining error budget (`slo:period_error_budget_remaining:ratio`)
+/// for a series computed by hand (see `timing/budget.test.yml`).
+#[test]
+fn remaining_error_budget_for_a_known_series() {
+    let Some(promtool) = promtool() else { return };
+    let scratch = Scratch::new("promtool-budget");
+    generate(&fixture("timing/budget.yml"), scratch.path(), &[]);
+    let test = std::fs::read_to_string(fixture("timing/budget.test.yml")).unwrap();
+    std::fs::write(scratch.path().join("budget.test.yml"), &test).unwrap();
+    promtool_ok(
+        &promtool,
+        scratch.path(),
+        &["test", "rules", "budget.test.yml"],
+    );
+    // And it can fail: a budget half spent at 12h is not reported as a quarter spent.
+    std::fs::write(
+        scratch.path().join("wrong.test.yml"),
+        test.replacen("value: 500", "value: 750", 1),
+    )
+    .unwrap();
+    let out = std::process::Command::new(&promtool)
+        .args(["test", "rules", "wrong.test.yml"])
+        .current_dir(scratch.path())
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+}

@@ -159,7 +159,7 @@ fn schema_path() -> Option<PathBuf> {
     None
 }
 
-fn validate_schema(dashboards: &[(String, Value)]) {
+pub(crate) fn validate_schema(dashboards: &[(String, Value)]) {
     let Some(path) = schema_path() else { return };
     let schema: Value = serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
     let validator = jsonschema::draft7::new(&schema).expect("Grafana's schema compiles");
