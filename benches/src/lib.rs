@@ -89,3 +89,45 @@ pub fn slo_specs(slos: usize) -> Vec<(String, String)> {
         })
         .collect()
 }
+
+/// One collector target of the scale bench: `series` filesystem-shaped series (7 gauges
+/// per mount, three realistic labels) in families every target shares, as disk targets
+/// do; `generation` changes every value, as a new cycle does.
+pub fn scale_target(series: usize, target: usize, generation: u64) -> Arc<Fragment> {
+    let metrics = [
+        &cat::FILESYSTEM_SIZE,
+        &cat::FILESYSTEM_FREE,
+        &cat::FILESYSTEM_AVAIL,
+        &cat::FILESYSTEM_FILES,
+        &cat::FILESYSTEM_FILES_FREE,
+        &cat::FILESYSTEM_READONLY,
+        &cat::FILESYSTEM_DEVICE_ERROR,
+    ];
+    let mut f = Fragment::default();
+    for i in 0..series {
+        let mount = i / metrics.len();
+        let device = format!("/dev/mapper/t{target}-vg{}-data{}", mount % 17, mount);
+        let point = format!("/data/t{target}/tenant-{}/lake-{}", mount % 101, mount);
+        let value = ((i as u64 * 7919 + generation * 104_729) % 1_000_000_000_000) as f64;
+        f.push(
+            metrics[i % metrics.len()],
+            [device.as_str(), "xfs", &point],
+            value,
+        );
+    }
+    Arc::new(f)
+}
+
+/// The self-metrics fragment the scheduler rebuilds on every publish: one
+/// `lakewatch_collector_up` per target.
+pub fn scale_own(targets: usize, generation: u64) -> Arc<Fragment> {
+    let mut f = Fragment::default();
+    for t in 0..targets {
+        f.push(
+            &cat::COLLECTOR_UP,
+            ["disk".to_string(), format!("t{t}")],
+            (generation % 2) as f64,
+        );
+    }
+    Arc::new(f)
+}

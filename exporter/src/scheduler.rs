@@ -31,7 +31,7 @@ use tokio::task::{AbortHandle, JoinSet};
 use crate::collector::{CollectError, Fragment, Job, Settings};
 use crate::config::schedule::Schedule;
 use crate::error_kind::ErrorKind;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Encoder, Snapshot};
 
 // Surviving a collector's panic relies on unwinding; with `panic = "abort"` one buggy
 // collector would take every other one and /metrics down with it.
@@ -89,6 +89,8 @@ pub struct Hub {
     entries: Mutex<Vec<Entry>>,
     series_per_target: AtomicUsize,
     snapshot: RwLock<Arc<Snapshot>>,
+    /// Re-encodes only the fragments that changed since the last publish.
+    encoder: Mutex<Encoder>,
     /// Set once a published snapshot includes every collector's first cycle. It stays
     /// set across reloads: a new target does not take a serving exporter out of a
     /// load balancer.
@@ -106,6 +108,7 @@ impl Hub {
             entries: Mutex::new(Vec::new()),
             series_per_target: AtomicUsize::new(series_per_target),
             snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            encoder: Mutex::new(Encoder::default()),
             ready: AtomicBool::new(false),
             dirty: Notify::new(),
             started,
@@ -277,7 +280,12 @@ impl Hub {
         );
         process_metrics(self.started, &mut own);
         fragments.push(Arc::new(own));
-        let snapshot = Arc::new(Snapshot::build(&fragments));
+        let snapshot = Arc::new(
+            self.encoder
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .build(&fragments),
+        );
         *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
         if all_ran {
             self.ready.store(true, Ordering::Release);

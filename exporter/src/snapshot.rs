@@ -15,6 +15,10 @@ use prometheus_client::registry::{Registry, Unit};
 
 use crate::collector::{Fragment, Value};
 
+mod incremental;
+
+pub use incremental::{Encoder, MEMBER_MIN};
+
 /// Content type of the OpenMetrics body.
 pub const OPENMETRICS_CONTENT_TYPE: &str =
     "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -61,7 +65,8 @@ pub struct Snapshot {
 }
 
 impl Snapshot {
-    /// Encodes the given fragments. Samples of the same metric from different fragments
+    /// Encodes the given fragments from scratch (the scheduler uses [`Encoder`], which
+    /// re-encodes only what changed; this is its test oracle). Samples of the same metric from different fragments
     /// (targets) are merged into one family; families are sorted by name and samples by
     /// labels, so equal input gives byte-identical output.
     pub fn build(fragments: &[Arc<Fragment>]) -> Snapshot {
@@ -88,8 +93,11 @@ struct EncFamily {
     help: String,
     unit: Option<&'static str>,
     kind: Kind,
-    samples: Vec<(Vec<(String, String)>, Value)>,
+    samples: Vec<(Labels, Value)>,
 }
+
+/// A series' label pairs, in the order they are written.
+type Labels = Vec<(String, String)>;
 
 /// Encodes fragments as OpenMetrics text (ending in `# EOF`) with prometheus-client.
 ///
@@ -100,23 +108,10 @@ struct EncFamily {
 pub fn encode_openmetrics(fragments: &[Arc<Fragment>]) -> String {
     let mut families: BTreeMap<String, EncFamily> = BTreeMap::new();
     for sample in fragments.iter().flat_map(|f| f.samples.iter()) {
-        let metric: &'static Metric = sample.metric;
-        let labels = metric
-            .labels
-            .iter()
-            .map(|l| l.to_string())
-            .zip(sample.labels.iter().cloned())
-            .chain(sample.extra_labels.iter().cloned())
-            .collect();
+        let (name, family, labels) = catalog_sample(sample);
         families
-            .entry(metric.family_name().to_string())
-            .or_insert_with(|| EncFamily {
-                base_name: metric.base_name().to_string(),
-                help: metric.help.to_string(),
-                unit: metric.unit,
-                kind: metric.kind,
-                samples: Vec::new(),
-            })
+            .entry(name)
+            .or_insert(family)
             .samples
             .push((labels, sample.value.clone()));
     }
@@ -127,13 +122,7 @@ pub fn encode_openmetrics(fragments: &[Arc<Fragment>]) -> String {
         }
         let entry = families
             .entry(fam.name.clone())
-            .or_insert_with(|| EncFamily {
-                base_name: fam.name.clone(),
-                help: fam.help.clone(),
-                unit: None,
-                kind: fam.kind,
-                samples: Vec::new(),
-            });
+            .or_insert_with(|| passthrough_family(fam));
         if entry.kind != fam.kind {
             continue;
         }
@@ -145,15 +134,54 @@ pub fn encode_openmetrics(fragments: &[Arc<Fragment>]) -> String {
     }
     let families: Vec<EncFamily> = families
         .into_values()
-        .map(|mut f| {
-            // Stable sort by label pairs: catalog samples all share label names in the
-            // catalog's order, so this is the order of their values.
-            f.samples.sort_by(|a, b| a.0.cmp(&b.0));
-            f.samples.dedup_by(|a, b| a.0 == b.0);
-            f
-        })
+        .map(sort_dedup)
         .filter(|f| !f.samples.is_empty())
         .collect();
+    encode_families(families)
+}
+
+/// A catalog sample's family name, an empty family to start it, and its label pairs.
+fn catalog_sample(sample: &crate::collector::Sample) -> (String, EncFamily, Labels) {
+    let metric: &'static Metric = sample.metric;
+    let labels = metric
+        .labels
+        .iter()
+        .map(|l| l.to_string())
+        .zip(sample.labels.iter().cloned())
+        .chain(sample.extra_labels.iter().cloned())
+        .collect();
+    let family = EncFamily {
+        base_name: metric.base_name().to_string(),
+        help: metric.help.to_string(),
+        unit: metric.unit,
+        kind: metric.kind,
+        samples: Vec::new(),
+    };
+    (metric.family_name().to_string(), family, labels)
+}
+
+/// An empty encoder family for a pass-through family.
+fn passthrough_family(fam: &crate::collector::Family) -> EncFamily {
+    EncFamily {
+        base_name: fam.name.clone(),
+        help: fam.help.clone(),
+        unit: None,
+        kind: fam.kind,
+        samples: Vec::new(),
+    }
+}
+
+/// Sorts a family's samples by label pairs and keeps the first of equal ones.
+fn sort_dedup(mut f: EncFamily) -> EncFamily {
+    // Stable sort by label pairs: catalog samples all share label names in the
+    // catalog's order, so this is the order of their values.
+    f.samples.sort_by(|a, b| a.0.cmp(&b.0));
+    f.samples.dedup_by(|a, b| a.0 == b.0);
+    f
+}
+
+/// Encodes families, in the given order, as OpenMetrics text ending in `# EOF`.
+fn encode_families(families: Vec<EncFamily>) -> String {
     let mut registry = Registry::default();
     registry.register_collector(Box::new(Families(families)));
     let mut out = String::new();

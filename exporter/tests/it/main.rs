@@ -18,6 +18,7 @@ mod postgres;
 mod promtool;
 mod reload;
 mod s3;
+mod snapshot;
 mod support;
 mod trino;
 mod web;
