@@ -1,7 +1,7 @@
-//! Postgres server-wide series postgres_exporter 0.20 added after 0.11: WAL, archiving,
-//! replication slots, roles, conflicts, and its opt-in collectors (postmaster,
-//! database_wraparound, long_running_transactions). Names, types and labels as 0.20
-//! writes them, plus `server`.
+//! Postgres server-wide series: the background writer and checkpointer, and what
+//! postgres_exporter 0.20 added after 0.11: WAL, archiving, replication slots, roles,
+//! conflicts, and its opt-in collectors (postmaster, database_wraparound,
+//! long_running_transactions). Names, types and labels as 0.20 writes them, plus `server`.
 
 use crate::{Kind, Metric, Source};
 
@@ -255,4 +255,164 @@ metric!(
     &["server", "user", "datname", "queryid"],
 )
     .unit("seconds")
+);
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINTS_TIMED = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoints_timed_total",
+        "Number of scheduled checkpoints that have been performed.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINTS_REQ = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoints_req_total",
+        "Number of requested checkpoints that have been performed.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINT_WRITE_TIME = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoint_write_time_total",
+        "Time spent writing checkpoint files to disk, in milliseconds.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_CHECKPOINT_SYNC_TIME = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_checkpoint_sync_time_total",
+        "Time spent synchronizing checkpoint files to disk, in milliseconds.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_CHECKPOINT = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_checkpoint_total",
+        "Number of buffers written during checkpoints.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_CLEAN = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_clean_total",
+        "Number of buffers written by the background writer.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_MAXWRITTEN_CLEAN = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_maxwritten_clean_total",
+        "Number of times the background writer stopped a cleaning scan because it had written too many buffers.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_BACKEND = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_backend_total",
+        "Number of buffers written directly by a backend.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_BACKEND_FSYNC = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_backend_fsync_total",
+        "Number of times a backend had to execute its own fsync call.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_BUFFERS_ALLOC = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_buffers_alloc_total",
+        "Number of buffers allocated.",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_BGWRITER_STATS_RESET = m(
+        Kind::Counter,
+        "pg_stat_bgwriter_stats_reset_total",
+        "Time at which these statistics were last reset (unix seconds).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_NUM_TIMED = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_num_timed_total",
+        "Number of scheduled checkpoints that have been performed (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_NUM_REQUESTED = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_num_requested_total",
+        "Number of requested checkpoints that have been performed (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_RESTARTPOINTS_TIMED = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_restartpoints_timed_total",
+        "Number of scheduled restartpoints (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_RESTARTPOINTS_REQ = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_restartpoints_req_total",
+        "Number of requested restartpoints (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_RESTARTPOINTS_DONE = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_restartpoints_done_total",
+        "Number of restartpoints that have been performed (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_WRITE_TIME = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_write_time_total",
+        "Time spent writing checkpoint files to disk, in milliseconds (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_SYNC_TIME = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_sync_time_total",
+        "Time spent synchronizing checkpoint files to disk, in milliseconds (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_BUFFERS_WRITTEN = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_buffers_written_total",
+        "Number of buffers written during checkpoints and restartpoints (Postgres 17+).",
+        SERVER,
+    )
+);
+metric!(
+    PG_STAT_CHECKPOINTER_STATS_RESET = m(
+        Kind::Counter,
+        "pg_stat_checkpointer_stats_reset_total",
+        "Time at which these statistics were last reset (unix seconds, Postgres 17+).",
+        SERVER,
+    )
 );
