@@ -223,6 +223,11 @@ impl Encoder {
             }
         }
         flush(&mut run, &mut gz);
+        // No pieces at all: still one (empty) gzip member, as the full build writes. A
+        // zero-byte body with `Content-Encoding: gzip` is not a gzip stream.
+        if gz.is_empty() {
+            gz.extend_from_slice(&gzip(&[]));
+        }
         Body {
             plain: plain.freeze(),
             gzip: gz.freeze(),
@@ -583,6 +588,16 @@ mod tests {
                 assert_same(&encoder.build(&fragments), &Snapshot::build(&fragments));
             }
         }
+    }
+
+    #[test]
+    fn an_empty_snapshot_is_still_a_gzip_stream() {
+        // Found by the proptest: an empty fragment gave a zero-byte gzip body.
+        let empty = Arc::new(Fragment::default());
+        let new = Encoder::default().build(std::slice::from_ref(&empty));
+        assert_eq!(gunzip(&new.text.gzip), &new.text.plain[..]);
+        assert_eq!(gunzip(&new.openmetrics.gzip), &new.openmetrics.plain[..]);
+        assert_same(&new, &Snapshot::build(&[empty]));
     }
 
     #[test]
