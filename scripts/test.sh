@@ -101,9 +101,9 @@ else
   cargo test --workspace --locked --no-fail-fast
 fi
 
-# The Postgres tests again on the oldest and newest supported major versions (the run
-# above used the installed one, 15 on bookworm), unpacked from the Debian releases that
-# package them. Skipped without network to deb.debian.org, except under CI=true.
+# The Postgres tests (postgres:: and pg_depth::) again on the oldest and newest
+# supported major versions (the run above used the installed one, 15 on bookworm),
+# unpacked from the Debian releases that package them. Skipped without network to deb.debian.org, except under CI=true.
 for major in 13 17; do
   echo "==> Postgres tests on PostgreSQL $major"
   if ! bin=$(scripts/postgres-version.sh "$major"); then
@@ -116,10 +116,10 @@ for major in 13 17; do
   fi
   if cargo nextest --version >/dev/null 2>&1; then
     LAKEWATCH_PG_BIN="$bin" cargo nextest run -p lakewatch-exporter --locked --no-fail-fast \
-      -E 'test(/^postgres::/)'
+      -E 'test(/^postgres::|^pg_depth::/)'
   else
     LAKEWATCH_PG_BIN="$bin" cargo test -p lakewatch-exporter --locked --no-fail-fast \
-      --test it -- postgres::
+      --test it -- postgres:: pg_depth::
   fi
 done
 

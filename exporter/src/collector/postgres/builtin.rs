@@ -5,7 +5,7 @@ use lakewatch_catalog::{self as cat, Metric};
 use tokio_postgres::SimpleQueryRow;
 
 use crate::collector::Fragment;
-use crate::collector::postgres::{replication, tables};
+use crate::collector::postgres::{activity, replication, tables};
 
 /// The queries of one cycle on the target's own database, in the order they run. The
 /// per-table ones, which run in every database read, are in [`super::tables`].
@@ -31,6 +31,11 @@ pub(super) enum Section {
     Postmaster,
     Wraparound,
     LongRunning,
+    XlogLocation,
+    WalReceiver,
+    ProcessIdle,
+    Autovacuum,
+    Buffercache,
 }
 
 /// Which optional sections run: postgres_exporter 0.20's opt-in collectors.
@@ -43,10 +48,18 @@ pub struct Optional {
     pub postmaster: bool,
     pub wraparound: bool,
     pub long_running: bool,
+    /// `pg_buffercache_summary()` (Postgres 16+, needs the extension).
+    pub buffercache: bool,
+    pub process_idle: bool,
+    pub autovacuum: bool,
+    pub wal_receiver: bool,
+    /// Indexes of the tables that get per-table series, in the target's database.
+    pub statio_user_indexes: bool,
+    pub xlog_location: bool,
 }
 
 impl Section {
-    pub(super) const ALL: [Section; 20] = [
+    pub(super) const ALL: [Section; 25] = [
         Section::Settings,
         Section::StatDatabase,
         Section::Conflicts,
@@ -67,6 +80,11 @@ impl Section {
         Section::Postmaster,
         Section::Wraparound,
         Section::LongRunning,
+        Section::XlogLocation,
+        Section::WalReceiver,
+        Section::ProcessIdle,
+        Section::Autovacuum,
+        Section::Buffercache,
     ];
 
     /// postgres_exporter's name of the collector (or view) the section stands for.
@@ -92,6 +110,11 @@ impl Section {
             Section::Postmaster => "pg_postmaster",
             Section::Wraparound => "pg_database_wraparound",
             Section::LongRunning => "pg_long_running_transactions",
+            Section::XlogLocation => "pg_xlog_location",
+            Section::WalReceiver => "pg_stat_wal_receiver",
+            Section::ProcessIdle => "pg_process_idle",
+            Section::Autovacuum => "pg_stat_activity_autovacuum",
+            Section::Buffercache => "pg_buffercache_summary",
         }
     }
 }
@@ -162,6 +185,18 @@ pub(super) fn sql(section: Section, version: u32, opt: &Optional) -> Option<Stri
         | Section::ReplicationSlots
         | Section::Archiver
         | Section::Wal => return replication::sql(section),
+        Section::XlogLocation if opt.xlog_location => return replication::sql(section),
+        Section::WalReceiver if opt.wal_receiver => return replication::sql(section),
+        Section::ProcessIdle if opt.process_idle => activity::PROCESS_IDLE_SQL.to_string(),
+        Section::Autovacuum if opt.autovacuum => activity::AUTOVACUUM_SQL.to_string(),
+        // pg_buffercache_summary() came with Postgres 16 (extension version 1.4), as in
+        // postgres_exporter, which skips older servers. Without the extension the query
+        // fails with undefined_function: skipped with one log line, see super::missing.
+        Section::Buffercache if version >= 160000 && opt.buffercache => {
+            "SELECT buffers_used, buffers_unused, buffers_dirty, buffers_pinned, usagecount_avg \
+             FROM pg_buffercache_summary()"
+                .to_string()
+        }
         Section::ProgressVacuum => return Some(tables::progress_vacuum_sql(version)),
         Section::Wraparound if opt.wraparound => tables::WRAPAROUND_SQL.to_string(),
         // Postgres 17 moved the checkpoint columns to pg_stat_checkpointer.
@@ -200,7 +235,15 @@ pub(super) fn sql(section: Section, version: u32, opt: &Optional) -> Option<Stri
              AND query NOT LIKE 'autovacuum:%' AND xact_start IS NOT NULL \
              AND pid <> pg_backend_pid()"
             .to_string(),
-        Section::Checkpointer | Section::Postmaster | Section::Wraparound | Section::LongRunning => {
+        Section::Checkpointer
+        | Section::Postmaster
+        | Section::Wraparound
+        | Section::LongRunning
+        | Section::XlogLocation
+        | Section::WalReceiver
+        | Section::ProcessIdle
+        | Section::Autovacuum
+        | Section::Buffercache => {
             return None;
         }
     };
@@ -361,7 +404,23 @@ pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &
         | Section::StatReplication
         | Section::ReplicationSlots
         | Section::Archiver
-        | Section::Wal => replication::emit(section, server, rows, f),
+        | Section::Wal
+        | Section::XlogLocation
+        | Section::WalReceiver => replication::emit(section, server, rows, f),
+        Section::ProcessIdle => activity::emit_process_idle(server, rows, f),
+        Section::Autovacuum => activity::emit_autovacuum(server, rows, f),
+        Section::Buffercache => push_row(
+            rows,
+            &[
+                &cat::PG_BUFFERCACHE_SUMMARY_BUFFERS_USED,
+                &cat::PG_BUFFERCACHE_SUMMARY_BUFFERS_UNUSED,
+                &cat::PG_BUFFERCACHE_SUMMARY_BUFFERS_DIRTY,
+                &cat::PG_BUFFERCACHE_SUMMARY_BUFFERS_PINNED,
+                &cat::PG_BUFFERCACHE_SUMMARY_USAGECOUNT_AVG,
+            ],
+            server,
+            f,
+        ),
         Section::ProgressVacuum => tables::emit_progress_vacuum(server, rows, f),
         Section::Wraparound => tables::emit_wraparound(server, rows, f),
         Section::Bgwriter => {
@@ -539,6 +598,12 @@ mod tests {
             postmaster: true,
             wraparound: true,
             long_running: true,
+            buffercache: true,
+            process_idle: true,
+            autovacuum: true,
+            wal_receiver: true,
+            statio_user_indexes: true,
+            xlog_location: true,
         };
         for v in [130000, 140000, 150000, 160000, 170000] {
             let get = |s, opt| sql(s, v, opt);
@@ -568,9 +633,18 @@ mod tests {
                         | Section::Postmaster
                         | Section::Wraparound
                         | Section::LongRunning
+                        | Section::XlogLocation
+                        | Section::WalReceiver
+                        | Section::ProcessIdle
+                        | Section::Autovacuum
+                        | Section::Buffercache
                 );
                 assert_eq!(get(s, &off).is_some(), !optional, "{s:?} on {v}");
-                let runs_on = s != Section::Checkpointer || v >= 170000;
+                let runs_on = match s {
+                    Section::Checkpointer => v >= 170000,
+                    Section::Buffercache => v >= 160000,
+                    _ => true,
+                };
                 assert_eq!(get(s, &on).is_some(), runs_on, "{s:?} on {v}");
             }
         }

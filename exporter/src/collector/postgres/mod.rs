@@ -27,6 +27,7 @@
 //! same session and under the same timeouts. A target's extra `labels` are added to
 //! every series it produces, whichever query produced it.
 
+mod activity;
 mod builtin;
 pub mod queries;
 mod replication;
@@ -278,7 +279,7 @@ impl PostgresCollector {
             .await
             .map_err(|(_, message)| format!("database {db}: {message}"))?;
         let mut out = Fragment::default();
-        let result = tables::collect(&conn.client, server, &self.tables, &mut out).await;
+        let result = tables::collect(&conn.client, server, &self.tables, false, &mut out).await;
         drop(conn.client);
         conn.task.abort();
         let _ = conn.task.await;
@@ -343,7 +344,8 @@ impl PostgresCollector {
             }
         }
         if lost.is_none() && self.tables.limit > 0 && !conn.skipped_tables {
-            match tables::collect(&conn.client, &server, &self.tables, &mut f).await {
+            let indexes = optional.statio_user_indexes;
+            match tables::collect(&conn.client, &server, &self.tables, indexes, &mut f).await {
                 Ok(()) => {}
                 Err(e) if conn.client.is_closed() || e.as_db_error().is_none() => {
                     lost = Some(format!(

@@ -1,6 +1,7 @@
 //! Replication, replication slots, WAL archiving and the WAL directory, as
 //! postgres_exporter 0.20's `replication`, `stat_replication`, `replication_slots`,
-//! `stat_archiver` and `wal` collectors write them.
+//! `stat_archiver` and `wal` collectors write them, and its opt-in `xlog_location` and
+//! `stat_wal_receiver`.
 //!
 //! Every query works on a primary and on a standby: functions that fail during recovery
 //! (`pg_current_wal_lsn()`) sit behind `CASE WHEN pg_is_in_recovery()`, and a primary
@@ -52,10 +53,43 @@ pub(super) fn sql(section: Section) -> Option<String> {
         Section::Wal => "SELECT count(*), sum(size) FROM pg_ls_waldir() \
              WHERE name ~ '^[0-9A-F]{24}$'"
             .to_string(),
+        // postgres_exporter 0.20 calls the pre-10 functions (pg_current_xlog_location)
+        // and so skips every server Lakewatch supports; the same position comes from
+        // their Postgres 10 names. Low 52 bits, as there (a float64 holds them exactly).
+        Section::XlogLocation => "SELECT CASE WHEN pg_is_in_recovery() \
+             THEN (pg_last_wal_replay_lsn() - '0/0') % (2^52)::bigint \
+             ELSE (pg_current_wal_lsn() - '0/0') % (2^52)::bigint END"
+            .to_string(),
+        // A row only on a standby whose WAL receiver runs. 0.20's query (flushed_lsn
+        // exists since Postgres 13); the upstream host is the conninfo's host=, and a
+        // repmgr slot name (repmgr_slot_<id>) gives the upstream node.
+        Section::WalReceiver => "SELECT \
+             COALESCE(trim(both '''' from substring(conninfo from 'host=([^ ]*)')), ''), \
+             COALESCE(slot_name, ''), status, \
+             (receive_start_lsn - '0/0') % (2^52)::bigint, receive_start_tli, \
+             (flushed_lsn - '0/0') % (2^52)::bigint, received_tli, \
+             EXTRACT(EPOCH FROM last_msg_send_time), EXTRACT(EPOCH FROM last_msg_receipt_time), \
+             (latest_end_lsn - '0/0') % (2^52)::bigint, EXTRACT(EPOCH FROM latest_end_time), \
+             substring(slot_name from 'repmgr_slot_([0-9]*)') \
+             FROM pg_stat_wal_receiver WHERE status IS NOT NULL"
+            .to_string(),
         _ => return None,
     };
     Some(s)
 }
+
+/// The WAL receiver query's columns 3.., in order.
+const RECEIVER: [&cat::Metric; 9] = [
+    &cat::PG_STAT_WAL_RECEIVER_RECEIVE_START_LSN,
+    &cat::PG_STAT_WAL_RECEIVER_RECEIVE_START_TLI,
+    &cat::PG_STAT_WAL_RECEIVER_FLUSHED_LSN,
+    &cat::PG_STAT_WAL_RECEIVER_RECEIVED_TLI,
+    &cat::PG_STAT_WAL_RECEIVER_LAST_MSG_SEND_TIME,
+    &cat::PG_STAT_WAL_RECEIVER_LAST_MSG_RECEIPT_TIME,
+    &cat::PG_STAT_WAL_RECEIVER_LATEST_END_LSN,
+    &cat::PG_STAT_WAL_RECEIVER_LATEST_END_TIME,
+    &cat::PG_STAT_WAL_RECEIVER_UPSTREAM_NODE,
+];
 
 /// Turns one of this module's sections' rows into samples (NULL numbers are skipped).
 pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &mut Fragment) {
@@ -139,6 +173,25 @@ pub(super) fn emit(section: Section, server: &str, rows: &[SimpleQueryRow], f: &
                 }
                 if let Some(v) = num(r, 1) {
                     f.push(&cat::PG_WAL_SIZE, [server], v);
+                }
+            }
+        }
+        Section::XlogLocation => {
+            if let Some(v) = rows.first().and_then(|r| num(r, 0)) {
+                f.push(&cat::PG_XLOG_LOCATION_BYTES, [server], v);
+            }
+        }
+        // 0.20 drops the whole row when a slot name or any value is NULL (a standby
+        // streaming without a slot, a receiver that has not heard from its upstream
+        // yet); here the row is kept (slot_name="") and only the NULL values are left
+        // out.
+        Section::WalReceiver => {
+            for r in rows {
+                let l = [server, text(r, 0), text(r, 1), text(r, 2)];
+                for (i, m) in RECEIVER.iter().enumerate() {
+                    if let Some(v) = num(r, i + 3) {
+                        f.push(m, l, v);
+                    }
                 }
             }
         }

@@ -76,6 +76,12 @@ pub(crate) struct RawPostgres {
     postmaster: Option<bool>,
     database_wraparound: Option<bool>,
     long_running_transactions: Option<bool>,
+    buffercache_summary: Option<bool>,
+    process_idle: Option<bool>,
+    stat_activity_autovacuum: Option<bool>,
+    stat_wal_receiver: Option<bool>,
+    statio_user_indexes: Option<bool>,
+    xlog_location: Option<bool>,
     tables_limit: Option<Spanned<u32>>,
     tables_order_by: Option<Spanned<String>>,
     schemas_include: Option<Spanned<String>>,
@@ -164,6 +170,12 @@ impl Validator<'_> {
             postmaster: raw.postmaster.unwrap_or(false),
             wraparound: raw.database_wraparound.unwrap_or(false),
             long_running: raw.long_running_transactions.unwrap_or(false),
+            buffercache: raw.buffercache_summary.unwrap_or(false),
+            process_idle: raw.process_idle.unwrap_or(false),
+            autovacuum: raw.stat_activity_autovacuum.unwrap_or(false),
+            wal_receiver: raw.stat_wal_receiver.unwrap_or(false),
+            statio_user_indexes: raw.statio_user_indexes.unwrap_or(false),
+            xlog_location: raw.xlog_location.unwrap_or(false),
         };
         let limit = match raw.tables_limit {
             Some(l) if l.value > TABLES_MAX => {
@@ -307,7 +319,7 @@ mod tests {
     #[test]
     fn postgres_tables_databases_and_opt_in_collectors() {
         let c = Config::parse(
-            "collectors:\n  postgres:\n    tables_limit: 0\n    tables_order_by: activity\n    tables_include: '^fact_'\n    schemas_exclude: ''\n    auto_discover_databases: true\n    databases_include: '^lake'\n    postmaster: true\n    stat_checkpointer: false\n    targets:\n      - name: a\n        host: h\n        user: u\n",
+            "collectors:\n  postgres:\n    tables_limit: 0\n    tables_order_by: activity\n    tables_include: '^fact_'\n    schemas_exclude: ''\n    auto_discover_databases: true\n    databases_include: '^lake'\n    postmaster: true\n    stat_checkpointer: false\n    buffercache_summary: true\n    process_idle: true\n    stat_activity_autovacuum: true\n    stat_wal_receiver: true\n    statio_user_indexes: true\n    xlog_location: true\n    targets:\n      - name: a\n        host: h\n        user: u\n",
             "c.yml",
         )
         .unwrap();
@@ -333,6 +345,12 @@ mod tests {
             pg.optional,
             Optional {
                 postmaster: true,
+                buffercache: true,
+                process_idle: true,
+                autovacuum: true,
+                wal_receiver: true,
+                statio_user_indexes: true,
+                xlog_location: true,
                 ..Optional::default()
             }
         );

@@ -1,5 +1,6 @@
 //! Per-table series (postgres_exporter 0.20's `stat_user_tables` and
-//! `statio_user_tables`), vacuum progress and transaction ID wraparound.
+//! `statio_user_tables`, and its opt-in `statio_user_indexes`), vacuum progress and
+//! transaction ID wraparound.
 //!
 //! postgres_exporter reads every table of the database every scrape, with
 //! `pg_table_size` and `pg_indexes_size` for each: on a database with 10,000 tables
@@ -64,6 +65,18 @@ fn details_sql(relids: &[i64]) -> String {
          COALESCE(io.tidx_blks_read, 0), COALESCE(io.tidx_blks_hit, 0) \
          FROM pg_stat_user_tables s JOIN pg_statio_user_tables io ON io.relid = s.relid \
          WHERE s.relid = ANY('{{{}}}'::oid[])",
+        ids.join(",")
+    )
+}
+
+/// The I/O of the chosen tables' indexes (opt-in `statio_user_indexes`). 0.20 reads
+/// every index of the database; here they are bounded with the tables.
+fn indexes_sql(relids: &[i64]) -> String {
+    let ids: Vec<String> = relids.iter().map(i64::to_string).collect();
+    format!(
+        "SELECT schemaname, relname, indexrelname, COALESCE(idx_blks_read, 0), \
+         COALESCE(idx_blks_hit, 0) FROM pg_statio_user_indexes \
+         WHERE relid = ANY('{{{}}}'::oid[])",
         ids.join(",")
     )
 }
@@ -159,11 +172,15 @@ fn choose<'a>(
     (found.iter().map(|c| c.relid).collect(), matched)
 }
 
-/// Reads the per-table series of the database `client` is connected to.
+/// Reads the per-table series of the database `client` is connected to, and with
+/// `indexes` the chosen tables' index I/O. 0.20's `pg_statio_user_indexes_*` carry no
+/// `datname` (it reads one database), so only the target's own database asks for them:
+/// same-named indexes of two databases would otherwise be one series.
 pub(super) async fn collect(
     client: &Client,
     server: &str,
     cfg: &TableSettings,
+    indexes: bool,
     f: &mut Fragment,
 ) -> Result<(), tokio_postgres::Error> {
     let candidates = rows(client.simple_query(&candidates_sql(cfg.order_by)).await?);
@@ -173,6 +190,10 @@ pub(super) async fn collect(
     if !chosen.relids.is_empty() {
         let details = rows(client.simple_query(&details_sql(&chosen.relids)).await?);
         emit_tables(server, db, &details, f);
+        if indexes {
+            let io = rows(client.simple_query(&indexes_sql(&chosen.relids)).await?);
+            emit_indexes(server, &io, f);
+        }
     }
     f.push(
         &cat::LAKEWATCH_PG_TABLES,
@@ -192,6 +213,23 @@ fn emit_tables(server: &str, datname: &str, rows: &[SimpleQueryRow], f: &mut Fra
         let l = [server, datname, text(r, 0), text(r, 1)];
         for (i, m) in COLS.iter().enumerate() {
             if let Some(v) = num(r, i + 2) {
+                f.push(m, l, v);
+            }
+        }
+    }
+}
+
+fn emit_indexes(server: &str, rows: &[SimpleQueryRow], f: &mut Fragment) {
+    for r in rows {
+        let l = [server, text(r, 0), text(r, 1), text(r, 2)];
+        for (i, m) in [
+            &cat::PG_STATIO_USER_INDEXES_IDX_BLKS_READ,
+            &cat::PG_STATIO_USER_INDEXES_IDX_BLKS_HIT,
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            if let Some(v) = num(r, i + 3) {
                 f.push(m, l, v);
             }
         }
@@ -336,6 +374,8 @@ mod tests {
     fn details_sql_lists_the_oids() {
         let s = details_sql(&[16384, 16390]);
         assert!(s.ends_with("ANY('{16384,16390}'::oid[])"), "{s}");
+        let s = indexes_sql(&[16384]);
+        assert!(s.ends_with("relid = ANY('{16384}'::oid[])"), "{s}");
         assert!(candidates_sql(TableOrder::Size).contains("relpages"));
         assert!(candidates_sql(TableOrder::Activity).contains("n_tup_upd"));
     }

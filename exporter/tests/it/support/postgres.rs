@@ -161,6 +161,46 @@ impl PgServer {
         Some(server)
     }
 
+    /// A streaming standby of `primary`: a `pg_basebackup` of it (`-R`: standby.signal
+    /// and primary_conninfo over `primary`'s unix socket) that creates and streams
+    /// through the physical slot `slot`, started in its own temp dir on its own port
+    /// with the same settings, once it answers queries (hot standby).
+    pub(crate) fn standby_of(primary: &PgServer, slot: &str) -> PgServer {
+        let dir = TempDir::new("pg-standby");
+        if primary.ids.is_some() {
+            let ok = Command::new("chown")
+                .args(["postgres:postgres"])
+                .arg(&dir.0)
+                .status()
+                .expect("chown");
+            assert!(ok.success());
+        }
+        let mut standby = PgServer {
+            port: free_port(),
+            bin: primary.bin.clone(),
+            ids: primary.ids,
+            child: None,
+            dir,
+            settings: primary.settings.clone(),
+        };
+        let out = standby
+            .command("pg_basebackup")
+            .arg("-h")
+            .arg(primary.socket_dir())
+            .args(["-p", &primary.port.to_string(), "-U", "postgres"])
+            .args(["-R", "-C", "-S", slot, "-X", "stream", "--no-sync", "-D"])
+            .arg(standby.data())
+            .output()
+            .expect("running pg_basebackup");
+        assert!(
+            out.status.success(),
+            "pg_basebackup failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        standby.start_again();
+        standby
+    }
+
     /// The server's `server_version_num`, e.g. 170012.
     pub(crate) fn version_num(&self) -> u32 {
         self.psql("postgres", "SHOW server_version_num")
