@@ -12,6 +12,7 @@ use tokio::sync::Notify;
 
 use crate::collector::{CollectError, Fragment};
 use crate::config::schedule::Schedule;
+use crate::discovery::Report;
 use crate::error_kind::ErrorKind;
 use crate::snapshot::{Encoder, Snapshot};
 
@@ -73,6 +74,8 @@ pub struct Hub {
     pub(super) dirty: Notify,
     started: SystemTime,
     reload: Mutex<ReloadStatus>,
+    /// What target discovery supplies now.
+    discovery: Mutex<Report>,
     next_id: AtomicU64,
 }
 
@@ -91,6 +94,7 @@ impl Hub {
                 error: None,
                 at: started,
             }),
+            discovery: Mutex::new(Report::default()),
             next_id: AtomicU64::new(0),
         }
     }
@@ -111,6 +115,21 @@ impl Hub {
     /// The last reload's outcome.
     pub fn last_reload(&self) -> ReloadStatus {
         self.reload
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// Records what target discovery supplies now (origins, per-source status) and
+    /// publishes its metrics.
+    pub fn discovered(&self, report: Report) {
+        *self.discovery.lock().unwrap_or_else(|p| p.into_inner()) = report;
+        self.dirty.notify_one();
+    }
+
+    /// What target discovery supplies now.
+    pub fn discovery(&self) -> Report {
+        self.discovery
             .lock()
             .unwrap_or_else(|p| p.into_inner())
             .clone()
@@ -263,6 +282,21 @@ impl Hub {
             [""; 0],
             crate::timestamp::unix_seconds(reload.at),
         );
+        for ((collector, source), s) in &self
+            .discovery
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .sources
+        {
+            let l = [*collector, *source];
+            own.push(&cat::DISCOVERY_TARGETS, l, s.targets as f64);
+            own.push(&cat::DISCOVERY_ERRORS, l, s.errors as f64);
+            own.push(
+                &cat::DISCOVERY_LAST_REFRESH_SUCCESSFUL,
+                l,
+                f64::from(u8::from(s.problems.is_empty())),
+            );
+        }
         process_metrics(self.started, &mut own);
         fragments.push(Arc::new(own));
         let snapshot = Arc::new(

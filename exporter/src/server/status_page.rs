@@ -1,5 +1,6 @@
-//! The landing page at `/`: every collector target with its state, schedule and last
-//! error, and the outcome of the last reload. Plain HTML
+//! The landing page at `/`: every collector target with where it came from, its state,
+//! schedule and last error; target discovery's sources and problems; and the outcome
+//! of the last reload. Plain HTML
 //! without scripts, for an engineer with curl or a browser.
 
 use std::time::{Duration, SystemTime};
@@ -15,6 +16,7 @@ fn html_escape(s: &str) -> String {
 }
 
 pub(super) fn landing_page(hub: &Hub) -> String {
+    let discovery = hub.discovery();
     let mut rows = String::new();
     for s in hub.statuses() {
         let state = match (s.cycles, s.up) {
@@ -29,9 +31,10 @@ pub(super) fn landing_page(hub: &Hub) -> String {
                 format!("{} ago", format_duration(Duration::from_secs(d.as_secs())))
             });
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td>{state}<td>{}</td><td>{} / {}</td><td>{:.3}s</td><td>{ago}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td><td>{}</td>{state}<td>{}</td><td>{} / {}</td><td>{:.3}s</td><td>{ago}</td><td>{}</td><td>{}</td></tr>\n",
             s.collector,
             html_escape(&s.target),
+            html_escape(&discovery.origin(s.collector, &s.target).to_string()),
             s.series,
             format_duration(s.schedule.interval),
             format_duration(s.schedule.timeout),
@@ -53,6 +56,26 @@ pub(super) fn landing_page(hub: &Hub) -> String {
             html_escape(e)
         ),
     };
+    let mut sources = String::new();
+    for ((collector, source), s) in &discovery.sources {
+        let problems = if s.problems.is_empty() {
+            "<td class=up>ok</td>".to_string()
+        } else {
+            let list: Vec<String> = s.problems.iter().map(|p| html_escape(p)).collect();
+            format!("<td class=down>{}</td>", list.join("<br>"))
+        };
+        sources.push_str(&format!(
+            "<tr><td>{collector}</td><td>{source}</td><td>{}</td><td>{}</td>{problems}</tr>\n",
+            s.targets, s.errors
+        ));
+    }
+    let discovery = if sources.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "<h2>Target discovery</h2>\n<table><tr><th>collector</th><th>source</th><th>targets</th><th>errors</th><th>problems</th></tr>\n{sources}</table>\n"
+        )
+    };
     format!(
         r#"<!doctype html>
 <html><head><meta charset="utf-8"><title>Lakewatch exporter</title>
@@ -61,9 +84,9 @@ pub(super) fn landing_page(hub: &Hub) -> String {
 <h1>Lakewatch exporter {version}</h1>
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
 {config}
-<table><tr><th>collector</th><th>target</th><th>state</th><th>series</th><th>interval / timeout</th><th>last duration</th><th>last success</th><th>errors</th><th>last error</th></tr>
+<table><tr><th>collector</th><th>target</th><th>origin</th><th>state</th><th>series</th><th>interval / timeout</th><th>last duration</th><th>last success</th><th>errors</th><th>last error</th></tr>
 {rows}</table>
-</body></html>
+{discovery}</body></html>
 "#,
         version = env!("CARGO_PKG_VERSION"),
     )
