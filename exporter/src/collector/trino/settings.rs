@@ -106,8 +106,19 @@ impl Validator<'_> {
             Some(b) => self.buckets(b)?,
             None => TRINO_BUCKETS.into(),
         };
+        let targets = self.trino_targets(raw.targets, &default_buckets)?;
+        Ok(Some(TrinoConfig { schedule, targets }))
+    }
+
+    /// A list of targets, each validated, names unique; `default_buckets` for those
+    /// without their own `histogram_buckets`.
+    fn trino_targets(
+        &self,
+        raw: Vec<Spanned<RawTrinoTarget>>,
+        default_buckets: &std::sync::Arc<[f64]>,
+    ) -> Result<Vec<TrinoTarget>, ConfigError> {
         let mut targets: Vec<TrinoTarget> = Vec::new();
-        for t in raw.targets {
+        for t in raw {
             let t = t.value;
             let name = t.name.value.trim().to_string();
             if name.is_empty() {
@@ -177,7 +188,7 @@ impl Validator<'_> {
                 metrics_allow,
             });
         }
-        Ok(Some(TrinoConfig { schedule, targets }))
+        Ok(targets)
     }
 
     fn buckets(&self, raw: Spanned<Vec<f64>>) -> Result<std::sync::Arc<[f64]>, ConfigError> {
