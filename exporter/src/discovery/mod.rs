@@ -18,6 +18,8 @@ use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 use crate::collector::postgres::target::PostgresTarget;
+use crate::collector::s3::settings::S3Target;
+use crate::collector::trino::settings::TrinoTarget;
 use crate::config::Config;
 use crate::scheduler::{Applied, Hub, Scheduler};
 
@@ -89,14 +91,18 @@ impl Report {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 enum Kind {
     Postgres,
+    S3,
+    Trino,
 }
 
 impl Kind {
-    const ALL: [Kind; 1] = [Kind::Postgres];
+    const ALL: [Kind; 3] = [Kind::Postgres, Kind::S3, Kind::Trino];
 
     fn name(self) -> &'static str {
         match self {
             Kind::Postgres => "postgres",
+            Kind::S3 => "s3",
+            Kind::Trino => "trino",
         }
     }
 
@@ -104,6 +110,8 @@ impl Kind {
     fn patterns(self, config: &Config) -> &[String] {
         match self {
             Kind::Postgres => config.postgres.as_ref().map_or(&[], |c| &c.targets_files),
+            Kind::S3 => config.s3.as_ref().map_or(&[], |c| &c.targets_files),
+            Kind::Trino => config.trino.as_ref().map_or(&[], |c| &c.targets_files),
         }
     }
 
@@ -118,7 +126,15 @@ impl Kind {
                     .file_targets(text, path)
                     .map(Targets::Postgres)
                     .map_err(fail),
-                None => Ok(Targets::Postgres(Vec::new())),
+                None => Ok(Targets::empty(self)),
+            },
+            Kind::S3 => match &config.s3 {
+                Some(c) => c.file_targets(text, path).map(Targets::S3).map_err(fail),
+                None => Ok(Targets::empty(self)),
+            },
+            Kind::Trino => match &config.trino {
+                Some(c) => c.file_targets(text, path).map(Targets::Trino).map_err(fail),
+                None => Ok(Targets::empty(self)),
             },
         }
     }
@@ -128,12 +144,16 @@ impl Kind {
 #[derive(Debug, Clone)]
 enum Targets {
     Postgres(Vec<PostgresTarget>),
+    S3(Vec<S3Target>),
+    Trino(Vec<TrinoTarget>),
 }
 
 impl Targets {
     fn empty(kind: Kind) -> Targets {
         match kind {
             Kind::Postgres => Targets::Postgres(Vec::new()),
+            Kind::S3 => Targets::S3(Vec::new()),
+            Kind::Trino => Targets::Trino(Vec::new()),
         }
     }
 }
@@ -290,18 +310,37 @@ impl State {
                 .filter(|((k, _), _)| *k == kind)
                 .map(|((_, n), o)| (n.clone(), o.clone()))
                 .collect();
-            let files = self.files.iter().filter(|((k, _), _)| *k == kind);
+            let files: Vec<(Origin, &Targets)> = self
+                .files
+                .iter()
+                .filter(|((k, _), _)| *k == kind)
+                .map(|((_, path), f)| (Origin::File(path.clone()), &f.targets))
+                .collect();
+            let on = "a collector with patterns is on";
             let merge = match kind {
                 Kind::Postgres => {
-                    let list = files.map(|((_, path), f)| {
-                        let Targets::Postgres(t) = &f.targets;
-                        (Origin::File(path.clone()), t.as_slice())
+                    let list = files.into_iter().filter_map(|(o, t)| match t {
+                        Targets::Postgres(t) => Some((o, t.as_slice())),
+                        _ => None,
                     });
-                    let pg = config
-                        .postgres
-                        .as_mut()
-                        .expect("a collector with patterns is on");
-                    merge(&mut pg.targets, |t| &t.name, list.collect(), &previous)
+                    let c = config.postgres.as_mut().expect(on);
+                    merge(&mut c.targets, |t| &t.name, list.collect(), &previous)
+                }
+                Kind::S3 => {
+                    let list = files.into_iter().filter_map(|(o, t)| match t {
+                        Targets::S3(t) => Some((o, t.as_slice())),
+                        _ => None,
+                    });
+                    let c = config.s3.as_mut().expect(on);
+                    merge(&mut c.targets, |t| &t.name, list.collect(), &previous)
+                }
+                Kind::Trino => {
+                    let list = files.into_iter().filter_map(|(o, t)| match t {
+                        Targets::Trino(t) => Some((o, t.as_slice())),
+                        _ => None,
+                    });
+                    let c = config.trino.as_mut().expect(on);
+                    merge(&mut c.targets, |t| &t.name, list.collect(), &previous)
                 }
             };
             let mut status = SourceStatus {
@@ -487,6 +526,59 @@ impl Discovery {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_collector_with_targets_files_takes_discovered_targets() {
+        let dir = std::env::temp_dir().join(format!("lakewatch-disc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let d = dir.display();
+        std::fs::write(
+            dir.join("s3.json"),
+            r#"[{"name": "lake", "endpoint": "http://minio:9000", "access_key": "a", "secret_key": "b"}]"#,
+        )
+        .unwrap();
+        std::fs::write(
+            dir.join("trino.yml"),
+            "- name: t1\n  url: http://trino:8080\n",
+        )
+        .unwrap();
+        std::fs::write(dir.join("pg.yml"), "- name: p1\n  host: db\n").unwrap();
+        let config = Config::parse(
+            &format!(
+                "collectors:\n  s3:\n    targets_files: ['{d}/*.json']\n  trino:\n    histogram_buckets: [1]\n    targets_files: ['{d}/trino.yml']\n  postgres:\n    targets_files: ['{d}/pg.yml']\n"
+            ),
+            "c.yml",
+        )
+        .unwrap();
+        let (merged, report) = State::load(config).merged();
+        std::fs::remove_dir_all(&dir).unwrap();
+        let s3 = merged.s3.expect("on with targets_files alone");
+        assert_eq!(s3.targets.len(), 1);
+        assert_eq!(s3.targets[0].name, "lake");
+        let trino = merged.trino.expect("on with targets_files alone");
+        assert_eq!(trino.targets[0].name, "t1");
+        assert_eq!(
+            &*trino.targets[0].buckets,
+            &[1.0],
+            "the collector's buckets"
+        );
+        assert!(
+            merged.postgres.expect("on").targets.is_empty(),
+            "p1 has no user"
+        );
+        assert_eq!(
+            report.origin("trino", "t1"),
+            Origin::File(format!("{d}/trino.yml"))
+        );
+        assert_eq!(report.origin("s3", "other"), Origin::Static);
+        let pg = &report.sources[&("postgres", "file")];
+        assert_eq!((pg.targets, pg.errors), (0, 1));
+        assert!(
+            pg.problems[0].starts_with(&format!("{d}/pg.yml:2:9: target \"p1\" needs a user")),
+            "{pg:?}"
+        );
+        assert_eq!(report.sources[&("s3", "file")].targets, 1);
+    }
 
     #[test]
     fn the_older_claim_keeps_a_name() {
