@@ -472,10 +472,11 @@ impl Discovery {
         state.config = config;
         state.pending = None;
         let patterns = state.patterns();
-        let reads = tokio::task::spawn_blocking(move || read(patterns))
-            .await
-            .unwrap_or_default();
-        state.update(reads, true);
+        match tokio::task::spawn_blocking(move || read(patterns)).await {
+            Ok(reads) => state.update(reads, true),
+            // The files keep their targets as validated before.
+            Err(e) => tracing::error!("reading the targets files failed: {e}"),
+        }
         self.apply(&mut state).await
     }
 

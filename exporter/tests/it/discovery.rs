@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::postgres::{PASSWORD, PgServer};
-use crate::support::{Exporter, TempDir, eventually_with, value};
+use crate::support::{Exporter, TempDir, eventually_with, http, value};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -33,14 +33,18 @@ fn start(dir: &TempDir, pg: &PgServer) -> (Exporter, std::path::PathBuf, std::pa
     let sd = dir.0.join("sd");
     std::fs::create_dir_all(&sd).unwrap();
     let mut yaml = format!(
-        "collectors:\n  disk:\n    enabled: false\n  postgres:\n    interval: 1s\n    timeout: 1s\n    statement_timeout: 800ms\n    targets_files: [{}/*.yml]\n    targets:\n",
+        "collectors:\n  disk:\n    enabled: false\n  container:\n    enabled: false\n  postgres:\n    interval: 1s\n    timeout: 1s\n    statement_timeout: 800ms\n    targets_files: [{}/*.yml]\n    targets:\n",
         sd.display()
     );
     for line in pg_target(pg, &pw, "main", "postgres", "").lines() {
         yaml.push_str(&format!("      {line}\n"));
     }
     let config = dir.write("lakewatch.yml", &yaml);
-    let exp = Exporter::start(&["--config", config.to_str().unwrap()]);
+    let exp = Exporter::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--web.enable-lifecycle",
+    ]);
     exp.wait_ready(WAIT);
     (exp, sd, pw)
 }
@@ -224,5 +228,55 @@ fn a_name_already_taken_is_an_error_for_the_newer_claim() {
             sd.join("z.yml").display()
         )),
         "{page}"
+    );
+}
+
+#[test]
+fn a_reload_applies_static_and_discovered_targets_as_one_diff() {
+    let Some(pg) = PgServer::start() else {
+        return;
+    };
+    pg.psql("postgres", "CREATE DATABASE other");
+    let dir = TempDir::new("discovery-reload");
+    let (exp, sd, pw) = start(&dir, &pg);
+    publish(&sd, "a.yml", &pg_target(&pg, &pw, "found", "other", ""));
+    until(&exp, "the discovered target up", |m| {
+        value(m, "pg_up", &[("db", "other")]) == Some(1.0)
+    });
+
+    // An unchanged file and config: both targets keep running.
+    let r = http(exp.addr, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains(
+            "started: none; restarted: none; stopped: none; rescheduled: none; unchanged: 2"
+        ),
+        "{}",
+        r.text()
+    );
+
+    // Without targets_files the discovered target stops; the static one is kept.
+    let config = dir.0.join("lakewatch.yml");
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    let without: String = yaml
+        .lines()
+        .filter(|l| !l.contains("targets_files"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, without).unwrap();
+    let r = http(exp.addr, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("stopped: postgres/found;") && r.text().contains("unchanged: 1"),
+        "{}",
+        r.text()
+    );
+    until(&exp, "the discovered target's series gone", |m| {
+        value(m, "pg_up", &[("db", "other")]).is_none()
+            && value(m, "pg_up", &[("db", "postgres")]) == Some(1.0)
+    });
+    assert!(
+        !exp.metrics().contains("lakewatch_discovery_targets"),
+        "no discovery metrics without targets_files"
     );
 }
