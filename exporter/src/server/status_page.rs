@@ -31,16 +31,16 @@ pub(super) fn landing_page(hub: &Hub) -> String {
                 format!("{} ago", format_duration(Duration::from_secs(d.as_secs())))
             });
         rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td><td>{}</td>{state}<td>{}</td><td>{} / {}</td><td>{:.3}s</td><td>{ago}</td><td>{}</td><td>{}</td></tr>\n",
+            "<tr><td>{}</td><td>{}</td>{state}<td>{}</td><td>{} / {}</td><td>{:.3}s</td><td>{ago}</td><td>{}</td><td>{}</td><td>{}</td></tr>\n",
             s.collector,
             html_escape(&s.target),
-            html_escape(&discovery.origin(s.collector, &s.target).to_string()),
             s.series,
             format_duration(s.schedule.interval),
             format_duration(s.schedule.timeout),
             s.last_duration.as_secs_f64(),
             s.errors.values().sum::<u64>(),
             html_escape(s.last_error.as_deref().unwrap_or("")),
+            html_escape(&discovery.origin(s.collector, &s.target).to_string()),
         ));
     }
     let reload = hub.last_reload();
@@ -84,7 +84,7 @@ pub(super) fn landing_page(hub: &Hub) -> String {
 <h1>Lakewatch exporter {version}</h1>
 <p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
 {config}
-<table><tr><th>collector</th><th>target</th><th>origin</th><th>state</th><th>series</th><th>interval / timeout</th><th>last duration</th><th>last success</th><th>errors</th><th>last error</th></tr>
+<table><tr><th>collector</th><th>target</th><th>state</th><th>series</th><th>interval / timeout</th><th>last duration</th><th>last success</th><th>errors</th><th>last error</th><th>origin</th></tr>
 {rows}</table>
 {discovery}</body></html>
 "#,
