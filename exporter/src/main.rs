@@ -282,6 +282,19 @@ fn run(args: Args) -> anyhow::Result<()> {
                 job.schedule.timeout
             );
         }
+        // A targets file is checked as the config is: a broken one fails the check.
+        let problems: Vec<String> = report
+            .sources
+            .iter()
+            .flat_map(|((collector, source), s)| {
+                s.problems
+                    .iter()
+                    .map(move |p| format!("{collector} {source} discovery: {p}"))
+            })
+            .collect();
+        if !problems.is_empty() {
+            anyhow::bail!("{}", problems.join("\n"));
+        }
         return Ok(());
     }
 

@@ -5,7 +5,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::support::postgres::{PASSWORD, PgServer};
-use crate::support::{Exporter, TempDir, eventually_with, http, value};
+use crate::support::{Exporter, TempDir, eventually_with, exporter_bin, http, value};
 
 const WAIT: Duration = Duration::from_secs(60);
 
@@ -277,5 +277,44 @@ fn a_reload_applies_static_and_discovered_targets_as_one_diff() {
     assert!(
         !exp.metrics().contains("lakewatch_discovery_targets"),
         "no discovery metrics without targets_files"
+    );
+}
+
+#[test]
+fn check_config_reads_the_targets_files() {
+    let dir = TempDir::new("discovery-check");
+    let sd = dir.0.join("sd");
+    std::fs::create_dir_all(&sd).unwrap();
+    std::fs::write(sd.join("a.yml"), "- name: found\n  host: db\n  user: u\n").unwrap();
+    let config = dir.write(
+        "lakewatch.yml",
+        &format!(
+            "collectors:\n  disk:\n    enabled: false\n  container:\n    enabled: false\n  postgres:\n    targets_files: ['{}/*.yml']\n",
+            sd.display()
+        ),
+    );
+    let check = || {
+        let out = std::process::Command::new(exporter_bin())
+            .args(["--check-config", "--config", config.to_str().unwrap()])
+            .output()
+            .expect("running the exporter");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = check();
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("  postgres found every 30s"), "{out}");
+    std::fs::write(sd.join("b.yml"), "- name: b\n  hst: db\n").unwrap();
+    let (ok, out, err) = check();
+    assert!(!ok, "a broken targets file fails the check: {out}");
+    assert!(
+        err.contains(&format!(
+            "postgres file discovery: {}:2:3: unknown field `hst`",
+            sd.join("b.yml").display()
+        )),
+        "{err}"
     );
 }
