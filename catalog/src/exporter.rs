@@ -13,6 +13,8 @@ const fn m(
 
 const COLLECTOR_TARGET: &[&str] = &["collector", "target"];
 
+const DISCOVERY: &[&str] = &["collector", "source"];
+
 metric!(
     COLLECTOR_UP = m(
         Kind::Gauge,
@@ -81,6 +83,30 @@ metric!(
     .unit("seconds")
 );
 metric!(
+    DISCOVERY_TARGETS = m(
+        Kind::Gauge,
+        "lakewatch_discovery_targets",
+        "Targets of the collector that discovery (source file or docker) currently supplies, collisions and broken definitions left out.",
+        DISCOVERY,
+    )
+);
+metric!(
+    DISCOVERY_ERRORS = m(
+        Kind::Counter,
+        "lakewatch_discovery_errors_total",
+        "Discovery failures: a targets file or container that could not be read or validated (its previous targets are kept), or a discovered target whose name was already taken.",
+        DISCOVERY,
+    )
+);
+metric!(
+    DISCOVERY_LAST_REFRESH_SUCCESSFUL = m(
+        Kind::Gauge,
+        "lakewatch_discovery_last_refresh_successful",
+        "1 if every definition the discovery source last read was valid and applied, 0 if one is broken or collides (see the landing page for which).",
+        DISCOVERY,
+    )
+);
+metric!(
     PROCESS_CPU = m(
         Kind::Counter,
         "process_cpu_seconds_total",
@@ -126,6 +152,9 @@ pub static EXPORTER: &[&Metric] = &[
     &BUILD_INFO,
     &CONFIG_LAST_RELOAD_SUCCESSFUL,
     &CONFIG_LAST_RELOAD_SUCCESS,
+    &DISCOVERY_TARGETS,
+    &DISCOVERY_ERRORS,
+    &DISCOVERY_LAST_REFRESH_SUCCESSFUL,
     &PROCESS_CPU,
     &PROCESS_RSS,
     &PROCESS_OPEN_FDS,

@@ -11,6 +11,7 @@
 pub mod build_info;
 pub mod collector;
 pub mod config;
+pub mod discovery;
 pub mod error_kind;
 #[doc(hidden)]
 pub mod fuzz;

@@ -13,6 +13,7 @@ use anyhow::Context as _;
 use clap::{CommandFactory, Parser, ValueEnum};
 use lakewatch_exporter::config::duration::{format_duration, parse_duration};
 use lakewatch_exporter::config::{Config, DEFAULT_CONFIG};
+use lakewatch_exporter::discovery::{self, Discovery};
 use lakewatch_exporter::reload::{self, Reloader};
 use lakewatch_exporter::server::{Frontend, Lifecycle, Limits};
 use lakewatch_exporter::web::WebConfig;
@@ -253,6 +254,10 @@ fn run(args: Args) -> anyhow::Result<()> {
         LogFormat::Text => builder.init(),
         LogFormat::Json => builder.json().init(),
     }
+    // The targets files are read before the first jobs are built: a discovered
+    // target is there from the first cycle, as a static one is.
+    let mut discovered = discovery::State::load(config);
+    let (config, report) = discovered.merged();
     let jobs = jobs(&config);
     if args.check_config {
         let source = args
@@ -277,6 +282,19 @@ fn run(args: Args) -> anyhow::Result<()> {
                 job.schedule.timeout
             );
         }
+        // A targets file is checked as the config is: a broken one fails the check.
+        let problems: Vec<String> = report
+            .sources
+            .iter()
+            .flat_map(|((collector, source), s)| {
+                s.problems
+                    .iter()
+                    .map(move |p| format!("{collector} {source} discovery: {p}"))
+            })
+            .collect();
+        if !problems.is_empty() {
+            anyhow::bail!("{}", problems.join("\n"));
+        }
         return Ok(());
     }
 
@@ -293,10 +311,12 @@ fn run(args: Args) -> anyhow::Result<()> {
         let (security, cert) = reload::security(web);
         let scheme = if security.tls.is_some() { "https" } else { "http" };
         let security = Arc::new(RwLock::new(security));
+        let discovery = Arc::new(Discovery::new(discovered, report, scheduler, hub.clone()));
+        tasks.spawn(discovery.clone().watch());
         let reloader = Arc::new(Reloader::new(
             args.config.clone(),
             args.web_config_file.clone(),
-            scheduler,
+            discovery,
             hub.clone(),
             security.clone(),
             cert,

@@ -1,6 +1,7 @@
 //! Configuration reload without a restart: `SIGHUP`, `POST /-/reload` and
 //! `--config.watch` re-read `--config` and `--web.config.file`, validate both fully,
-//! and only then apply them: the jobs as a diff ([`Scheduler::apply`]: an unchanged
+//! and only then apply them: the jobs, with the discovered targets
+//! ([`Discovery::apply_config`]), as a diff ([`Scheduler::apply`](crate::scheduler::Scheduler::apply): an unchanged
 //! target keeps its connection and counters), the web config by swapping the TLS setup
 //! and basic auth users. An invalid file changes nothing; the error, with its
 //! `file:line:column` and with the file's secrets masked, is logged, answered to the
@@ -15,9 +16,10 @@ use std::time::Duration;
 
 use tokio::task::AbortHandle;
 
-use crate::collector::{BoxFuture, Job};
+use crate::collector::BoxFuture;
 use crate::config::Config;
-use crate::scheduler::{Applied, Hub, Scheduler};
+use crate::discovery::Discovery;
+use crate::scheduler::{Applied, Hub};
 use crate::server::{Lifecycle, Security, SharedSecurity};
 use crate::web::{CertReloader, WebConfig};
 
@@ -30,7 +32,7 @@ pub const WATCH_INTERVAL: Duration = Duration::from_secs(1);
 pub struct Reloader {
     config: Option<PathBuf>,
     web_config: Option<PathBuf>,
-    scheduler: Scheduler,
+    discovery: Arc<Discovery>,
     hub: Arc<Hub>,
     security: SharedSecurity,
     /// Held for a whole reload, so reloads run one at a time, in arrival order.
@@ -51,7 +53,6 @@ struct State {
 /// What a reload read and validated, ready to apply.
 struct Loaded {
     config: Config,
-    jobs: Vec<Job>,
     /// `Some` when the web config file changed: its text and validated form.
     web: Option<(String, Option<WebConfig>)>,
 }
@@ -62,7 +63,7 @@ impl Reloader {
     pub fn new(
         config: Option<PathBuf>,
         web_config: Option<PathBuf>,
-        scheduler: Scheduler,
+        discovery: Arc<Discovery>,
         hub: Arc<Hub>,
         security: SharedSecurity,
         cert: Option<Arc<CertReloader>>,
@@ -74,7 +75,7 @@ impl Reloader {
         Reloader {
             config,
             web_config,
-            scheduler,
+            discovery,
             hub,
             security,
             state: tokio::sync::Mutex::new(State {
@@ -109,10 +110,8 @@ impl Reloader {
                 return Err(why);
             }
         };
-        let applied = self
-            .scheduler
-            .apply(loaded.jobs, loaded.config.series_per_target)
-            .await;
+        // The jobs are built there, with the discovered targets.
+        let applied = self.discovery.apply_config(loaded.config).await;
         if let Some((text, web)) = loaded.web {
             let (security, cert) = security(web);
             *self.security.write().unwrap_or_else(|p| p.into_inner()) = security;
@@ -179,8 +178,7 @@ pub fn security(web: Option<WebConfig>) -> (Security, Option<Arc<CertReloader>>)
     (security, web.reloader)
 }
 
-/// Reads and validates both files and builds the jobs (blocking: file reads, and the
-/// container collector's `enabled: auto` probe).
+/// Reads and validates both files (blocking).
 fn load(
     config: Option<&Path>,
     web_config: Option<&Path>,
@@ -210,8 +208,7 @@ fn load(
             }
         }
     };
-    let jobs = crate::jobs(&config);
-    Ok(Loaded { config, jobs, web })
+    Ok(Loaded { config, web })
 }
 
 /// A digest of what the files say and where they resolve to; `None` while one cannot
@@ -229,7 +226,7 @@ fn digest(config: Option<&Path>, web_config: Option<&Path>) -> Option<u64> {
 /// password, secret or token (not their `_file` paths), and the password of a URL's
 /// `user:password@`. An error quotes the offending line of the file, and that line
 /// may be the one with the password; the message goes to a log and an HTTP client.
-fn redact(message: &str, text: &str) -> String {
+pub(crate) fn redact(message: &str, text: &str) -> String {
     let mut secrets: Vec<String> = Vec::new();
     for line in text.lines() {
         let line = line.trim_start().trim_start_matches("- ");

@@ -8,7 +8,7 @@ use std::pin::Pin;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, RwLock};
 use std::task::{Context, Poll};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -24,10 +24,11 @@ use tokio::sync::{Notify, Semaphore};
 use tokio::time::Instant;
 
 use crate::collector::BoxFuture;
-use crate::config::duration::format_duration;
 use crate::scheduler::Hub;
 use crate::snapshot::{OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
 use crate::web::BasicAuth;
+
+mod status_page;
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
@@ -563,7 +564,7 @@ pub fn route<B>(hub: &Hub, req: &Request<B>) -> Resp {
             }
         }
         "/" => {
-            let mut r = Response::new(Full::new(Bytes::from(landing_page(hub))));
+            let mut r = Response::new(Full::new(Bytes::from(status_page::landing_page(hub))));
             r.headers_mut().insert(
                 header::CONTENT_TYPE,
                 HeaderValue::from_static("text/html; charset=utf-8"),
@@ -642,68 +643,6 @@ fn metrics(hub: &Hub, headers: &HeaderMap) -> Resp {
         h.insert(header::CONTENT_ENCODING, HeaderValue::from_static("gzip"));
     }
     r
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
-fn landing_page(hub: &Hub) -> String {
-    let mut rows = String::new();
-    for s in hub.statuses() {
-        let state = match (s.cycles, s.up) {
-            (0, _) => "<td class=wait>starting</td>",
-            (_, true) => "<td class=up>up</td>",
-            (_, false) => "<td class=down>down</td>",
-        };
-        let ago = s
-            .last_success
-            .and_then(|t| SystemTime::now().duration_since(t).ok())
-            .map_or("never".to_string(), |d| {
-                format!("{} ago", format_duration(Duration::from_secs(d.as_secs())))
-            });
-        rows.push_str(&format!(
-            "<tr><td>{}</td><td>{}</td>{state}<td>{}</td><td>{} / {}</td><td>{:.3}s</td><td>{ago}</td><td>{}</td><td>{}</td></tr>\n",
-            s.collector,
-            html_escape(&s.target),
-            s.series,
-            format_duration(s.schedule.interval),
-            format_duration(s.schedule.timeout),
-            s.last_duration.as_secs_f64(),
-            s.errors.values().sum::<u64>(),
-            html_escape(s.last_error.as_deref().unwrap_or("")),
-        ));
-    }
-    let reload = hub.last_reload();
-    let loaded = SystemTime::now()
-        .duration_since(reload.at)
-        .map_or("just now".to_string(), |d| {
-            format!("{} ago", format_duration(Duration::from_secs(d.as_secs())))
-        });
-    let config = match &reload.error {
-        None => format!("<p>Configuration loaded {loaded}.</p>"),
-        Some(e) => format!(
-            "<p class=down>The last reload failed, the configuration loaded {loaded} still runs: {}</p>",
-            html_escape(e)
-        ),
-    };
-    format!(
-        r#"<!doctype html>
-<html><head><meta charset="utf-8"><title>Lakewatch exporter</title>
-<style>body{{font-family:sans-serif;margin:2em}}table{{border-collapse:collapse}}td,th{{border:1px solid #ccc;padding:4px 8px;text-align:left}}.up{{color:#1a7f37}}.down{{color:#cf222e;font-weight:bold}}.wait{{color:#9a6700}}</style>
-</head><body>
-<h1>Lakewatch exporter {version}</h1>
-<p><a href="/metrics">/metrics</a> · <a href="/healthz">/healthz</a> · <a href="/readyz">/readyz</a></p>
-{config}
-<table><tr><th>collector</th><th>target</th><th>state</th><th>series</th><th>interval / timeout</th><th>last duration</th><th>last success</th><th>errors</th><th>last error</th></tr>
-{rows}</table>
-</body></html>
-"#,
-        version = env!("CARGO_PKG_VERSION"),
-    )
 }
 
 #[cfg(test)]
@@ -814,10 +753,5 @@ mod tests {
             () = talk => unreachable!(),
             why = closes(&server, io) => assert_eq!(why, Some("idle for --web.idle-timeout")),
         }
-    }
-
-    #[test]
-    fn html_is_escaped() {
-        assert_eq!(html_escape("<b>&\"x\""), "&lt;b&gt;&amp;&quot;x&quot;");
     }
 }

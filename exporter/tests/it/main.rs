@@ -6,6 +6,7 @@
 mod config;
 mod container;
 mod deploy;
+mod discovery;
 mod e2e;
 mod fuzz_corpus;
 mod hardening;

@@ -490,6 +490,8 @@ pub fn jobs(settings: &PostgresConfig) -> Vec<Job> {
             settings: super::Settings::of(PostgresConfig {
                 schedule: super::SCHEDULER_ONLY,
                 targets: vec![target.clone()],
+                // Where targets are listed is not how one is collected.
+                targets_files: Vec::new(),
                 ..settings.clone()
             }),
         })

@@ -35,8 +35,14 @@ pub struct PostgresConfig {
     pub tables: TableSettings,
     /// Other databases to read per-table series from; `None` when not discovering.
     pub databases: Option<Filter>,
-    /// The servers, each its own target.
+    /// The servers, each its own target: those of `targets:`, and once discovery has
+    /// run, the discovered ones after them.
     pub targets: Vec<PostgresTarget>,
+    /// `targets_files:` globs whose files list more targets (see [`crate::discovery`]).
+    pub targets_files: Vec<String>,
+    /// The queries of the collector-wide `queries_file`, for discovered targets that
+    /// name none.
+    pub queries: std::sync::Arc<[CustomQuery]>,
 }
 
 /// Which tables get per-table series, in every database read.
@@ -94,6 +100,7 @@ pub(crate) struct RawPostgres {
     queries_file: Option<Spanned<String>>,
     #[serde(default)]
     targets: Vec<RawPostgresTarget>,
+    targets_files: Option<Vec<Spanned<String>>>,
 }
 
 /// Custom queries files already loaded, by path.
@@ -237,7 +244,8 @@ impl Validator<'_> {
             }
             targets.push(target);
         }
-        if targets.is_empty() {
+        let targets_files = self.targets_files(raw.targets_files)?;
+        if targets.is_empty() && targets_files.is_empty() {
             return Ok(None);
         }
         Ok(Some(PostgresConfig {
@@ -248,6 +256,8 @@ impl Validator<'_> {
             tables,
             databases,
             targets,
+            targets_files,
+            queries: default_queries,
         }))
     }
 
@@ -270,6 +280,35 @@ impl Validator<'_> {
             crate::collector::postgres::queries::parse(&text, &path)?.into();
         files.push((path, queries.clone()));
         Ok(queries)
+    }
+}
+
+impl PostgresConfig {
+    /// The targets of a targets file `name`: a YAML or JSON list in the format of
+    /// `targets:`, validated as those are (located errors, unique names), with this
+    /// collector's defaults.
+    pub(crate) fn file_targets(
+        &self,
+        text: &str,
+        name: &str,
+    ) -> Result<Vec<PostgresTarget>, ConfigError> {
+        let v = Validator { name };
+        let raw: Vec<RawPostgresTarget> = v.targets_list(text)?;
+        let mut files = QueryFiles::default();
+        let mut targets: Vec<PostgresTarget> = Vec::new();
+        for t in raw {
+            let span = t.name.clone();
+            let queries = match &t.queries_file {
+                Some(f) => v.queries_file(f, &mut files)?,
+                None => self.queries.clone(),
+            };
+            let target = v.postgres_target(t, self.schedule, queries)?;
+            if targets.iter().any(|o| o.name == target.name) {
+                return Err(v.error(&span, format!("duplicate target name {:?}", target.name)));
+            }
+            targets.push(target);
+        }
+        Ok(targets)
     }
 }
 

@@ -579,6 +579,8 @@ pub fn jobs(settings: &S3Config) -> Vec<Job> {
             // With the schedule: the S3 client's per-call timeouts derive from it.
             settings: super::Settings::of(S3Config {
                 targets: vec![target.clone()],
+                // Where targets are listed is not how one is collected.
+                targets_files: Vec::new(),
                 ..settings.clone()
             }),
         })

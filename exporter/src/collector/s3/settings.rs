@@ -18,8 +18,11 @@ use crate::config::secret::{Secret, expand_env};
 pub struct S3Config {
     /// Interval and timeout of a cycle.
     pub schedule: Schedule,
-    /// The endpoints, each its own target.
+    /// The endpoints, each its own target: those of `targets:`, and once discovery has
+    /// run, the discovered ones after them.
     pub targets: Vec<S3Target>,
+    /// `targets_files:` globs whose files list more targets (see [`crate::discovery`]).
+    pub targets_files: Vec<String>,
 }
 
 /// One S3 endpoint (a MinIO cluster, a Ceph RGW, an AWS account and region, ...).
@@ -90,6 +93,7 @@ pub(crate) struct RawS3 {
     timeout: Option<Spanned<PromDuration>>,
     #[serde(default)]
     targets: Vec<Spanned<RawS3Target>>,
+    targets_files: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -160,8 +164,22 @@ impl Validator<'_> {
             }
         }
         let schedule = self.schedule(raw.interval, raw.timeout, S3_SCHEDULE)?;
+        let targets = self.s3_targets(raw.targets)?;
+        let targets_files = self.targets_files(raw.targets_files)?;
+        if targets.is_empty() && targets_files.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(S3Config {
+            schedule,
+            targets,
+            targets_files,
+        }))
+    }
+
+    /// A list of targets, each validated, names unique.
+    fn s3_targets(&self, raw: Vec<Spanned<RawS3Target>>) -> Result<Vec<S3Target>, ConfigError> {
         let mut targets: Vec<S3Target> = Vec::new();
-        for t in raw.targets {
+        for t in raw {
             let span = Spanned::new((), t.referenced, t.defined);
             let target = self.s3_target(t.value, &span)?;
             if targets.iter().any(|o| o.name == target.name) {
@@ -169,10 +187,7 @@ impl Validator<'_> {
             }
             targets.push(target);
         }
-        if targets.is_empty() {
-            return Ok(None);
-        }
-        Ok(Some(S3Config { schedule, targets }))
+        Ok(targets)
     }
 
     fn s3_target(&self, raw: RawS3Target, span: &Spanned<()>) -> Result<S3Target, ConfigError> {
@@ -272,6 +287,19 @@ impl Validator<'_> {
             probe,
             minio_metrics,
         })
+    }
+}
+
+impl S3Config {
+    /// The targets of a targets file `name`: a YAML or JSON list in the format of
+    /// `targets:`, validated as those are.
+    pub(crate) fn file_targets(
+        &self,
+        text: &str,
+        name: &str,
+    ) -> Result<Vec<S3Target>, ConfigError> {
+        let v = Validator { name };
+        v.s3_targets(v.targets_list(text)?)
     }
 }
 

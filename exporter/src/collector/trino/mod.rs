@@ -411,6 +411,8 @@ pub fn jobs(settings: &TrinoConfig) -> Vec<Job> {
             // With the schedule: the cycle's time budget derives from it.
             settings: super::Settings::of(TrinoConfig {
                 targets: vec![target.clone()],
+                // Where targets are listed is not how one is collected.
+                targets_files: Vec::new(),
                 ..settings.clone()
             }),
         })

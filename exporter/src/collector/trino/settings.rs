@@ -18,8 +18,13 @@ use crate::config::tls::RawTls;
 pub struct TrinoConfig {
     /// Interval and timeout of a cycle.
     pub schedule: Schedule,
-    /// The coordinators, each its own target.
+    /// The coordinators, each its own target: those of `targets:`, and once discovery
+    /// has run, the discovered ones after them.
     pub targets: Vec<TrinoTarget>,
+    /// `targets_files:` globs whose files list more targets (see [`crate::discovery`]).
+    pub targets_files: Vec<String>,
+    /// The collector-wide `histogram_buckets`, for discovered targets without their own.
+    pub buckets: std::sync::Arc<[f64]>,
 }
 
 /// One Trino coordinator.
@@ -62,6 +67,7 @@ pub(crate) struct RawTrino {
     histogram_buckets: Option<Spanned<Vec<f64>>>,
     #[serde(default)]
     targets: Vec<Spanned<RawTrinoTarget>>,
+    targets_files: Option<Vec<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -98,7 +104,9 @@ fn header_safe(s: &str) -> bool {
 impl Validator<'_> {
     /// Validates `collectors.trino`; `None` when it is disabled or has no targets.
     pub(crate) fn trino(&self, raw: RawTrino) -> Result<Option<TrinoConfig>, ConfigError> {
-        if raw.enabled == Some(Enabled::No) || raw.targets.is_empty() {
+        if raw.enabled == Some(Enabled::No)
+            || (raw.targets.is_empty() && raw.targets_files.as_ref().is_none_or(Vec::is_empty))
+        {
             return Ok(None);
         }
         let schedule = self.schedule(raw.interval, raw.timeout, TRINO_SCHEDULE)?;
@@ -106,8 +114,24 @@ impl Validator<'_> {
             Some(b) => self.buckets(b)?,
             None => TRINO_BUCKETS.into(),
         };
+        let targets = self.trino_targets(raw.targets, &default_buckets)?;
+        Ok(Some(TrinoConfig {
+            schedule,
+            targets,
+            targets_files: self.targets_files(raw.targets_files)?,
+            buckets: default_buckets,
+        }))
+    }
+
+    /// A list of targets, each validated, names unique; `default_buckets` for those
+    /// without their own `histogram_buckets`.
+    fn trino_targets(
+        &self,
+        raw: Vec<Spanned<RawTrinoTarget>>,
+        default_buckets: &std::sync::Arc<[f64]>,
+    ) -> Result<Vec<TrinoTarget>, ConfigError> {
         let mut targets: Vec<TrinoTarget> = Vec::new();
-        for t in raw.targets {
+        for t in raw {
             let t = t.value;
             let name = t.name.value.trim().to_string();
             if name.is_empty() {
@@ -177,7 +201,7 @@ impl Validator<'_> {
                 metrics_allow,
             });
         }
-        Ok(Some(TrinoConfig { schedule, targets }))
+        Ok(targets)
     }
 
     fn buckets(&self, raw: Spanned<Vec<f64>>) -> Result<std::sync::Arc<[f64]>, ConfigError> {
@@ -202,6 +226,19 @@ impl Validator<'_> {
             ));
         }
         Ok(raw.value.into())
+    }
+}
+
+impl TrinoConfig {
+    /// The targets of a targets file `name`: a YAML or JSON list in the format of
+    /// `targets:`, validated as those are.
+    pub(crate) fn file_targets(
+        &self,
+        text: &str,
+        name: &str,
+    ) -> Result<Vec<TrinoTarget>, ConfigError> {
+        let v = Validator { name };
+        v.trino_targets(v.targets_list(text)?, &self.buckets)
     }
 }
 

@@ -1,0 +1,320 @@
+//! Target discovery against the real binary and a real Postgres: targets files that
+//! appear, change, break and go while the exporter runs, and names that collide.
+
+use std::path::Path;
+use std::time::Duration;
+
+use crate::support::postgres::{PASSWORD, PgServer};
+use crate::support::{Exporter, TempDir, eventually_with, exporter_bin, http, value};
+
+const WAIT: Duration = Duration::from_secs(60);
+
+/// One target entry of the Postgres `targets:` format, labelled `db=<db>` plus `extra`.
+fn pg_target(pg: &PgServer, pw: &Path, name: &str, db: &str, extra: &str) -> String {
+    format!(
+        "- name: {name}\n  dsn: postgresql://postgres@127.0.0.1:{}/{db}?sslmode=disable\n  password_file: {}\n  labels: {{db: {db}{extra}}}\n",
+        pg.port,
+        pw.display()
+    )
+}
+
+/// Writes a targets file as tools should: whole, by renaming a hidden temporary file
+/// (which the `*.yml` glob does not match).
+fn publish(dir: &Path, name: &str, text: &str) {
+    let tmp = dir.join(format!(".{name}.tmp"));
+    std::fs::write(&tmp, text).unwrap();
+    std::fs::rename(&tmp, dir.join(name)).unwrap();
+}
+
+/// An exporter with the static target `main` (database `postgres`) and the targets
+/// files `<dir>/sd/*.yml`.
+fn start(dir: &TempDir, pg: &PgServer) -> (Exporter, std::path::PathBuf, std::path::PathBuf) {
+    let pw = dir.write("pgpass", &format!("{PASSWORD}\n"));
+    let sd = dir.0.join("sd");
+    std::fs::create_dir_all(&sd).unwrap();
+    let mut yaml = format!(
+        "collectors:\n  disk:\n    enabled: false\n  container:\n    enabled: false\n  postgres:\n    interval: 1s\n    timeout: 1s\n    statement_timeout: 800ms\n    targets_files: [{}/*.yml]\n    targets:\n",
+        sd.display()
+    );
+    for line in pg_target(pg, &pw, "main", "postgres", "").lines() {
+        yaml.push_str(&format!("      {line}\n"));
+    }
+    let config = dir.write("lakewatch.yml", &yaml);
+    let exp = Exporter::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--web.enable-lifecycle",
+    ]);
+    exp.wait_ready(WAIT);
+    (exp, sd, pw)
+}
+
+fn discovery(exp: &Exporter, name: &str) -> Option<f64> {
+    value(
+        &exp.metrics(),
+        &format!("lakewatch_discovery_{name}"),
+        &[("collector", "postgres"), ("source", "file")],
+    )
+}
+
+/// Waits until the exposition satisfies `check`; shows the log and the body if not.
+fn until(exp: &Exporter, what: &str, check: impl Fn(&str) -> bool) {
+    eventually_with(
+        WAIT,
+        what,
+        || format!("{}\n{}", exp.log_text(), exp.metrics()),
+        || check(&exp.metrics()).then_some(()),
+    );
+}
+
+#[test]
+fn targets_files_add_change_break_and_remove_targets() {
+    let Some(pg) = PgServer::start() else {
+        return;
+    };
+    pg.psql("postgres", "CREATE DATABASE other");
+    let dir = TempDir::new("discovery-files");
+    let (exp, sd, pw) = start(&dir, &pg);
+    until(&exp, "main up, nothing discovered yet", |m| {
+        value(m, "pg_up", &[("db", "postgres")]) == Some(1.0)
+            && value(
+                m,
+                "lakewatch_discovery_targets",
+                &[("collector", "postgres")],
+            ) == Some(0.0)
+    });
+
+    // Add: a file appears with one target.
+    publish(&sd, "a.yml", &pg_target(&pg, &pw, "found", "other", ""));
+    until(&exp, "the discovered target up", |m| {
+        value(m, "pg_up", &[("db", "other")]) == Some(1.0)
+    });
+    assert_eq!(discovery(&exp, "targets"), Some(1.0));
+    assert_eq!(discovery(&exp, "last_refresh_successful"), Some(1.0));
+    let page = exp.get("/").text();
+    let file = sd.join("a.yml");
+    let row = |target: &str| {
+        page.lines()
+            .find(|l| l.starts_with(&format!("<tr><td>postgres</td><td>{target}</td>")))
+            .unwrap_or_else(|| panic!("no row for {target}: {page}"))
+    };
+    assert!(
+        row("found").ends_with(&format!("<td>file {}</td></tr>", file.display())),
+        "{page}"
+    );
+    assert!(row("main").ends_with("<td>static</td></tr>"), "{page}");
+
+    // Change: a new label replaces the target's series.
+    publish(
+        &sd,
+        "a.yml",
+        &pg_target(&pg, &pw, "found", "other", ", v: '2'"),
+    );
+    until(&exp, "the changed target's series", |m| {
+        value(m, "pg_up", &[("db", "other"), ("v", "2")]) == Some(1.0)
+            && m.lines()
+                .filter(|l| l.starts_with("pg_up{") && l.contains("db=\"other\""))
+                .count()
+                == 1
+    });
+
+    // Break: a typo (next to a password) keeps the old targets and reports the error.
+    publish(
+        &sd,
+        "a.yml",
+        "- name: found\n  password: Zq9-file-secret\n  passwrd: Zq9-file-secret\n",
+    );
+    until(&exp, "the broken file reported", |m| {
+        value(
+            m,
+            "lakewatch_discovery_last_refresh_successful",
+            &[("collector", "postgres")],
+        ) == Some(0.0)
+    });
+    assert_eq!(discovery(&exp, "errors_total"), Some(1.0));
+    let page = exp.get("/").text();
+    assert!(
+        page.contains(&format!("{}:3:3: unknown field `passwrd`", file.display())),
+        "{page}"
+    );
+    assert!(!page.contains("Zq9-file-secret"), "{page}");
+    assert!(!exp.log_text().contains("Zq9-file-secret"));
+    // Still collected: the old definition is kept.
+    let before = value(
+        &exp.metrics(),
+        "lakewatch_collector_last_success_timestamp_seconds",
+        &[("target", "found")],
+    )
+    .expect("found still runs");
+    until(&exp, "the kept target still cycling", |m| {
+        value(
+            m,
+            "lakewatch_collector_last_success_timestamp_seconds",
+            &[("target", "found")],
+        )
+        .is_some_and(|t| t > before)
+            && value(m, "pg_up", &[("db", "other"), ("v", "2")]) == Some(1.0)
+    });
+
+    // Remove: the file goes, its target's series go; the error is over.
+    std::fs::remove_file(&file).unwrap();
+    until(&exp, "the removed target's series gone", |m| {
+        value(m, "pg_up", &[("db", "other")]).is_none()
+            && !m.contains("target=\"found\"")
+            && value(
+                m,
+                "lakewatch_discovery_last_refresh_successful",
+                &[("collector", "postgres")],
+            ) == Some(1.0)
+    });
+    assert_eq!(discovery(&exp, "targets"), Some(0.0));
+    assert_eq!(
+        value(&exp.metrics(), "pg_up", &[("db", "postgres")]),
+        Some(1.0),
+        "the static target is untouched"
+    );
+}
+
+#[test]
+fn a_name_already_taken_is_an_error_for_the_newer_claim() {
+    let Some(pg) = PgServer::start() else {
+        return;
+    };
+    pg.psql("postgres", "CREATE DATABASE other");
+    pg.psql("postgres", "CREATE DATABASE third");
+    let dir = TempDir::new("discovery-collision");
+    let (exp, sd, pw) = start(&dir, &pg);
+
+    // `z.yml` claims the static `main` (rejected) and `extra` (taken).
+    let z = format!(
+        "{}{}",
+        pg_target(&pg, &pw, "main", "other", ""),
+        pg_target(&pg, &pw, "extra", "other", "")
+    );
+    publish(&sd, "z.yml", &z);
+    until(&exp, "extra up", |m| {
+        value(m, "pg_up", &[("db", "other")]) == Some(1.0)
+    });
+    assert_eq!(discovery(&exp, "targets"), Some(1.0));
+    assert_eq!(discovery(&exp, "errors_total"), Some(1.0));
+    assert_eq!(discovery(&exp, "last_refresh_successful"), Some(0.0));
+    let page = exp.get("/").text();
+    assert!(
+        page.contains(&format!(
+            "file {}: target &quot;main&quot; is already defined (static); ignored",
+            sd.join("z.yml").display()
+        )),
+        "{page}"
+    );
+
+    // `a.yml` sorts first but comes later: its `extra` is the newer claim and loses.
+    publish(&sd, "a.yml", &pg_target(&pg, &pw, "extra", "third", ""));
+    until(&exp, "the second collision counted", |m| {
+        value(
+            m,
+            "lakewatch_discovery_errors_total",
+            &[("collector", "postgres")],
+        ) == Some(2.0)
+    });
+    let m = exp.metrics();
+    assert_eq!(value(&m, "pg_up", &[("db", "other")]), Some(1.0), "{m}");
+    assert_eq!(value(&m, "pg_up", &[("db", "third")]), None, "{m}");
+    assert_eq!(value(&m, "pg_up", &[("db", "postgres")]), Some(1.0), "{m}");
+    let page = exp.get("/").text();
+    assert!(
+        page.contains(&format!(
+            "target &quot;extra&quot; is already defined (file {}); ignored",
+            sd.join("z.yml").display()
+        )),
+        "{page}"
+    );
+}
+
+#[test]
+fn a_reload_applies_static_and_discovered_targets_as_one_diff() {
+    let Some(pg) = PgServer::start() else {
+        return;
+    };
+    pg.psql("postgres", "CREATE DATABASE other");
+    let dir = TempDir::new("discovery-reload");
+    let (exp, sd, pw) = start(&dir, &pg);
+    publish(&sd, "a.yml", &pg_target(&pg, &pw, "found", "other", ""));
+    until(&exp, "the discovered target up", |m| {
+        value(m, "pg_up", &[("db", "other")]) == Some(1.0)
+    });
+
+    // An unchanged file and config: both targets keep running.
+    let r = http(exp.addr, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains(
+            "started: none; restarted: none; stopped: none; rescheduled: none; unchanged: 2"
+        ),
+        "{}",
+        r.text()
+    );
+
+    // Without targets_files the discovered target stops; the static one is kept.
+    let config = dir.0.join("lakewatch.yml");
+    let yaml = std::fs::read_to_string(&config).unwrap();
+    let without: String = yaml
+        .lines()
+        .filter(|l| !l.contains("targets_files"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    std::fs::write(&config, without).unwrap();
+    let r = http(exp.addr, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains("stopped: postgres/found;") && r.text().contains("unchanged: 1"),
+        "{}",
+        r.text()
+    );
+    until(&exp, "the discovered target's series gone", |m| {
+        value(m, "pg_up", &[("db", "other")]).is_none()
+            && value(m, "pg_up", &[("db", "postgres")]) == Some(1.0)
+    });
+    assert!(
+        !exp.metrics().contains("lakewatch_discovery_targets"),
+        "no discovery metrics without targets_files"
+    );
+}
+
+#[test]
+fn check_config_reads_the_targets_files() {
+    let dir = TempDir::new("discovery-check");
+    let sd = dir.0.join("sd");
+    std::fs::create_dir_all(&sd).unwrap();
+    std::fs::write(sd.join("a.yml"), "- name: found\n  host: db\n  user: u\n").unwrap();
+    let config = dir.write(
+        "lakewatch.yml",
+        &format!(
+            "collectors:\n  disk:\n    enabled: false\n  container:\n    enabled: false\n  postgres:\n    targets_files: ['{}/*.yml']\n",
+            sd.display()
+        ),
+    );
+    let check = || {
+        let out = std::process::Command::new(exporter_bin())
+            .args(["--check-config", "--config", config.to_str().unwrap()])
+            .output()
+            .expect("running the exporter");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let (ok, out, err) = check();
+    assert!(ok, "{out}{err}");
+    assert!(out.contains("  postgres found every 30s"), "{out}");
+    std::fs::write(sd.join("b.yml"), "- name: b\n  hst: db\n").unwrap();
+    let (ok, out, err) = check();
+    assert!(!ok, "a broken targets file fails the check: {out}");
+    assert!(
+        err.contains(&format!(
+            "postgres file discovery: {}:2:3: unknown field `hst`",
+            sd.join("b.yml").display()
+        )),
+        "{err}"
+    );
+}
