@@ -79,6 +79,13 @@ pub(super) fn postgres_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTr
         "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE query LIKE '%pg_sleep(600)%' AND pid <> pg_backend_pid()",
     );
     sessions.clear();
+    // The slow VACUUM is a transaction of a client backend too: it ends with the
+    // sessions, or PostgresLongRunningTransaction would not resolve.
+    pg.psql(
+        "postgres",
+        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'VACUUM (DISABLE_PAGE_SKIPPING)%' AND pid <> pg_backend_pid()",
+    );
+    drop(slow_vacuum);
     for alert in [
         "PostgresConnectionsHigh",
         "PostgresConnectionsCritical",
@@ -86,7 +93,7 @@ pub(super) fn postgres_faults(lab: &Lab, barrier: &Rendezvous, fired: &Mutex<BTr
     ] {
         lab.resolves(alert, &prints[alert]);
     }
-    end_maintenance_faults(lab, &pg, slow_vacuum, &prints);
+    end_maintenance_faults(lab, &pg, &prints);
 
     // Down: PostgresDown pages, and the server's SLO alert is inhibited; back up, the
     // postmaster's new start time makes PostgresRestarted fire.
@@ -247,20 +254,10 @@ fn maintenance_faults(lab: &Lab, pg: &PgServer) -> (BTreeMap<&'static str, Fired
     (prints, slow_vacuum)
 }
 
-/// Ends what [`maintenance_faults`] left on and waits for those alerts to resolve: the
-/// slow VACUUM canceled, the slot dropped, archiving fixed, the bloated table vacuumed,
-/// every database frozen.
-fn end_maintenance_faults(
-    lab: &Lab,
-    pg: &PgServer,
-    slow_vacuum: Proc,
-    prints: &BTreeMap<&'static str, Fired>,
-) {
-    pg.psql(
-        "postgres",
-        "SELECT pg_cancel_backend(pid) FROM pg_stat_activity WHERE query LIKE 'VACUUM (DISABLE_PAGE_SKIPPING)%' AND pid <> pg_backend_pid()",
-    );
-    drop(slow_vacuum);
+/// Ends what [`maintenance_faults`] left on (the slow VACUUM ends with the sessions) and
+/// waits for those alerts to resolve: the slot dropped, archiving fixed, the bloated
+/// table vacuumed, every database frozen.
+fn end_maintenance_faults(lab: &Lab, pg: &PgServer, prints: &BTreeMap<&'static str, Fired>) {
     pg.psql("postgres", "SELECT pg_drop_replication_slot('lab_slot')");
     std::fs::remove_file(&lab.archive_fail).expect("removing the archive-fail file");
     pg.psql("postgres", "VACUUM lab_bloat");
