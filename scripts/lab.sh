@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Starts the lab (exporter/tests/it/lab.rs) and leaves it running: Prometheus scraping
+# Starts the lab (exporter/tests/it/lab/) and leaves it running: Prometheus scraping
 # lakewatch-exporter with every collector on, Alertmanager with the generated routing, a
 # webhook receiver, Postgres, moto, the Trino replay coordinator, Docker containers and
 # two small tmpfs mounts. Prints the URLs, then waits; Ctrl-C stops everything and cleans

@@ -87,7 +87,7 @@ cargo build --release --locked -p lakewatch-exporter -p lakewatch-rulegen
 echo "==> tests"
 if cargo nextest --version >/dev/null 2>&1; then
   cargo nextest run --workspace --locked --no-fail-fast -E 'not test(/^lab::/)'
-  # The lab (exporter/tests/it/lab.rs, README "The lab"): Prometheus, Alertmanager,
+  # The lab (exporter/tests/it/lab/, README "The lab"): Prometheus, Alertmanager,
   # Postgres, moto, Docker containers and two tmpfs mounts around the real exporter,
   # proving every shipped query and stock alert live. It runs alone, after the rest: for
   # about five minutes it keeps both cores of a CI machine busy enough to upset the

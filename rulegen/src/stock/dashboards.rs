@@ -392,7 +392,7 @@ fn postgres() -> Dashboard {
     stock(
         "postgres",
         "Postgres",
-        "Postgres servers: availability, connections against max_connections, cache hit ratio, transactions, locks, replication and sizes (postgres_exporter-compatible names).",
+        "Postgres servers: availability, connections against max_connections, cache hit ratio, transactions and rows, buffers and checkpoints, conflicts, deadlocks and lock waits, table bloat and vacuum, replication slots, WAL and archiving, and sizes (postgres_exporter-compatible names).",
         &[
             ("server", "Server", values_of("pg_up", "", "server")),
             ("datname", "Database", values_of("pg_database_size_bytes", SERVER, "datname")),
@@ -410,6 +410,9 @@ fn postgres() -> Dashboard {
                     stat("Deadlocks (1h)", "short")
                         .query(&format!("sum(increase(pg_stat_database_deadlocks{db}[1h]))"), "deadlocks")
                         .thresholds(&[(1.0, "red")]),
+                    stat("Uptime", &unit_of("pg_postmaster_start_time_seconds", "s"))
+                        .describe("Since the server (postmaster) started; needs the exporter's opt-in `postmaster: true`.")
+                        .query(&format!("min(time() - pg_postmaster_start_time_seconds{srv})"), "uptime"),
                     // Server-wide on purpose: max_connections counts every database.
                     ts("Connections vs max_connections", "short")
                         .query(&format!("sum by (instance, server) (pg_stat_activity_count{srv})"), "{{server}} connections")
@@ -439,6 +442,108 @@ fn postgres() -> Dashboard {
                         .query(&format!("sum by (server, mode) (pg_locks_count{db})"), "{{server}} {{mode}}"),
                     ts("Replication lag", &unit_of("pg_replication_lag_seconds", "s"))
                         .query(&format!("pg_replication_lag_seconds{srv} and pg_replication_is_replica{srv} == 1"), "{{server}}"),
+                ],
+            },
+            Row {
+                title: "Rows".into(),
+                panels: vec![
+                    ts("Rows read", "ops")
+                        .describe("Rows returned by scans (sequential scans return every live row they read) and rows fetched by index scans.")
+                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_tup_returned{db}[$__rate_interval]))"), "{{server}} {{datname}} returned")
+                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_tup_fetched{db}[$__rate_interval]))"), "{{server}} {{datname}} fetched"),
+                    ts("Rows written", "ops")
+                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_tup_inserted{db}[$__rate_interval]))"), "{{server}} {{datname}} inserted")
+                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_tup_updated{db}[$__rate_interval]))"), "{{server}} {{datname}} updated")
+                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_tup_deleted{db}[$__rate_interval]))"), "{{server}} {{datname}} deleted"),
+                    ts("Rollback ratio", "percentunit")
+                        .describe("Rolled-back transactions over all ended transactions (what PostgresRollbackRatioHigh alerts on).")
+                        .range(Some(0.0), Some(1.0))
+                        .query(&format!("sum by (server, datname) (rate(pg_stat_database_xact_rollback{db}[$__rate_interval])) / (sum by (server, datname) (rate(pg_stat_database_xact_commit{db}[$__rate_interval])) + sum by (server, datname) (rate(pg_stat_database_xact_rollback{db}[$__rate_interval])))"), "{{server}} {{datname}}")
+                        .thresholds(&[(0.1, "red")]),
+                ],
+            },
+            Row {
+                title: "Buffers and checkpoints".into(),
+                panels: vec![
+                    ts("Blocks hit and read", "short")
+                        .describe("Blocks per second found in shared buffers (hit) and read from the OS (read).")
+                        .query(&blocks("pg_stat_database_blks_hit"), "{{server}} {{datname}} hit")
+                        .query(&blocks("pg_stat_database_blks_read"), "{{server}} {{datname}} read"),
+                    // Postgres 17 moved the checkpointer's columns to pg_stat_checkpointer,
+                    // and the exporter follows (postgres_exporter's names for each): one
+                    // side of each `or` exists, depending on the server's version.
+                    ts("Buffers written", "short")
+                        .describe("Buffers per second written by checkpoints and by the background writer, and allocated.")
+                        .query(&format!("rate(pg_stat_checkpointer_buffers_written_total{srv}[$__rate_interval]) or rate(pg_stat_bgwriter_buffers_checkpoint_total{srv}[$__rate_interval])"), "{{server}} checkpoints")
+                        .query(&format!("rate(pg_stat_bgwriter_buffers_clean_total{srv}[$__rate_interval])"), "{{server}} background writer")
+                        .query(&format!("rate(pg_stat_bgwriter_buffers_alloc_total{srv}[$__rate_interval])"), "{{server}} allocated"),
+                    ts("Checkpoints", "short")
+                        .describe("Checkpoints per minute: timed (checkpoint_timeout) and requested (WAL reached max_wal_size, or CHECKPOINT). Many requested ones mean max_wal_size is too small.")
+                        .query(&format!("60 * (rate(pg_stat_checkpointer_num_timed_total{srv}[$__rate_interval]) or rate(pg_stat_bgwriter_checkpoints_timed_total{srv}[$__rate_interval]))"), "{{server}} timed")
+                        .query(&format!("60 * (rate(pg_stat_checkpointer_num_requested_total{srv}[$__rate_interval]) or rate(pg_stat_bgwriter_checkpoints_req_total{srv}[$__rate_interval]))"), "{{server}} requested"),
+                ],
+            },
+            Row {
+                title: "Conflicts, deadlocks and lock waits".into(),
+                panels: vec![
+                    ts("Deadlocks", "short")
+                        .describe("Deadlocks per minute.")
+                        .query(&format!("60 * sum by (server, datname) (rate(pg_stat_database_deadlocks{db}[$__rate_interval]))"), "{{server}} {{datname}}"),
+                    ts("Recovery conflicts", "short")
+                        .describe("Queries per minute a standby canceled because they conflicted with replay, by cause (zero on a primary).")
+                        .query(&format!("60 * sum by (server, datname) (rate(pg_stat_database_conflicts_confl_snapshot{db}[$__rate_interval]))"), "{{server}} {{datname}} snapshot")
+                        .query(&format!("60 * sum by (server, datname) (rate(pg_stat_database_conflicts_confl_lock{db}[$__rate_interval]))"), "{{server}} {{datname}} lock")
+                        .query(&format!("60 * sum by (server, datname) (rate(pg_stat_database_conflicts_confl_bufferpin{db}[$__rate_interval]))"), "{{server}} {{datname}} buffer pin")
+                        .query(&format!("60 * sum by (server, datname) (rate(pg_stat_database_conflicts_confl_deadlock{db}[$__rate_interval]))"), "{{server}} {{datname}} deadlock")
+                        .query(&format!("60 * sum by (server, datname) (rate(pg_stat_database_conflicts_confl_tablespace{db}[$__rate_interval]))"), "{{server}} {{datname}} tablespace"),
+                    ts("Waiting lock requests", "short")
+                        .describe("Lock requests not granted, server-wide (what PostgresWaitingLocksHigh alerts on).")
+                        .query(&format!("lakewatch_pg_waiting_locks{srv}"), "{{server}}")
+                        .thresholds(&[(10.0, "red")]),
+                ],
+            },
+            Row {
+                title: "Table bloat and vacuum".into(),
+                panels: vec![
+                    ts("Dead tuples (top 10 tables)", "short")
+                        .query(&format!("topk(10, pg_stat_user_tables_n_dead_tup{db})"), "{{server}} {{datname}} {{schemaname}}.{{relname}}"),
+                    ts("Dead tuple ratio (top 10 tables)", "percentunit")
+                        .describe("Dead tuples over all tuples of the table (what PostgresDeadTuplesHigh alerts on, for tables with over 10000 dead tuples).")
+                        .range(Some(0.0), Some(1.0))
+                        .query(&format!("topk(10, pg_stat_user_tables_n_dead_tup{db} / ((pg_stat_user_tables_n_live_tup{db} + pg_stat_user_tables_n_dead_tup{db}) > 0))"), "{{server}} {{datname}} {{schemaname}}.{{relname}}")
+                        .thresholds(&[(0.1, "red")]),
+                    ts("Since last vacuum (top 10 tables)", "s")
+                        .describe("Time since autovacuum, and since a manual VACUUM, last processed the table (tables never vacuumed are left out).")
+                        .query(&format!("topk(10, time() - (pg_stat_user_tables_last_autovacuum{db} > 0))"), "{{server}} {{datname}} {{schemaname}}.{{relname}} autovacuum")
+                        .query(&format!("topk(10, time() - (pg_stat_user_tables_last_vacuum{db} > 0))"), "{{server}} {{datname}} {{schemaname}}.{{relname}} manual"),
+                    ts("Vacuum progress", "percentunit")
+                        .describe("Heap blocks scanned of each running VACUUM (autovacuum included); empty while none runs.")
+                        .range(Some(0.0), Some(1.0))
+                        .query(&format!("pg_stat_progress_vacuum_heap_blks_scanned{db} / (pg_stat_progress_vacuum_heap_blks{db} > 0)"), "{{server}} {{datname}} {{relname}}"),
+                    ts("Transaction ID age", "short")
+                        .describe("Age in transactions of each database's oldest unfrozen transaction ID; Postgres stops at about 2.1 billion. Needs the exporter's opt-in `database_wraparound: true`.")
+                        .query(&format!("pg_database_wraparound_age_datfrozenxid_seconds{db}"), "{{server}} {{datname}}")
+                        .thresholds(&[(1e9, "red")]),
+                ],
+            },
+            Row {
+                title: "Replication slots, WAL and archiving".into(),
+                panels: vec![
+                    ts("WAL retained by slots", &unit_of("pg_replication_slots_pg_wal_lsn_diff", "bytes"))
+                        .describe("WAL Postgres keeps for each replication slot until its consumer has it.")
+                        .query(&format!("pg_replication_slots_pg_wal_lsn_diff{srv}"), "{{server}} {{slot_name}}"),
+                    ts("Slots active", "short")
+                        .describe("1 while a consumer is connected to the slot.")
+                        .range(Some(0.0), Some(1.0))
+                        .query(&format!("pg_replication_slots_active{srv}"), "{{server}} {{slot_name}}"),
+                    ts("WAL size", &unit_of("pg_wal_size_bytes", "bytes"))
+                        .query(&format!("pg_wal_size_bytes{srv}"), "{{server}}"),
+                    ts("WAL archiving", "short")
+                        .describe("WAL segments archived and archive_command failures, per minute.")
+                        .query(&format!("60 * rate(pg_stat_archiver_archived_count{srv}[$__rate_interval])"), "{{server}} archived")
+                        .query(&format!("60 * rate(pg_stat_archiver_failed_count{srv}[$__rate_interval])"), "{{server}} failed"),
+                    ts("Since last archived segment", "s")
+                        .query(&format!("pg_stat_archiver_last_archive_age{srv}"), "{{server}}"),
                 ],
             },
             Row {
