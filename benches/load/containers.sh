@@ -9,7 +9,7 @@
 # shims') utime+stime over the observation window divided by the cycles completed in it,
 # so work the exporter does between cycles (the API path's background reads) counts.
 # The load column is the 1-minute load average at the end of the row (the machine may be
-# shared).
+# shared); the background row is dockerd's and containerd's CPU with none of ours running.
 #
 # BEFORE_BIN=path/to/another/lakewatch-exporter adds that build's API path, measured in
 # turn with this one (interleaved, twice each), and writes the table to the
@@ -53,10 +53,19 @@ if ! docker image inspect "$IMAGE" >/dev/null 2>&1; then
   tar -C "$WORK/rootfs" -c . | docker import - "$IMAGE" >/dev/null
 fi
 DOCKERD=$(pidof dockerd | awk '{print $1}')
-# containerd and its shims do the sampling dockerd asks for (cgroup reads per sample).
+# containerd and the bench containers' shims do the sampling dockerd asks for (cgroup
+# reads per sample); other containers' shims come and go on a shared machine.
+CONTAINERD_PIDS=""
+find_containerd() {
+  local ids p; ids=$(docker ps -q --no-trunc --filter "label=$LABEL" | paste -sd'|')
+  CONTAINERD_PIDS=$(pidof containerd)
+  for p in $(pgrep -x 'containerd-shim(-runc-v2)?'); do
+    grep -qaE "$ids" "/proc/$p/cmdline" 2>/dev/null && CONTAINERD_PIDS="$CONTAINERD_PIDS $p"
+  done
+}
 containerd_ticks() {
   local total=0 p
-  for p in $(pidof containerd) $(pgrep -x 'containerd-shim(-runc-v2)?'); do
+  for p in $CONTAINERD_PIDS; do
     total=$((total + $(ticks "$p" 2>/dev/null || echo 0)))
   done
   echo "$total"
@@ -173,6 +182,21 @@ print(f"| {n} | {n} stats streams (`stream=true`), per 15 s | — | — | {ms(d)
 PY
 }
 
+# idle N: the machine's background: dockerd's and containerd's CPU over 30 s with none of
+# ours running, per 15 s (other users of the same Docker engine show up here).
+idle() {
+  local d0 d1 c0 c1
+  d0=$(ticks "$DOCKERD"); c0=$(containerd_ticks)
+  sleep 30
+  d1=$(ticks "$DOCKERD"); c1=$(containerd_ticks)
+  python3 - "$1" "$((d1 - d0))" "$((c1 - c0))" "$HZ" "$(load1)" >> "$WORK/rows" <<'PY'
+import sys
+n, d, c, hz, load = sys.argv[1:6]
+ms = lambda ticks: int(ticks) / int(hz) / 30 * 15 * 1000
+print(f"| {n} | nothing of ours (background), per 15 s | — | — | {ms(d):.0f} | {ms(c):.0f} | 30 s observed, load {load} |")
+PY
+}
+
 SECTION=containers THIS=lakewatch
 if [ -n "${BEFORE_BIN:-}" ]; then
   THIS=after
@@ -183,6 +207,9 @@ fi
 for n in 50 200; do
   echo "scaling to $n containers" >&2
   scale_to "$n"
+  find_containerd
+  echo "  background" >&2
+  idle "$n"
   for src in ${SOURCES:-cgroup api}; do
     if [ "$src" = api ] && [ -n "${BEFORE_BIN:-}" ]; then
       for run in 1 2; do
