@@ -814,3 +814,223 @@ fn docker_over_tls_requires_the_client_certificate() {
     );
     assert!(!auto_no_cert.metrics().contains("collector=\"container\""));
 }
+
+/// A config for the stats-API path only, through `fwd`, every two seconds (a first read
+/// waits up to a second on dockerd's sampling tick).
+fn api_config(dir: &TempDir, scene: &Scene, fwd: &Forwarder, extra: &str) -> String {
+    config_file(
+        dir,
+        &format!(
+            "collectors:\n  container:\n    enabled: true\n    interval: 2s\n    timeout: 2s\n    docker_host: {}\n    stats_source: api\n    labels_include: ['{LABEL}={}']\n{extra}",
+            fwd.host(),
+            scene.id
+        ),
+    )
+}
+
+/// `container_cpu_usage_seconds_total` of one container.
+fn cpu_of(s: &[Sample], name: &str) -> Option<f64> {
+    value(
+        s,
+        "container_cpu_usage_seconds_total",
+        name,
+        &[("cpu", "total")],
+    )
+}
+
+/// Whether every one of the scene's containers `names` has usage in `s`.
+fn all_have_usage(s: &[Sample], scene: &Scene, names: &[String]) -> bool {
+    names.iter().all(|n| cpu_of(s, &scene.name(n)).is_some())
+}
+
+/// How many stats calls went through `fwd`.
+fn stats_calls(fwd: &Forwarder) -> usize {
+    fwd.requests()
+        .iter()
+        .filter(|r| r.contains("/stats"))
+        .count()
+}
+
+/// The API path reads ahead of the cycle and follows containers as they start and
+/// stop: each new container gets usage, a removed one's series go, and once they are
+/// all gone no stats call is open and the exporter holds no more file descriptors than
+/// before the first one started (no leaked call, connection or task).
+#[test]
+fn api_path_follows_containers_that_start_and_stop() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("api-churn");
+    let fwd = Forwarder::plain();
+    let dir = TempDir::new("container-api-churn");
+    let exp = Exporter::start(&["--config", &api_config(&dir, &scene, &fwd, "")]);
+    exp.wait_ready(Duration::from_secs(20));
+    let context = || {
+        format!(
+            "open stats calls {}, events {}, fds {}\n{}",
+            fwd.open("/stats"),
+            fwd.open("/events"),
+            exp.open_fds(),
+            exp.log_text()
+        )
+    };
+    eventually_with(
+        Duration::from_secs(20),
+        "the events stream and no stats call",
+        context,
+        || (fwd.open("/events") == 1 && fwd.open("/stats") == 0).then_some(()),
+    );
+    let baseline = exp.open_fds();
+    for round in 0..2 {
+        let names: Vec<String> = (0..3).map(|i| format!("r{round}-{i}")).collect();
+        let ids: Vec<String> = names
+            .iter()
+            .map(|n| scene.run(n, &[], "exec sleep 3600"))
+            .collect();
+        eventually_with(
+            Duration::from_secs(30),
+            "usage of every new container",
+            || exp.metrics(),
+            || all_have_usage(&samples(&exp), &scene, &names).then_some(()),
+        );
+        // The background reads keep them: several cycles later they still have usage.
+        let reads = stats_calls(&fwd);
+        eventually(Duration::from_secs(30), "background reads", || {
+            (stats_calls(&fwd) >= reads + 2 * ids.len()).then_some(())
+        });
+        assert!(
+            all_have_usage(&samples(&exp), &scene, &names),
+            "usage lost: {}",
+            exp.metrics()
+        );
+        let mut args = vec!["rm", "-f"];
+        args.extend(ids.iter().map(String::as_str));
+        docker::docker(&args);
+        eventually(
+            Duration::from_secs(20),
+            "the removed containers to disappear",
+            || {
+                let text = exp.metrics();
+                names
+                    .iter()
+                    .all(|n| !text.contains(&scene.name(n)))
+                    .then_some(())
+            },
+        );
+    }
+    eventually_with(
+        Duration::from_secs(30),
+        "no stats call open and no more descriptors than before",
+        context,
+        || {
+            (fwd.open("/stats") == 0 && fwd.open("/events") == 1 && exp.open_fds() <= baseline)
+                .then_some(())
+        },
+    );
+    assert_eq!(container_up(&samples(&exp)), Some(1.0));
+}
+
+/// More running containers than `stats_concurrency`: every one is exported with usage
+/// that keeps moving, and no more calls than the bound were ever open at once.
+#[test]
+fn api_path_bound_holds() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("api-bound");
+    // Burns a little CPU forever: its counter moves only if it is read again.
+    scene.run("burner", &["--cpus", "0.05"], "while :; do :; done");
+    let names: Vec<String> = std::iter::once("burner".to_string())
+        .chain((0..4).map(|i| format!("idle{i}")))
+        .collect();
+    for n in &names[1..] {
+        scene.run(n, &[], "exec sleep 3600");
+    }
+    let fwd = Forwarder::plain();
+    let dir = TempDir::new("container-api-bound");
+    let cfg = api_config(&dir, &scene, &fwd, "    stats_concurrency: 2\n");
+    let exp = Exporter::start(&["--config", &cfg]);
+    exp.wait_ready(Duration::from_secs(20));
+    let first = eventually_with(
+        Duration::from_secs(30),
+        "usage of all five containers",
+        || exp.metrics(),
+        || {
+            let s = samples(&exp);
+            all_have_usage(&s, &scene, &names)
+                .then(|| cpu_of(&s, &scene.name("burner")))
+                .flatten()
+        },
+    );
+    eventually_with(
+        Duration::from_secs(30),
+        "the burner's counter to move",
+        || exp.metrics(),
+        || {
+            let s = samples(&exp);
+            (all_have_usage(&s, &scene, &names) && cpu_of(&s, &scene.name("burner"))? > first)
+                .then_some(())
+        },
+    );
+    let calls = stats_calls(&fwd);
+    assert!(calls >= 2 * names.len(), "{calls} stats calls");
+    let peak = fwd.peak_open("/stats");
+    assert!(
+        (1..=2).contains(&peak),
+        "at most stats_concurrency (2) calls open at once, saw {peak}"
+    );
+    assert_eq!(
+        sample_value(&samples(&exp), "lakewatch_containers_dropped", &[]),
+        Some(0.0)
+    );
+}
+
+/// Every connection to the daemon drops (as when dockerd restarts) while the API path
+/// is in use: the collector reports down, and once the daemon is back its usage is read
+/// afresh (the counter moves past what it was before the drop).
+#[test]
+fn api_path_recovers_after_the_daemon_connection_drops() {
+    if !docker::ready() {
+        return;
+    }
+    let scene = Scene::new("api-drop");
+    scene.run("burner", &["--cpus", "0.05"], "while :; do :; done");
+    let burner = scene.name("burner");
+    let mut fwd = Forwarder::plain();
+    let dir = TempDir::new("container-api-drop");
+    let exp = Exporter::start(&["--config", &api_config(&dir, &scene, &fwd, "")]);
+    exp.wait_ready(Duration::from_secs(20));
+    let before = eventually_with(
+        Duration::from_secs(30),
+        "the burner's usage",
+        || exp.metrics(),
+        || cpu_of(&samples(&exp), &burner),
+    );
+    fwd.stop();
+    eventually_with(
+        Duration::from_secs(20),
+        "the collector to report down",
+        || exp.log_text(),
+        || (container_up(&samples(&exp)) == Some(0.0)).then_some(()),
+    );
+    assert_eq!(
+        cpu_of(&samples(&exp), &burner),
+        None,
+        "no usage while the daemon is away"
+    );
+    let calls = fwd.requests().len();
+    fwd.start();
+    eventually_with(
+        Duration::from_secs(30),
+        "fresh usage after the daemon came back",
+        || format!("{}\n{}", exp.metrics(), exp.log_text()),
+        || {
+            let s = samples(&exp);
+            (container_up(&s) == Some(1.0) && cpu_of(&s, &burner)? > before).then_some(())
+        },
+    );
+    assert!(
+        fwd.requests()[calls..].iter().any(|r| r.contains("/stats")),
+        "stats read again through the new connection"
+    );
+}

@@ -5,7 +5,9 @@
 //! in between, the Docker events stream marks containers whose state changed, and only
 //! those are inspected again, so a steady host costs no inspect calls at all. Usage
 //! comes from the container's cgroup when this process can see the host's cgroupfs
-//! ([`cgroup`]), else from the stats API with `one-shot=true` ([`api`]).
+//! ([`cgroup`]), else from the stats API with `one-shot=true` ([`api`]), read ahead of
+//! the cycle by a background task (`sampler.rs`) so that the cycle does not wait on
+//! dockerd's one-second sampling tick.
 //!
 //! [`daemon`] decides where the daemon is and how to reach it (unix socket, tcp, TLS).
 //! When the daemon is unreachable the cycle fails (`lakewatch_collector_up 0`, every
@@ -15,6 +17,7 @@ pub mod api;
 pub mod cgroup;
 pub mod daemon;
 pub mod labels;
+mod sampler;
 pub mod settings;
 
 use std::collections::{HashMap, HashSet};
@@ -31,6 +34,7 @@ use tokio::task::JoinHandle;
 
 use self::cgroup::{Paths, Stats, Version};
 use self::daemon::{Daemon, resolve_host};
+use self::sampler::Sampler;
 use super::{BoxFuture, CollectError, Collector, Fragment, Job};
 use crate::collector::container::labels::info_labels;
 use crate::collector::container::settings::{ContainerConfig, StatsSource};
@@ -142,6 +146,9 @@ struct Events {
 struct Conn {
     docker: Docker,
     systemd_driver: bool,
+    /// Reads the stats API ahead of the cycle; dropped (its task and calls with it) on
+    /// disconnect.
+    sampler: Sampler,
 }
 
 /// The container collector.
@@ -248,6 +255,7 @@ impl ContainerCollector {
             "connected to the Docker daemon"
         );
         Ok(Conn {
+            sampler: Sampler::new(docker.clone(), self.cfg.stats_concurrency),
             docker,
             systemd_driver,
         })
@@ -395,6 +403,8 @@ impl ContainerCollector {
     }
 
     async fn cycle(&mut self) -> Result<Fragment, CollectError> {
+        // The scheduler starts the next cycle one interval after this one started.
+        let next_cycle = tokio::time::Instant::now() + self.cfg.schedule.interval;
         if self.conn.is_none() {
             let conn = self.connect().await?;
             self.conn = Some(conn);
@@ -430,7 +440,7 @@ impl ContainerCollector {
             chosen.truncate(self.cfg.max_containers);
         }
 
-        let stats = self.read_stats(&docker, &chosen).await?;
+        let stats = self.read_stats(&chosen, next_cycle).await?;
         let mut out = Fragment::default();
         out.push(&cat::CONTAINERS_DROPPED, [""; 0], dropped as f64);
         let now = SystemTime::now()
@@ -458,11 +468,12 @@ impl ContainerCollector {
     }
 
     /// Stats of the running containers among `chosen`, by Docker id, with the cgroup
-    /// path when it was readable.
+    /// path when it was readable. The API's are the sampler's latest; it then plans
+    /// to read the same containers again before `next_cycle`.
     async fn read_stats(
         &mut self,
-        docker: &Docker,
         chosen: &[Tracked],
+        next_cycle: tokio::time::Instant,
     ) -> Result<HashMap<String, (Option<String>, Option<Stats>)>, CollectError> {
         let running: Vec<(String, i64, bool)> = chosen
             .iter()
@@ -501,34 +512,24 @@ impl ContainerCollector {
             }
             out.insert(id, (cg_id, stats));
         }
-        let fetched: Vec<_> = futures_util::stream::iter(need_api)
-            .map(|id| async move {
-                let r = api::fetch(docker, &id).await;
-                (id, r)
-            })
-            .buffer_unordered(self.cfg.stats_concurrency)
-            .collect()
-            .await;
-        for (id, r) in fetched {
-            match r {
-                Ok(s) => {
+        let sampler = &self.conn.as_ref().expect("connected by the cycle").sampler;
+        // A container that stopped between inspect and stats has no sample: it is
+        // reported without usage this cycle.
+        match sampler.read(&need_api).await {
+            Ok(fetched) => {
+                for (id, s) in fetched {
                     if let Some(entry) = out.get_mut(&id) {
                         entry.1 = Some(s);
                     }
                 }
-                // The container stopped between inspect and stats: report it without
-                // usage this cycle.
-                Err(bollard::errors::Error::DockerResponseServerError {
-                    status_code: 404 | 409,
-                    ..
-                }) => {}
-                Err(e) => {
-                    let e = self.docker_error("reading container stats", e);
-                    if e.kind != ErrorKind::Http {
-                        self.disconnect();
-                    }
-                    return Err(e);
+                sampler.plan(need_api, next_cycle);
+            }
+            Err(e) => {
+                let e = self.docker_error("reading container stats", e);
+                if e.kind != ErrorKind::Http {
+                    self.disconnect();
                 }
+                return Err(e);
             }
         }
         // Resolve new block devices once; they rarely change.

@@ -70,7 +70,8 @@ pub struct ContainerConfig {
     pub max_containers: usize,
     /// Where the resource usage comes from.
     pub stats_source: StatsSource,
-    /// How many stats API calls run at once.
+    /// How many stats API calls are open at once (one connection each), across the
+    /// background reads and the cycle.
     pub stats_concurrency: usize,
     /// Where the host's cgroup hierarchy is visible.
     pub cgroupfs: PathBuf,
@@ -105,6 +106,9 @@ const CONTAINER_SCHEDULE: Schedule = Schedule {
     interval: Duration::from_secs(15),
     timeout: Duration::from_secs(10),
 };
+
+/// Stats API calls open at once unless configured otherwise.
+pub const DEFAULT_STATS_CONCURRENCY: usize = 128;
 
 /// Docker labels put on `lakewatch_container_info` unless configured otherwise.
 pub const CONTAINER_LABEL_ALLOWLIST: &[&str] =
@@ -190,8 +194,12 @@ impl Validator<'_> {
             }
             Some(c) => c.value as usize,
             // dockerd answers every waiting stats call at its next one-second sampling
-            // tick, so a cycle takes about containers / stats_concurrency seconds.
-            None => 32,
+            // tick, so reading all containers takes about containers / stats_concurrency
+            // seconds: the age of the oldest sample when the cycle uses them, and the
+            // length of a cycle that meets them all for the first time. `docker stats`
+            // opens one call per container at once; 128 covers most hosts in one tick
+            // at 128 connections (file descriptors) at most.
+            None => DEFAULT_STATS_CONCURRENCY,
         };
         Ok(Some(ContainerConfig {
             schedule,
@@ -246,7 +254,7 @@ mod tests {
         assert_eq!(ct.stats_source, StatsSource::Auto);
         assert_eq!(ct.docker_host, None);
         assert_eq!(ct.label_allowlist, CONTAINER_LABEL_ALLOWLIST);
-        assert_eq!(ct.stats_concurrency, 32);
+        assert_eq!(ct.stats_concurrency, DEFAULT_STATS_CONCURRENCY);
         let c = Config::parse(
             "collectors:\n  container:\n    enabled: true\n    labels_include: [a, 'b=c']\n    names_exclude: '^tmp'\n",
             "c.yml",

@@ -218,7 +218,11 @@ pub(crate) struct Forwarder {
         std::thread::JoinHandle<()>,
     )>,
     requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    connections: Connections,
 }
+
+/// Opens and closes of forwarded connections, each named by its first request line.
+type Connections = std::sync::Arc<std::sync::Mutex<Vec<(bool, String)>>>;
 
 impl Forwarder {
     /// Forwards plain TCP.
@@ -237,6 +241,7 @@ impl Forwarder {
             tls,
             running: None,
             requests: Default::default(),
+            connections: Default::default(),
         };
         f.start();
         f
@@ -252,6 +257,31 @@ impl Forwarder {
         self.requests.lock().unwrap().clone()
     }
 
+    /// Connections open now whose first request line contains `pattern`.
+    pub(crate) fn open(&self, pattern: &str) -> usize {
+        self.open_counts(pattern).last().copied().unwrap_or(0)
+    }
+
+    /// The most connections whose first request line contains `pattern` that were open
+    /// at once.
+    pub(crate) fn peak_open(&self, pattern: &str) -> usize {
+        self.open_counts(pattern).into_iter().max().unwrap_or(0)
+    }
+
+    fn open_counts(&self, pattern: &str) -> Vec<usize> {
+        let mut open = 0usize;
+        self.connections
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, line)| line.contains(pattern))
+            .map(|(opened, _)| {
+                open = if *opened { open + 1 } else { open - 1 };
+                open
+            })
+            .collect()
+    }
+
     /// Listens (again) on `port`.
     pub(crate) fn start(&mut self) {
         self.stop();
@@ -261,6 +291,7 @@ impl Forwarder {
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let tls = self.tls.clone().map(tokio_rustls::TlsAcceptor::from);
         let requests = self.requests.clone();
+        let connections = self.connections.clone();
         let thread = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -274,13 +305,14 @@ impl Forwarder {
                         accepted = listener.accept() => {
                             let Ok((client, _)) = accepted else { continue };
                             let (tls, requests) = (tls.clone(), requests.clone());
+                            let connections = connections.clone();
                             tokio::spawn(async move {
                                 match tls {
-                                    None => forward(client, requests).await,
+                                    None => forward(client, requests, connections).await,
                                     // A client the acceptor refuses ends here.
                                     Some(tls) => {
                                         if let Ok(client) = tls.accept(client).await {
-                                            forward(client, requests).await;
+                                            forward(client, requests, connections).await;
                                         }
                                     }
                                 }
@@ -310,9 +342,13 @@ impl Drop for Forwarder {
 }
 
 /// Copies bytes both ways between `client` and the Docker socket, noting the request
-/// lines the client sends, until either side closes.
-async fn forward<S>(client: S, requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>)
-where
+/// lines the client sends and when the connection opened and closed, until either side
+/// closes (or the forwarder stops: then the task is dropped and so are both sockets).
+async fn forward<S>(
+    client: S,
+    requests: std::sync::Arc<std::sync::Mutex<Vec<String>>>,
+    connections: Connections,
+) where
     S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin,
 {
     use tokio::io::{AsyncReadExt as _, AsyncWriteExt as _};
@@ -321,6 +357,16 @@ where
     };
     let (mut from_client, mut to_client) = tokio::io::split(client);
     let (mut from_daemon, mut to_daemon) = daemon.into_split();
+    // Notes the close when this task ends, however it ends.
+    struct Open(Connections, Option<String>);
+    impl Drop for Open {
+        fn drop(&mut self) {
+            if let Some(line) = self.1.take() {
+                self.0.lock().unwrap().push((false, line));
+            }
+        }
+    }
+    let mut open = Open(connections, None);
     let upstream = async {
         let mut buf = vec![0u8; 64 * 1024];
         loop {
@@ -334,6 +380,10 @@ where
                 .any(|m| chunk.starts_with(m));
             if is_request && let Some(end) = chunk.windows(2).position(|w| w == b"\r\n") {
                 let line = String::from_utf8_lossy(&chunk[..end]).into_owned();
+                if open.1.is_none() {
+                    open.0.lock().unwrap().push((true, line.clone()));
+                    open.1 = Some(line.clone());
+                }
                 requests.lock().unwrap().push(line);
             }
             if to_daemon.write_all(chunk).await.is_err() {
