@@ -17,7 +17,7 @@ use crate::collector::{Fragment, Value};
 
 mod incremental;
 
-pub use incremental::{Encoder, MEMBER_MIN};
+pub use incremental::{Encoder, MEMBER_MIN, set_full_rebuild};
 
 /// Content type of the OpenMetrics body.
 pub const OPENMETRICS_CONTENT_TYPE: &str =

@@ -19,6 +19,7 @@ use std::collections::hash_map::DefaultHasher;
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::hash::{Hash as _, Hasher as _};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use bytes::{Bytes, BytesMut};
 use lakewatch_catalog::Kind;
@@ -36,6 +37,18 @@ pub const MEMBER_MIN: usize = 16 * 1024;
 /// A run of small pieces is cut at a family header once it holds this many bytes (and
 /// the header's hash picks it), so runs resynchronise after a change instead of shifting.
 const RUN_MIN: usize = 32 * 1024;
+
+/// Set by [`set_full_rebuild`]: every [`Encoder::build`] encodes from scratch.
+static FULL_REBUILD: AtomicBool = AtomicBool::new(false);
+
+/// For benches only (`benches/src/bin/scale-serve.rs`), not a user setting: makes every
+/// [`Encoder::build`] in the process re-encode everything with [`Snapshot::build`], the
+/// build before issue 21, so the scale bench can measure both through the real
+/// scheduler and server in one run.
+#[doc(hidden)]
+pub fn set_full_rebuild(on: bool) {
+    FULL_REBUILD.store(on, Ordering::Relaxed);
+}
 
 /// Where a family comes from: the catalog wins over pass-through of the same name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -96,6 +109,10 @@ impl Encoder {
     /// A snapshot of `fragments` with the same families, metadata and samples as
     /// [`Snapshot::build`], encoding only fragments that changed since the last call.
     pub fn build(&mut self, fragments: &[Arc<Fragment>]) -> Snapshot {
+        if FULL_REBUILD.load(Ordering::Relaxed) {
+            *self = Encoder::default();
+            return Snapshot::build(fragments);
+        }
         let mut cache = HashMap::with_capacity(fragments.len());
         for f in fragments {
             let key = Arc::as_ptr(f) as usize;

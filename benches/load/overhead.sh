@@ -1,0 +1,102 @@
+#!/usr/bin/env bash
+# Serving overhead (issue 21): our /metrics against benches' static-baseline (the
+# smallest hyper server writing the same bytes), in paired, interleaved wrk cells, so a
+# drift of the shared machine's speed hits both sides of a ratio alike.
+#
+# Our exporter runs with the disk collector only, on a 1 h interval: after its first
+# cycle the snapshot no longer changes, and the baseline serves byte-for-byte copies of
+# its plain and gzip bodies. With BEFORE_BINARY (an exporter built from another commit,
+# e.g. main), that binary runs on the same config in the same rounds, for an A/B of a
+# change. Each round runs every cell (1, 16 and 256 connections, plain and
+# Accept-Encoding: gzip) once per server, the servers' order rotating from round to
+# round; the table gives the median over rounds of each server's req/s and of the
+# per-round ratios, with their min–max. Writes BENCHMARKS.md's "overhead" section.
+#
+# Usage: benches/load/overhead.sh [SECONDS_PER_CELL] [ROUNDS] [BEFORE_BINARY]
+#        (defaults: 4 s, 5 rounds, no before)
+# Needs: wrk, curl, python3.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DURATION=${1:-4}
+ROUNDS=${2:-5}
+BEFORE=${3:-}
+OUT=${LAKEWATCH_BENCH_OUT:-BENCHMARKS.md}
+export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-target}
+LOAD=benches/load
+
+for tool in wrk curl python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y $tool" >&2; exit 1; }
+done
+# LAKEWATCH_BIN: a directory of release binaries already built (no cargo build then).
+if [ -n "${LAKEWATCH_BIN:-}" ]; then BIN=$LAKEWATCH_BIN; else
+  cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter --bin static-baseline
+  BIN="$CARGO_TARGET_DIR/release"
+fi
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
+trap cleanup EXIT
+# shellcheck source=lib.sh
+source "$LOAD/lib.sh"
+RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
+LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+
+cat > "$WORK/fixed.yml" <<YML
+collectors:
+  container: { enabled: false }
+  disk: { interval: 1h, timeout: 10s }
+YML
+
+# start_exporter NAME BINARY: on the fixed config; sets PORT_<NAME>, PID_<NAME>.
+start_exporter() {
+  local port; port=$(free_port)
+  "$2" --web.listen-address "127.0.0.1:$port" --log.level warn --config "$WORK/fixed.yml" 2>>"$WORK/$1.log" &
+  PIDS+=($!); printf -v "PID_$1" '%s' $!; printf -v "PORT_$1" '%s' "$port"
+  wait_http "http://127.0.0.1:$port/readyz"
+}
+start_exporter ours "$BIN/lakewatch-exporter"
+SERVERS=(ours baseline)
+if [ -n "$BEFORE" ]; then start_exporter before "$BEFORE"; SERVERS+=(before); fi
+
+# The baseline serves exactly our bytes: the plain body, and the gzip body as we send it.
+URL_ours="http://127.0.0.1:$PORT_ours/metrics"
+curl -fsS "$URL_ours" > "$WORK/body"
+curl -fsS -H 'Accept-Encoding: gzip' "$URL_ours" > "$WORK/body.gz"
+for enc in plain gzip; do
+  port=$(free_port)
+  if [ "$enc" = gzip ]; then "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body.gz" gzip 2>/dev/null &
+  else "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body" 2>/dev/null &
+  fi
+  PIDS+=($!); printf -v "PID_baseline_$enc" '%s' $!; printf -v "URL_baseline_$enc" '%s' "http://127.0.0.1:$port/"
+  wait_http "http://127.0.0.1:$port/"
+done
+[ -n "$BEFORE" ] && URL_before="http://127.0.0.1:$PORT_before/metrics"
+# Same bytes: the bodies must not have changed while the cells ran (checked at the end).
+BYTES=$(wc -c < "$WORK/body"); GZ_BYTES=$(wc -c < "$WORK/body.gz")
+
+: > "$WORK/rows"
+for round in $(seq "$ROUNDS"); do
+  echo "round $round of $ROUNDS" >&2
+  for conns in 1 16 256; do
+    for enc in plain gzip; do
+      n=${#SERVERS[@]}
+      for i in $(seq 0 $((n - 1))); do
+        s=${SERVERS[$(( (i + round) % n ))]}
+        if [ "$s" = baseline ]; then pid="PID_baseline_$enc"; url="URL_baseline_$enc"
+        else pid="PID_$s"; url="URL_$s"; fi
+        wrk_cell "$s#$round" "${!pid}" "${!url}" "$conns" "$enc"
+      done
+    done
+  done
+done
+LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
+curl -fsS "$URL_ours" | cmp -s - "$WORK/body" || echo "warning: our plain body changed during the run" >&2
+
+{
+  echo "Run $RUN_AT; load average $LOAD_BEFORE before, $LOAD_AFTER after (1, 5, 15 min). $ROUNDS rounds of $DURATION s wrk cells, the servers' order rotating each round; wrk shares the 2 cores with the servers."
+  echo "Bodies: $BYTES bytes plain, $GZ_BYTES gzip (disk collector only, 1 h interval: fixed after its first cycle); the baseline serves the same bytes."
+  echo
+  python3 "$LOAD/overhead_table.py" "$WORK/rows" "${SERVERS[@]}"
+} > "$WORK/section"
+replace_section "$OUT" overhead "$WORK/section"
+cat "$WORK/section"
