@@ -405,13 +405,13 @@ fn sighup_reloads_the_running_binary() {
             .is_none()
             .then_some(())
     });
-    assert!(
+    // The reload logs after it applied the change: the line may follow the scrape.
+    eventually(WAIT, "the reload logged with its trigger", || {
         exp.log_text()
             .lines()
-            .any(|l| l.contains("configuration reloaded") && l.contains("SIGHUP")),
-        "{}",
-        exp.log_text()
-    );
+            .any(|l| l.contains("configuration reloaded") && l.contains("SIGHUP"))
+            .then_some(())
+    });
     assert_eq!(exp.get("/healthz").status, 200, "still serving");
 }
 
