@@ -34,6 +34,9 @@ pub struct Group {
     pub name: String,
     /// Its rules, in evaluation order.
     pub rules: Vec<Rule>,
+    /// The most series (or alerts) any one rule may produce; past it Prometheus fails
+    /// that rule's evaluation. Set for grouped SLOs ([`crate::model::Grouping`]).
+    pub limit: Option<u64>,
 }
 
 /// A recording or alerting rule.
@@ -152,7 +155,7 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
     let labels = record_labels(service, slo);
     let sel = slo_selector(&service.name, &slo.name);
     let (errors, total) = match source {
-        SliSource::Spec => slo.sli.rates(),
+        SliSource::Spec => slo.rates(),
         SliSource::Synthetic => synthetic_rates(&service.name, &slo.name),
     };
     let record = |name: &str, expr: String| Rule {
@@ -242,6 +245,7 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
     Ok(Group {
         name: slo_group_name(&service.name, &slo.name),
         rules,
+        limit: slo.grouping.as_ref().map(|g| g.max_groups),
     })
 }
 
@@ -354,6 +358,7 @@ fn threshold_group(service: &Service) -> Group {
     Group {
         name: format!("alerts-{}", service.name),
         rules,
+        limit: None,
     }
 }
 

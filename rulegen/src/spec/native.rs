@@ -77,6 +77,9 @@ struct RawSlo {
     labels: Labels,
     #[serde(default)]
     alerting: Option<RawAlerting>,
+    #[serde(default)]
+    group_by: Option<Spanned<Vec<Spanned<String>>>>,
+    max_groups: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -259,7 +262,27 @@ fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
         Some(p) => model::check_period(&p.value, Pos::at(p))?,
         None => model::check_period(DEFAULT_PERIOD, Pos::at(&raw.name))?,
     };
-    let sli = sli(&raw.sli)?;
+    let grouping = match (&raw.group_by, &raw.max_groups) {
+        (Some(g), _) if g.value.is_empty() => {
+            return Err(Problem::new(
+                Pos::at(g),
+                "group_by needs at least one label; leave it out for one objective over all events",
+            ));
+        }
+        (Some(g), max) => Some(model::check_grouping(
+            &g.value
+                .iter()
+                .map(|l| (l.value.clone(), Pos::at(l)))
+                .collect::<Vec<_>>(),
+            max.as_ref().map(|m| (m.value, Pos::at(m))),
+        )?),
+        (None, Some(m)) => {
+            return Err(Problem::new(Pos::at(m), "max_groups needs group_by"));
+        }
+        (None, None) => None,
+    };
+    let group = grouping.as_ref().map_or(&[][..], |g| &g.labels[..]);
+    let sli = sli(&raw.sli, group)?;
     let alerting = alerting(service, &name, raw.alerting.as_ref())?;
     Ok(Slo {
         name,
@@ -269,16 +292,26 @@ fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
         sli,
         labels: labels(&raw.labels)?,
         alerting,
+        grouping,
     })
 }
 
-fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
+fn sli(raw: &Spanned<RawSli>, group: &[String]) -> Result<Sli, Problem> {
     match &raw.value {
         RawSli::Ratio {
             errors,
             good,
             total,
         } => {
+            for (what, q) in [
+                ("errors query", errors.as_ref()),
+                ("good query", good.as_ref()),
+                ("total query", Some(total)),
+            ] {
+                if let Some(q) = q {
+                    model::check_keeps_labels(what, &q.value, group, Pos::at(q))?;
+                }
+            }
             let errors = match (errors, good) {
                 (Some(e), None) => EventQuery::Errors(model::check_window_query(
                     "errors query",
@@ -303,9 +336,13 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
                     ));
                 }
             };
-            let total = model::check_window_query("total query", &total.value, Pos::at(total))?;
-            let sli = Sli::Ratio { errors, total };
-            model::check_sli_rates(&sli, Pos::at(raw))?;
+            let total_query =
+                model::check_window_query("total query", &total.value, Pos::at(total))?;
+            let sli = Sli::Ratio {
+                errors,
+                total: total_query,
+            };
+            model::check_sli_rates(&sli, group, Pos::at(raw))?;
             Ok(sli)
         }
         RawSli::Latency {
@@ -331,6 +368,7 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
             };
             model::check_sli_rates(
                 &sli,
+                group,
                 selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
             )?;
             Ok(sli)
@@ -352,6 +390,7 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
             };
             model::check_sli_rates(
                 &sli,
+                group,
                 selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
             )?;
             Ok(sli)

@@ -253,7 +253,7 @@ fn slo(doc: &Doc) -> Result<(String, Slo), Problem> {
         ));
     };
     let sli = sli(&indicator.spec, threshold)?;
-    model::check_sli_rates(&sli, Pos::at(&indicator.spec))?;
+    model::check_sli_rates(&sli, &[], Pos::at(&indicator.spec))?;
     Ok((
         service.clone(),
         Slo {
@@ -274,6 +274,7 @@ fn slo(doc: &Doc) -> Result<(String, Slo), Problem> {
             period_secs,
             sli,
             labels: Default::default(),
+            grouping: None,
         },
     ))
 }

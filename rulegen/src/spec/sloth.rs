@@ -240,7 +240,7 @@ fn slo(service: &str, raw: &RawSlo, period_secs: u64) -> Result<Slo, Problem> {
     let name = model::check_name("SLO", &raw.name.value, Pos::at(&raw.name))?;
     let objective = model::check_objective(raw.objective.value, Pos::at(&raw.objective))?;
     let sli = sli(&raw.sli)?;
-    model::check_sli_rates(&sli, Pos::at(&raw.sli))?;
+    model::check_sli_rates(&sli, &[], Pos::at(&raw.sli))?;
     let mut slo_labels = labels(&raw.labels)?;
     slo_labels.insert("sloth_id".into(), format!("{service}-{name}"));
     slo_labels.insert("sloth_service".into(), service.to_string());
@@ -254,6 +254,7 @@ fn slo(service: &str, raw: &RawSlo, period_secs: u64) -> Result<Slo, Problem> {
         sli,
         labels: slo_labels,
         alerting,
+        grouping: None,
     })
 }
 

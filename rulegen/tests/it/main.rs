@@ -4,6 +4,7 @@ mod bad_spec;
 mod check;
 mod cli;
 mod golden;
+mod grouped;
 mod overview;
 mod parser_props;
 mod promtool;
