@@ -160,6 +160,27 @@ pub enum Sli {
         /// The query yielding the ratio, containing [`WINDOW_PLACEHOLDER`].
         query: String,
     },
+    /// OpenSLO's time-slice budgeting: time is cut into slices of `slice_secs` (aligned
+    /// to multiples of it), each judged by `per_slice` over that slice; the events are
+    /// the slices. See [`SliceBudget`].
+    TimeSlices {
+        /// The SLI computed over each slice (a ratio or threshold SLI).
+        per_slice: Box<Sli>,
+        /// The slice length in seconds (`timeSliceWindow`).
+        slice_secs: u64,
+        /// What a slice counts for.
+        budget: SliceBudget,
+    },
+}
+
+/// What one time slice contributes to the SLI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SliceBudget {
+    /// OpenSLO `Timeslices`: a slice is good when its good ratio is at least
+    /// `timeSliceTarget` (this value, in (0, 1]); the SLI is good slices over all slices.
+    Good(f64),
+    /// OpenSLO `RatioTimeslices`: the SLI is the mean of the slices' good ratios.
+    Ratio,
 }
 
 impl Sli {
@@ -244,6 +265,36 @@ impl Sli {
                 format!("{sum}({})", fill_window(query, &w)),
                 "vector(1)".to_string(),
             ),
+            Sli::TimeSlices {
+                per_slice,
+                slice_secs,
+                budget,
+            } => {
+                // Each slice's error ratio, evaluated at the slice's end; a slice without
+                // events (0/0) is dropped by `>= 0` rather than counted either way.
+                let (e, t) = per_slice.rates_by(*slice_secs, group);
+                let ratio = format!("({e}) / ({t}) >= 0");
+                let slice = match budget {
+                    SliceBudget::Good(target) => {
+                        format!("{ratio} > bool {}", crate::num::format(1.0 - target, 12))
+                    }
+                    SliceBudget::Ratio => ratio,
+                };
+                // The slices ending in the last `secs`: a subquery stepping one slice,
+                // over 1s less than the window so that exactly `secs / slice` of them are
+                // read whether the range is closed at its start (Prometheus 2) or open
+                // (Prometheus 3); the 5m tiles of the period window then count every
+                // slice once.
+                let range = format!(
+                    "{}:{}",
+                    duration::format(secs - 1),
+                    duration::format(*slice_secs)
+                );
+                (
+                    format!("sum_over_time(({slice})[{range}]) / {secs}"),
+                    format!("count_over_time(({slice})[{range}]) / {secs}"),
+                )
+            }
         }
     }
 }
@@ -257,6 +308,14 @@ impl Sli {
             Sli::Availability { .. } => "availability",
             Sli::Threshold { .. } => "threshold",
             Sli::ErrorRatio { .. } => "error_ratio",
+            Sli::TimeSlices {
+                budget: SliceBudget::Good(_),
+                ..
+            } => "timeslices",
+            Sli::TimeSlices {
+                budget: SliceBudget::Ratio,
+                ..
+            } => "ratio_timeslices",
         }
     }
 }

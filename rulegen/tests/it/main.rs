@@ -11,3 +11,4 @@ mod promtool;
 mod sloth;
 mod stock;
 mod support;
+mod timeslices;
