@@ -447,6 +447,27 @@ pub fn objective_warning(percent: f64, pos: Pos) -> Option<Problem> {
     })
 }
 
+/// The scrape interval rulegen assumes when `--scrape-interval` is not given: Prometheus'
+/// default `scrape_interval`.
+pub const DEFAULT_SCRAPE_INTERVAL_SECS: u64 = 60;
+
+/// A warning for an SLI window of `window_secs` that holds fewer than two scrapes at
+/// `scrape_secs`: `rate()` needs two samples in its range, so over such a window it is
+/// empty or rests on one pair (on Prometheus 3, whose ranges are open at their start,
+/// a window of one scrape interval always holds one sample).
+pub fn window_warning(what: &str, window_secs: u64, scrape_secs: u64, pos: Pos) -> Option<Problem> {
+    (window_secs < 2 * scrape_secs).then(|| {
+        Problem::new(
+            pos,
+            format!(
+                "{what} of {} is shorter than two scrape intervals ({} each, --scrape-interval): a rate over it has fewer than two samples and is often empty",
+                duration::format(window_secs),
+                duration::format(scrape_secs),
+            ),
+        )
+    })
+}
+
 fn check_objective_inner(percent: f64, pos: Pos) -> Result<f64, Problem> {
     if percent.is_finite() && percent > 0.0 && percent < 100.0 {
         Ok(percent)

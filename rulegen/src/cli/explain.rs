@@ -15,6 +15,7 @@ pub(crate) fn run(spec: PathBuf) -> Result<(), Failed> {
         fs_exclude: None,
         fs_include: None,
         default_slo_period: spec::LoadOptions::default().sloth_period_secs,
+        scrape_interval: spec::LoadOptions::default().scrape_interval_secs,
     };
     let services = super::load(&inputs, BTreeMap::new())?;
     print!("{}", explain(&services));

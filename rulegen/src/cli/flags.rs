@@ -234,6 +234,11 @@ pub(crate) struct Inputs {
     /// OpenSLO specs give theirs.
     #[arg(long, value_name = "DURATION", default_value = "30d", value_parser = slo_period)]
     pub(crate) default_slo_period: u64,
+    /// How often Prometheus scrapes the SLIs' series (its scrape_interval): an SLI window
+    /// shorter than two scrapes (the 5m rates, an OpenSLO timeSliceWindow) is warned
+    /// about, since a rate over it has fewer than two samples.
+    #[arg(long, value_name = "DURATION", default_value = "1m", value_parser = interval)]
+    pub(crate) scrape_interval: u64,
 }
 
 /// A period an SLO can have (at least 1h, longer than its longest burn-rate window).

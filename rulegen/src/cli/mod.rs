@@ -31,6 +31,7 @@ pub(crate) fn load(
     let opts = spec::LoadOptions {
         params,
         sloth_period_secs: inputs.default_slo_period,
+        scrape_interval_secs: inputs.scrape_interval,
     };
     let loaded = lakewatch_rulegen::spec_files(&inputs.specs, &filter)
         .map_err(|e| vec![e])

@@ -172,24 +172,39 @@ pub fn load(
     text: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Service, Problems> {
-    load_warning(file, text, overrides, &mut Vec::new())
+    load_warning(
+        file,
+        text,
+        overrides,
+        model::DEFAULT_SCRAPE_INTERVAL_SECS,
+        &mut Vec::new(),
+    )
 }
 
 /// Threshold alert severities Alertmanager routing knows without a page alert using them.
 const KNOWN_SEVERITIES: [&str; 4] = ["critical", "warning", "info", "none"];
 
-/// [`load`], adding warnings about legal but suspicious input to `warnings`: an objective
-/// below 1%, a threshold alert severity that neither is a usual one nor is used by one of
+/// [`load`], adding warnings about legal but suspicious input to `warnings`: an SLI
+/// window of fewer than two scrapes at `scrape_secs`, an objective below 1%, a threshold alert severity that neither is a usual one nor is used by one of
 /// the spec's SLO alerts (a typo such as `critcal` would route it as a ticket).
 pub fn load_warning(
     file: &str,
     text: &str,
     overrides: &BTreeMap<String, String>,
+    scrape_secs: u64,
     warnings: &mut Vec<Problem>,
 ) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
     warnings.extend(spec.slos.iter().filter_map(|s| {
         model::objective_warning(s.value.objective.value, Pos::at(&s.value.objective))
+    }));
+    warnings.extend(spec.slos.iter().filter_map(|s| {
+        model::window_warning(
+            "the SLI's 5m window",
+            crate::window::BASE_WINDOW_SECS,
+            scrape_secs,
+            Pos::at(&s.value.sli),
+        )
     }));
     let slo_severities: Vec<&str> = spec
         .slos

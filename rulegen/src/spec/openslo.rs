@@ -134,6 +134,22 @@ fn unsupported<T>(what: &Spanned<T>, feature: &str) -> Problem {
 
 /// Parses OpenSLO documents into services (grouping SLOs by `spec.service`).
 pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problems> {
+    load_warning(
+        file,
+        text,
+        model::DEFAULT_SCRAPE_INTERVAL_SECS,
+        &mut Vec::new(),
+    )
+}
+
+/// [`load`], adding to `warnings` every SLI window (the 5m base window, a
+/// `timeSliceWindow`) that holds fewer than two scrapes at `scrape_secs`.
+pub fn load_warning(
+    file: &str,
+    text: &str,
+    scrape_secs: u64,
+    warnings: &mut Vec<Problem>,
+) -> Result<Vec<Service>, Problems> {
     let docs: Vec<Doc> = serde_saphyr::from_multiple(text).map_err(|e| Problem::from_yaml(&e))?;
     let mut services: Vec<Service> = Vec::new();
     let mut names = Vec::new();
@@ -161,6 +177,25 @@ pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problems> {
                     doc.metadata.name.value.as_str(),
                     Pos::at(&doc.metadata.name),
                 ));
+                if let Some(i) = &doc.spec.value.indicator {
+                    warnings.extend(model::window_warning(
+                        "the SLI's 5m window",
+                        window::BASE_WINDOW_SECS,
+                        scrape_secs,
+                        Pos::at(&i.spec),
+                    ));
+                }
+                let slices = doc.spec.value.objectives.iter().flat_map(|o| &o.value);
+                for w in slices.filter_map(|o| o.value.time_slice_window.as_ref()) {
+                    if let Ok(secs) = crate::duration::parse(&w.value) {
+                        warnings.extend(model::window_warning(
+                            "timeSliceWindow",
+                            secs,
+                            scrape_secs,
+                            Pos::at(w),
+                        ));
+                    }
+                }
                 let (service, slo) = match slo(doc) {
                     Ok(s) => s,
                     Err(p) => {
