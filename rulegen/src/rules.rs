@@ -2,12 +2,16 @@
 //!
 //! The recorded series are named in [`crate::series`].
 //!
-//! Every window is computed from the two 5m *count rates*: `sum_over_time(errors[W]) /
+//! Every window of a native or OpenSLO spec is computed from the two 5m *count rates*: `sum_over_time(errors[W]) /
 //! sum_over_time(total[W])` is a ratio of (smoothed) event counts, so a busy minute weighs
 //! as much as its traffic, unlike the mean of 5m ratios other tools use. The period's
 //! window reads the 5m rates through a subquery with a 5m step (each step one
 //! non-overlapping 5m tile), which keeps a 30d window at 8,640 points: cheap for
 //! Prometheus and under promtool's 10,000-sample limit.
+//!
+//! Sloth specs are the exception: their windows shorter than the period are recorded as
+//! Sloth records them, the SLI's queries over the window, so that their alerts fire at
+//! the same evaluations as Sloth's own rules (the sums lag by up to 5m).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
@@ -170,9 +174,22 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
         record(series::SLI_TOTAL_RATE5M, total),
     ];
     let pairs = slo.burn_windows();
+    // Sloth records each window's ratio from the SLI's own queries over that window;
+    // so do we for Sloth specs, so that their alerts fire at the very evaluations
+    // Sloth's do (a window summed from 5m rates lags by up to 5m). The spec's queries
+    // carry the window placeholder for this. Other formats keep the cheaper sums.
+    let per_window = service.format == Format::Sloth
+        && source == SliSource::Spec
+        && matches!(
+            slo.sli,
+            model::Sli::Ratio { .. } | model::Sli::ErrorRatio { .. }
+        );
     for w in ratio_windows(&pairs) {
         let expr = if w == BASE_WINDOW_SECS {
             format!("{ERRORS}{sel}\n/\n{TOTAL}{sel}")
+        } else if per_window {
+            let (errors, total) = slo.sli.rates_by(w, slo.group_labels());
+            format!("({errors})\n/\n({total})")
         } else {
             let r = duration::format(w);
             format!("sum_over_time({ERRORS}{sel}[{r}])\n/\nsum_over_time({TOTAL}{sel}[{r}])")
