@@ -825,6 +825,52 @@ mod tests {
     }
 
     #[test]
+    fn grouped_rates_keep_the_group_and_default_errors_per_group() {
+        let sli = Sli::Ratio {
+            errors: EventQuery::Errors("rate(e[{{.window}}])".into()),
+            total: "rate(t[{{.window}}])".into(),
+        };
+        let (errors, total) = sli.rates_by(300, &["route".into()]);
+        assert_eq!(total, "sum by (route) (rate(t[5m]))");
+        assert_eq!(
+            errors,
+            "(sum by (route) (rate(e[5m])) or 0 * sum by (route) (rate(t[5m])))"
+        );
+        assert_eq!(sli.rates().0, "(sum(rate(e[5m])) or vector(0))");
+    }
+
+    #[test]
+    fn time_slices_read_whole_slices_of_each_window() {
+        let per_slice = Sli::Ratio {
+            errors: EventQuery::Errors("rate(e[{{.window}}])".into()),
+            total: "rate(t[{{.window}}])".into(),
+        };
+        let sli = Sli::TimeSlices {
+            per_slice: Box::new(per_slice),
+            slice_secs: 60,
+            budget: SliceBudget::Good(0.95),
+        };
+        let (errors, total) = sli.rates();
+        let slice = "((sum(rate(e[1m])) or vector(0))) / (sum(rate(t[1m]))) >= 0 > bool 0.05";
+        assert_eq!(errors, format!("sum_over_time(({slice})[4m59s:1m]) / 300"));
+        assert_eq!(total, format!("count_over_time(({slice})[4m59s:1m]) / 300"));
+        promql::parse(&errors).unwrap();
+        assert_eq!(sli.kind(), "timeslices");
+    }
+
+    #[test]
+    fn windows_of_fewer_than_two_scrapes_warn() {
+        assert!(window_warning("w", 120, 60, P).is_none());
+        let w = window_warning("timeSliceWindow", 60, 60, P).unwrap();
+        assert!(
+            w.message
+                .starts_with("timeSliceWindow of 1m is shorter than two scrape intervals (1m each"),
+            "{}",
+            w.message
+        );
+    }
+
+    #[test]
     fn duplicates_point_at_the_second() {
         let p2 = Pos { line: 9, column: 5 };
         let e = check_unique("SLO", [("a", P), ("b", P), ("a", p2)]).unwrap_err();

@@ -184,11 +184,15 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
             slo.sli,
             model::Sli::Ratio { .. } | model::Sli::ErrorRatio { .. }
         );
+    // The rules that hold the spec's queries over another window: parsed when the spec
+    // was read with the 5m window, and another valid range cannot change that.
+    let mut user_windows = Vec::new();
     for w in ratio_windows(&pairs) {
         let expr = if w == BASE_WINDOW_SECS {
             format!("{ERRORS}{sel}\n/\n{TOTAL}{sel}")
         } else if per_window {
             let (errors, total) = slo.sli.rates_by(w, slo.group_labels());
+            user_windows.push(rules.len());
             format!("({errors})\n/\n({total})")
         } else {
             let r = duration::format(w);
@@ -249,15 +253,17 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
             rules.push(burn_alert(service, slo, urgency, alert, &mine, &sel));
         }
     }
-    // The spec's rates hold the user's queries and were parsed when the spec was read
-    // (model::check_sli_rates); everything else is built from the selector, windows and
-    // numbers.
-    let built = match source {
-        SliSource::Spec => &rules[2..],
-        SliSource::Synthetic => &rules[..],
+    // The spec's rates (and a Sloth spec's windows) hold the user's queries and were
+    // parsed when the spec was read (model::check_sli_rates); everything else is built
+    // from the selector, windows and numbers.
+    let first = match source {
+        SliSource::Spec => 2,
+        SliSource::Synthetic => 0,
     };
-    for r in built {
-        check_templated(&r.expr, &service.name, &slo.name)?;
+    for (i, r) in rules.iter().enumerate().skip(first) {
+        if !user_windows.contains(&i) {
+            check_templated(&r.expr, &service.name, &slo.name)?;
+        }
     }
     Ok(Group {
         name: slo_group_name(&service.name, &slo.name),

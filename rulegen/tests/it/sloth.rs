@@ -312,10 +312,14 @@ fn per_spec_file_writes_one_rule_file_per_spec_where_the_spec_was() {
 /// The minutes at which each `sloth_severity` (page, ticket) of `MyServiceHighErrorRate`
 /// fires under `rule_file` in a 12-hour run: 10 requests/s, 5% of them errors from 6h to
 /// 8h. Read from promtool's report of a test expecting no alert at every minute.
+/// `groups` is the file's group evaluation order: without one promtool evaluates a
+/// file's groups in random order at each time (a Go map), so an alert group may read
+/// its recordings of the previous minute, firing a minute late in some runs.
 fn firing_minutes(
     promtool: &Path,
     dir: &Path,
     rule_file: &str,
+    groups: &[&str],
 ) -> std::collections::BTreeMap<String, Vec<u32>> {
     let times: String = (0..=720)
         .map(|m| {
@@ -327,6 +331,7 @@ fn firing_minutes(
     let test = format!(
         r#"rule_files: [{rule_file}]
 evaluation_interval: 1m
+group_eval_order: [{groups}]
 tests:
 - interval: 1m
   input_series:
@@ -335,7 +340,8 @@ tests:
   - series: 'http_request_duration_seconds_count{{job="myservice",code="500"}}'
     values: '0x360 30+30x119 3600x240'
   alert_rule_test:
-{times}"#
+{times}"#,
+        groups = groups.join(", ")
     );
     let name = format!("{rule_file}.timing.yml");
     std::fs::write(dir.join(&name), test).unwrap();
@@ -390,8 +396,22 @@ fn alerts_fire_at_the_same_evaluations_as_sloths() {
         "-o",
         scratch.path().to_str().unwrap(),
     ]);
-    let sloth = firing_minutes(&promtool, scratch.path(), "sloth.yml");
-    let ours = firing_minutes(&promtool, scratch.path(), "myservice.rules.yml");
+    let sloth = firing_minutes(
+        &promtool,
+        scratch.path(),
+        "sloth.yml",
+        &[
+            "sloth-slo-sli-recordings-myservice-requests-availability",
+            "sloth-slo-meta-recordings-myservice-requests-availability",
+            "sloth-slo-alerts-myservice-requests-availability",
+        ],
+    );
+    let ours = firing_minutes(
+        &promtool,
+        scratch.path(),
+        "myservice.rules.yml",
+        &["slo-myservice-requests-availability"],
+    );
     for severity in ["page", "ticket"] {
         let s = &sloth[severity];
         // One unbroken stretch, starting after the errors do (at 6h).
