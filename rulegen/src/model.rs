@@ -68,7 +68,24 @@ pub struct Slo {
     pub labels: BTreeMap<String, String>,
     /// Its burn-rate alerts.
     pub alerting: Alerting,
+    /// With `group_by`: one objective per value of these labels, each with its own error
+    /// budget and alerts; `None` for one objective over all events.
+    pub grouping: Option<Grouping>,
 }
+
+/// The labels a grouped SLO (native `group_by`) keeps through its SLI rates, recording
+/// rules and alerts, and the bound on how many groups it may have.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Grouping {
+    /// The label names, in spec order.
+    pub labels: Vec<String>,
+    /// The most series any of the SLO's rules may produce (the rule group's `limit`):
+    /// past it Prometheus fails the rule rather than record an unbounded number of series.
+    pub max_groups: u64,
+}
+
+/// `max_groups` when the spec gives none: Pyrra's routes or tenants, not user IDs.
+pub const DEFAULT_MAX_GROUPS: u64 = 100;
 
 impl Slo {
     /// The error budget as a ratio (`0.001` for 99.9%).
@@ -89,6 +106,17 @@ impl Slo {
     /// The multi-window burn-rate pairs for this SLO's period.
     pub fn burn_windows(&self) -> Vec<window::BurnWindow> {
         window::burn_windows(self.period_secs)
+    }
+
+    /// The labels the SLO is grouped by (none when it is not grouped).
+    pub fn group_labels(&self) -> &[String] {
+        self.grouping.as_ref().map_or(&[], |g| &g.labels)
+    }
+
+    /// [`Sli::rates`], kept per group when the SLO is grouped.
+    pub fn rates(&self) -> (String, String) {
+        self.sli
+            .rates_by(window::BASE_WINDOW_SECS, self.group_labels())
     }
 }
 
@@ -132,25 +160,69 @@ pub enum Sli {
         /// The query yielding the ratio, containing [`WINDOW_PLACEHOLDER`].
         query: String,
     },
+    /// OpenSLO's time-slice budgeting: time is cut into slices of `slice_secs` (aligned
+    /// to multiples of it), each judged by `per_slice` over that slice; the events are
+    /// the slices. See [`SliceBudget`].
+    TimeSlices {
+        /// The SLI computed over each slice (a ratio or threshold SLI).
+        per_slice: Box<Sli>,
+        /// The slice length in seconds (`timeSliceWindow`).
+        slice_secs: u64,
+        /// What a slice counts for.
+        budget: SliceBudget,
+    },
+}
+
+/// What one time slice contributes to the SLI.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum SliceBudget {
+    /// OpenSLO `Timeslices`: a slice is good when its good ratio is at least
+    /// `timeSliceTarget` (this value, in (0, 1]); the SLI is good slices over all slices.
+    Good(f64),
+    /// OpenSLO `RatioTimeslices`: the SLI is the mean of the slices' good ratios.
+    Ratio,
 }
 
 impl Sli {
     /// Errors and total, each as events per second over the last 5m: what the rules
     /// record as `slo:sli_errors:rate5m` and `slo:sli_total:rate5m`.
     pub fn rates(&self) -> (String, String) {
-        let w = duration::format(window::BASE_WINDOW_SECS);
-        let secs = window::BASE_WINDOW_SECS;
+        self.rates_by(window::BASE_WINDOW_SECS, &[])
+    }
+
+    /// Errors and total per second over a window of `secs`, summed by `group` (summed
+    /// over everything when it is empty).
+    pub fn rates_by(&self, secs: u64, group: &[String]) -> (String, String) {
+        let w = duration::format(secs);
+        let sum = if group.is_empty() {
+            "sum".to_string()
+        } else {
+            format!("sum by ({}) ", group.join(", "))
+        };
+        // An error counter that has never been incremented often does not exist yet:
+        // without a fallback the ratio would be empty, not 0. Ungrouped, that is
+        // `vector(0)`; grouped, 0 for each group the total has (`vector(0)` has no
+        // group labels and would match none).
+        let zero = |total: &str| {
+            if group.is_empty() {
+                "vector(0)".to_string()
+            } else {
+                format!("0 * {total}")
+            }
+        };
         match self {
             Sli::Ratio { errors, total } => {
-                let total = format!("sum({})", fill_window(total, &w));
+                let total = format!("{sum}({})", fill_window(total, &w));
                 let errors = match errors {
-                    // `or vector(0)`: an error counter that has never been incremented often
-                    // does not exist yet; without this the ratio would be empty, not 0.
                     EventQuery::Errors(q) => {
-                        format!("(sum({}) or vector(0))", fill_window(q, &w))
+                        format!("({sum}({}) or {})", fill_window(q, &w), zero(&total))
                     }
                     EventQuery::Good(q) => {
-                        format!("{total} - (sum({}) or vector(0))", fill_window(q, &w))
+                        format!(
+                            "{total} - ({sum}({}) or {})",
+                            fill_window(q, &w),
+                            zero(&total)
+                        )
                     }
                 };
                 (errors, total)
@@ -168,30 +240,61 @@ impl Sli {
                 } else {
                     format!("le=~\"{le}(\\\\.0)?\"")
                 };
-                let total = format!("sum(rate({metric}_count{{{matchers}}}[{w}]))");
+                let total = format!("{sum}(rate({metric}_count{{{matchers}}}[{w}]))");
                 let good =
-                    format!("sum(rate({metric}_bucket{{{matchers}{sep}{le_matcher}}}[{w}]))");
-                (format!("{total} - ({good} or vector(0))"), total)
+                    format!("{sum}(rate({metric}_bucket{{{matchers}{sep}{le_matcher}}}[{w}]))");
+                (format!("{total} - ({good} or {})", zero(&total)), total)
             }
             Sli::Availability { metric, matchers } => {
                 let sel = format!("{metric}{{{matchers}}}");
-                let total = format!("sum(count_over_time({sel}[{w}])) / {secs}");
+                let total = format!("{sum}(count_over_time({sel}[{w}])) / {secs}");
                 let errors = format!(
-                    "(sum(count_over_time({sel}[{w}])) - sum(sum_over_time({sel}[{w}]))) / {secs}"
+                    "({sum}(count_over_time({sel}[{w}])) - {sum}(sum_over_time({sel}[{w}]))) / {secs}"
                 );
                 (errors, total)
             }
             Sli::Threshold { query, bad_when } => {
-                let total = format!("sum(count_over_time(({query})[{w}:1m])) / {secs}");
+                let total = format!("{sum}(count_over_time(({query})[{w}:1m])) / {secs}");
                 let errors = format!(
-                    "(sum(count_over_time(({query} {bad_when})[{w}:1m])) or vector(0)) / {secs}"
+                    "({sum}(count_over_time(({query} {bad_when})[{w}:1m])) or {}) / {secs}",
+                    zero(&format!("{sum}(count_over_time(({query})[{w}:1m]))"))
                 );
                 (errors, total)
             }
             Sli::ErrorRatio { query } => (
-                format!("sum({})", fill_window(query, &w)),
+                format!("{sum}({})", fill_window(query, &w)),
                 "vector(1)".to_string(),
             ),
+            Sli::TimeSlices {
+                per_slice,
+                slice_secs,
+                budget,
+            } => {
+                // Each slice's error ratio, evaluated at the slice's end; a slice without
+                // events (0/0) is dropped by `>= 0` rather than counted either way.
+                let (e, t) = per_slice.rates_by(*slice_secs, group);
+                let ratio = format!("({e}) / ({t}) >= 0");
+                let slice = match budget {
+                    SliceBudget::Good(target) => {
+                        format!("{ratio} > bool {}", crate::num::format(1.0 - target, 12))
+                    }
+                    SliceBudget::Ratio => ratio,
+                };
+                // The slices ending in the last `secs`: a subquery stepping one slice,
+                // over 1s less than the window so that exactly `secs / slice` of them are
+                // read whether the range is closed at its start (Prometheus 2) or open
+                // (Prometheus 3); the 5m tiles of the period window then count every
+                // slice once.
+                let range = format!(
+                    "{}:{}",
+                    duration::format(secs - 1),
+                    duration::format(*slice_secs)
+                );
+                (
+                    format!("sum_over_time(({slice})[{range}]) / {secs}"),
+                    format!("count_over_time(({slice})[{range}]) / {secs}"),
+                )
+            }
         }
     }
 }
@@ -205,6 +308,14 @@ impl Sli {
             Sli::Availability { .. } => "availability",
             Sli::Threshold { .. } => "threshold",
             Sli::ErrorRatio { .. } => "error_ratio",
+            Sli::TimeSlices {
+                budget: SliceBudget::Good(_),
+                ..
+            } => "timeslices",
+            Sli::TimeSlices {
+                budget: SliceBudget::Ratio,
+                ..
+            } => "ratio_timeslices",
         }
     }
 }
@@ -336,6 +447,27 @@ pub fn objective_warning(percent: f64, pos: Pos) -> Option<Problem> {
     })
 }
 
+/// The scrape interval rulegen assumes when `--scrape-interval` is not given: Prometheus'
+/// default `scrape_interval`.
+pub const DEFAULT_SCRAPE_INTERVAL_SECS: u64 = 60;
+
+/// A warning for an SLI window of `window_secs` that holds fewer than two scrapes at
+/// `scrape_secs`: `rate()` needs two samples in its range, so over such a window it is
+/// empty or rests on one pair (on Prometheus 3, whose ranges are open at their start,
+/// a window of one scrape interval always holds one sample).
+pub fn window_warning(what: &str, window_secs: u64, scrape_secs: u64, pos: Pos) -> Option<Problem> {
+    (window_secs < 2 * scrape_secs).then(|| {
+        Problem::new(
+            pos,
+            format!(
+                "{what} of {} is shorter than two scrape intervals ({} each, --scrape-interval): a rate over it has fewer than two samples and is often empty",
+                duration::format(window_secs),
+                duration::format(scrape_secs),
+            ),
+        )
+    })
+}
+
 fn check_objective_inner(percent: f64, pos: Pos) -> Result<f64, Problem> {
     if percent.is_finite() && percent > 0.0 && percent < 100.0 {
         Ok(percent)
@@ -408,15 +540,101 @@ pub fn check_query(what: &str, query: &str, pos: Pos) -> Result<String, Problem>
     Ok(query.trim().to_string())
 }
 
-/// The SLI's two 5m rates, as the rules record them ([`Sli::rates`]), parse
+/// The SLI's two 5m rates, as the rules record them ([`Sli::rates_by`] `group`), parse
 /// and fit the catalog. Every spec reader runs this on every SLI, so rule generation does
 /// not parse the rates (and compile their regex matchers) a second time.
-pub fn check_sli_rates(sli: &Sli, pos: Pos) -> Result<(), Problem> {
-    let (errors, total) = sli.rates();
+pub fn check_sli_rates(sli: &Sli, group: &[String], pos: Pos) -> Result<(), Problem> {
+    let (errors, total) = sli.rates_by(window::BASE_WINDOW_SECS, group);
     for q in [errors, total] {
         check_query("SLI", &q, pos)?;
     }
     Ok(())
+}
+
+/// `group_by` of a grouped SLO: label names, each once, none of those the rules find
+/// their own series by, and a `max_groups` of at least 1.
+pub fn check_grouping(
+    labels: &[(String, Pos)],
+    max_groups: Option<(u64, Pos)>,
+) -> Result<Grouping, Problem> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (l, pos) in labels {
+        if !is_label_name(l) || is_reserved_label_name(l) {
+            return Err(Problem::new(
+                *pos,
+                format!(
+                    "`{l}` is not a valid label name (letters, digits and `_`, not starting with `__`)"
+                ),
+            ));
+        }
+        if ["service", "slo"].contains(&l.as_str()) {
+            return Err(Problem::new(
+                *pos,
+                format!(
+                    "`{l}` is the label the generated rules find their own series by; it cannot be a group label"
+                ),
+            ));
+        }
+        if seen.contains(&l.as_str()) {
+            return Err(Problem::new(
+                *pos,
+                format!("`{l}` is listed twice in group_by"),
+            ));
+        }
+        seen.push(l);
+    }
+    let max_groups = match max_groups {
+        Some((0, pos)) => {
+            return Err(Problem::new(pos, "max_groups must be at least 1"));
+        }
+        Some((n, _)) => n,
+        None => DEFAULT_MAX_GROUPS,
+    };
+    Ok(Grouping {
+        labels: labels.iter().map(|(l, _)| l.clone()).collect(),
+        max_groups,
+    })
+}
+
+/// A query of a grouped SLO must keep the group labels: rulegen sums its result by them,
+/// and a query whose outermost aggregation drops one (`sum(rate(...))`) would leave
+/// one group with every event in it.
+pub fn check_keeps_labels(
+    what: &str,
+    query: &str,
+    group: &[String],
+    pos: Pos,
+) -> Result<(), Problem> {
+    use promql_parser::label::Labels;
+    use promql_parser::parser::{Expr, LabelModifier};
+    if group.is_empty() {
+        return Ok(()); // nothing to keep, and no parse to pay for
+    }
+    let Ok(expr) = promql::parse(&fill_window(query, "5m")) else {
+        return Ok(()); // reported by the query's own check
+    };
+    let mut e = &expr;
+    while let Expr::Paren(p) = e {
+        e = &p.expr;
+    }
+    let Expr::Aggregate(agg) = e else {
+        return Ok(());
+    };
+    let kept = |l: &String| match &agg.modifier {
+        Some(LabelModifier::Include(Labels { labels })) => labels.contains(l),
+        Some(LabelModifier::Exclude(Labels { labels })) => !labels.contains(l),
+        None => false,
+    };
+    match group.iter().find(|l| !kept(l)) {
+        Some(l) => Err(Problem::new(
+            pos,
+            format!(
+                "{what} aggregates `{l}` away, but the SLO is grouped by it: write `sum by ({}) (...)` or leave the aggregation to rulegen",
+                group.join(", ")
+            ),
+        )),
+        None => Ok(()),
+    }
 }
 
 /// Replaces the window placeholder with a concrete range.
@@ -607,6 +825,52 @@ mod tests {
         for bad in ["0", "-1", "fast", "1m", "NaN", "inf"] {
             assert!(check_latency_threshold(bad, P).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn grouped_rates_keep_the_group_and_default_errors_per_group() {
+        let sli = Sli::Ratio {
+            errors: EventQuery::Errors("rate(e[{{.window}}])".into()),
+            total: "rate(t[{{.window}}])".into(),
+        };
+        let (errors, total) = sli.rates_by(300, &["route".into()]);
+        assert_eq!(total, "sum by (route) (rate(t[5m]))");
+        assert_eq!(
+            errors,
+            "(sum by (route) (rate(e[5m])) or 0 * sum by (route) (rate(t[5m])))"
+        );
+        assert_eq!(sli.rates().0, "(sum(rate(e[5m])) or vector(0))");
+    }
+
+    #[test]
+    fn time_slices_read_whole_slices_of_each_window() {
+        let per_slice = Sli::Ratio {
+            errors: EventQuery::Errors("rate(e[{{.window}}])".into()),
+            total: "rate(t[{{.window}}])".into(),
+        };
+        let sli = Sli::TimeSlices {
+            per_slice: Box::new(per_slice),
+            slice_secs: 60,
+            budget: SliceBudget::Good(0.95),
+        };
+        let (errors, total) = sli.rates();
+        let slice = "((sum(rate(e[1m])) or vector(0))) / (sum(rate(t[1m]))) >= 0 > bool 0.05";
+        assert_eq!(errors, format!("sum_over_time(({slice})[4m59s:1m]) / 300"));
+        assert_eq!(total, format!("count_over_time(({slice})[4m59s:1m]) / 300"));
+        promql::parse(&errors).unwrap();
+        assert_eq!(sli.kind(), "timeslices");
+    }
+
+    #[test]
+    fn windows_of_fewer_than_two_scrapes_warn() {
+        assert!(window_warning("w", 120, 60, P).is_none());
+        let w = window_warning("timeSliceWindow", 60, 60, P).unwrap();
+        assert!(
+            w.message
+                .starts_with("timeSliceWindow of 1m is shorter than two scrape intervals (1m each"),
+            "{}",
+            w.message
+        );
     }
 
     #[test]

@@ -80,6 +80,9 @@ fn groups(out: &mut String, indent: usize, groups: &[Group]) -> fmt::Result {
     }
     for g in groups {
         writeln!(out, "{pad}  - name: {}", Quoted(&g.name))?;
+        if let Some(limit) = g.limit {
+            writeln!(out, "{pad}    limit: {limit}")?;
+        }
         writeln!(out, "{pad}    rules:")?;
         for r in &g.rules {
             let (key, name) = match &r.kind {
@@ -207,6 +210,7 @@ mod tests {
         RuleSet {
             groups: vec![Group {
                 name: "g".into(),
+                limit: None,
                 rules: vec![Rule {
                     kind: RuleKind::Alert("A".into()),
                     expr: "x\n/\ny".into(),

@@ -2,12 +2,16 @@
 //!
 //! The recorded series are named in [`crate::series`].
 //!
-//! Every window is computed from the two 5m *count rates*: `sum_over_time(errors[W]) /
+//! Every window of a native or OpenSLO spec is computed from the two 5m *count rates*: `sum_over_time(errors[W]) /
 //! sum_over_time(total[W])` is a ratio of (smoothed) event counts, so a busy minute weighs
 //! as much as its traffic, unlike the mean of 5m ratios other tools use. The period's
 //! window reads the 5m rates through a subquery with a 5m step (each step one
 //! non-overlapping 5m tile), which keeps a 30d window at 8,640 points: cheap for
 //! Prometheus and under promtool's 10,000-sample limit.
+//!
+//! Sloth specs are the exception: their windows shorter than the period are recorded as
+//! Sloth records them, the SLI's queries over the window, so that their alerts fire at
+//! the same evaluations as Sloth's own rules (the sums lag by up to 5m).
 
 use std::cell::RefCell;
 use std::collections::{BTreeMap, HashSet};
@@ -34,6 +38,9 @@ pub struct Group {
     pub name: String,
     /// Its rules, in evaluation order.
     pub rules: Vec<Rule>,
+    /// The most series (or alerts) any one rule may produce; past it Prometheus fails
+    /// that rule's evaluation. Set for grouped SLOs ([`crate::model::Grouping`]).
+    pub limit: Option<u64>,
 }
 
 /// A recording or alerting rule.
@@ -152,7 +159,7 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
     let labels = record_labels(service, slo);
     let sel = slo_selector(&service.name, &slo.name);
     let (errors, total) = match source {
-        SliSource::Spec => slo.sli.rates(),
+        SliSource::Spec => slo.rates(),
         SliSource::Synthetic => synthetic_rates(&service.name, &slo.name),
     };
     let record = |name: &str, expr: String| Rule {
@@ -167,9 +174,26 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
         record(series::SLI_TOTAL_RATE5M, total),
     ];
     let pairs = slo.burn_windows();
+    // Sloth records each window's ratio from the SLI's own queries over that window;
+    // so do we for Sloth specs, so that their alerts fire at the very evaluations
+    // Sloth's do (a window summed from 5m rates lags by up to 5m). The spec's queries
+    // carry the window placeholder for this. Other formats keep the cheaper sums.
+    let per_window = service.format == Format::Sloth
+        && source == SliSource::Spec
+        && matches!(
+            slo.sli,
+            model::Sli::Ratio { .. } | model::Sli::ErrorRatio { .. }
+        );
+    // The rules that hold the spec's queries over another window: parsed when the spec
+    // was read with the 5m window, and another valid range cannot change that.
+    let mut user_windows = Vec::new();
     for w in ratio_windows(&pairs) {
         let expr = if w == BASE_WINDOW_SECS {
             format!("{ERRORS}{sel}\n/\n{TOTAL}{sel}")
+        } else if per_window {
+            let (errors, total) = slo.sli.rates_by(w, slo.group_labels());
+            user_windows.push(rules.len());
+            format!("({errors})\n/\n({total})")
         } else {
             let r = duration::format(w);
             format!("sum_over_time({ERRORS}{sel}[{r}])\n/\nsum_over_time({TOTAL}{sel}[{r}])")
@@ -229,19 +253,22 @@ fn slo_group(service: &Service, slo: &Slo, source: SliSource) -> Result<Group, S
             rules.push(burn_alert(service, slo, urgency, alert, &mine, &sel));
         }
     }
-    // The spec's rates hold the user's queries and were parsed when the spec was read
-    // (model::check_sli_rates); everything else is built from the selector, windows and
-    // numbers.
-    let built = match source {
-        SliSource::Spec => &rules[2..],
-        SliSource::Synthetic => &rules[..],
+    // The spec's rates (and a Sloth spec's windows) hold the user's queries and were
+    // parsed when the spec was read (model::check_sli_rates); everything else is built
+    // from the selector, windows and numbers.
+    let first = match source {
+        SliSource::Spec => 2,
+        SliSource::Synthetic => 0,
     };
-    for r in built {
-        check_templated(&r.expr, &service.name, &slo.name)?;
+    for (i, r) in rules.iter().enumerate().skip(first) {
+        if !user_windows.contains(&i) {
+            check_templated(&r.expr, &service.name, &slo.name)?;
+        }
     }
     Ok(Group {
         name: slo_group_name(&service.name, &slo.name),
         rules,
+        limit: slo.grouping.as_ref().map(|g| g.max_groups),
     })
 }
 
@@ -354,6 +381,7 @@ fn threshold_group(service: &Service) -> Group {
     Group {
         name: format!("alerts-{}", service.name),
         rules,
+        limit: None,
     }
 }
 

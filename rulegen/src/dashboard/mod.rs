@@ -620,6 +620,39 @@ mod slo;
 pub use overview::{OVERVIEW_FILE, overview_dashboard};
 pub use slo::{slo_dashboard, slo_file_name};
 
+/// A Prometheus query variable over `query` (a Grafana `label_values(...)`),
+/// multi-select with All (no custom `allValue`: All stands for the values listed).
+pub fn query_variable(name: &str, label: &str, query: &str) -> Value {
+    serde_json::json!({
+        "type": "query",
+        "name": name,
+        "label": label,
+        "datasource": { "type": "prometheus", "uid": "${datasource}" },
+        // A plain string query: Grafana 10–12 read it for Prometheus, and the schema
+        // only allows objects of objects for the structured form.
+        "query": query,
+        "definition": query,
+        "refresh": 2,
+        "multi": true,
+        "includeAll": true,
+        "sort": 1,
+        "hide": 0,
+    })
+}
+
+/// The labels any of `slos` is grouped by, each once, in the order first seen.
+pub fn group_labels<'a>(slos: impl IntoIterator<Item = &'a crate::model::Slo>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for slo in slos {
+        for l in slo.group_labels() {
+            if !out.contains(l) {
+                out.push(l.clone());
+            }
+        }
+    }
+    out
+}
+
 /// All Grafana template variable references (`$x`, `${x}`, `[[x]]`) replaced by values
 /// PromQL accepts, so dashboard queries can be parsed and checked like rules.
 pub fn substitute_variables(expr: &str) -> String {

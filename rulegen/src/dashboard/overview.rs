@@ -12,7 +12,7 @@
 
 use serde_json::{Value, json};
 
-use super::{Dashboard, Kind, Panel, Row, uid_for};
+use super::{Dashboard, Kind, Panel, Row, group_labels, uid_for};
 use crate::model::Service;
 
 /// The overview dashboard's file name.
@@ -23,21 +23,36 @@ pub fn overview_dashboard(services: &[Service]) -> Option<Dashboard> {
     if services.iter().all(|s| s.slos.is_empty()) {
         return None;
     }
-    // Each query keyed by service, SLO and period, so Grafana's merge makes one row of each.
+    // Each query keyed by service, SLO and period (and the group labels of grouped SLOs:
+    // a row per group), so Grafana's merge makes one row of each.
+    let groups: String = group_labels(services.iter().flat_map(|s| &s.slos))
+        .iter()
+        .map(|l| format!(", {l}"))
+        .collect();
     let per_slo = |expr: &str| {
         format!(
-            "max by (service, slo, period) (({expr}) * on (service, slo) group_left (period) slo:info)"
+            "max by (service, slo, period{groups}) (({expr}) * on (service, slo) group_left (period) slo:info)"
+        )
+    };
+    // A grouped SLO's objective and budget are one series for all its groups: joined
+    // onto each group's series (ungrouped, the join is one-to-one as before).
+    let (objective, sli) = if groups.is_empty() {
+        (
+            "slo:objective:ratio",
+            "1 - slo:period_burn_rate:ratio * on (service, slo) slo:error_budget:ratio",
+        )
+    } else {
+        (
+            "slo:objective:ratio + on (service, slo) group_right 0 * slo:period_burn_rate:ratio",
+            "1 - slo:period_burn_rate:ratio * on (service, slo) group_left slo:error_budget:ratio",
         )
     };
     let table = Panel::new(Kind::Table, "Service level objectives", "percentunit")
         .size(24, 14)
         .describe("Every SLO with recording rules in this Prometheus. SLI and budget are over each SLO's own period: red is overspent, orange under a quarter left. Click a row for its service's SLO dashboard.")
         .thresholds(&[(0.0, "orange"), (0.25, "green")])
-        .column(&per_slo("slo:objective:ratio"), "Objective")
-        .column(
-            &per_slo("1 - slo:period_burn_rate:ratio * on (service, slo) slo:error_budget:ratio"),
-            "SLI",
-        )
+        .column(&per_slo(objective), "Objective")
+        .column(&per_slo(sli), "SLI")
         .column(
             &per_slo("slo:period_error_budget_remaining:ratio"),
             "Budget remaining",
@@ -53,7 +68,7 @@ pub fn overview_dashboard(services: &[Service]) -> Option<Dashboard> {
         .size(24, 8)
         .describe("SLO alerts firing now (Prometheus' ALERTS series), by service, SLO and urgency.")
         .column(
-            "count by (service, slo, alertname, urgency, severity) (ALERTS{alertstate=\"firing\", slo!=\"\"})",
+            &format!("count by (service, slo{groups}, alertname, urgency, severity) (ALERTS{{alertstate=\"firing\", slo!=\"\"}})"),
             "Alerts",
         );
     Some(Dashboard {

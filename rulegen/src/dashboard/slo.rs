@@ -3,7 +3,7 @@
 
 use serde_json::json;
 
-use super::{Dashboard, Kind, Panel, Row, uid_for};
+use super::{Dashboard, Kind, Panel, Row, group_labels, query_variable, uid_for};
 use crate::model::{Service, Slo};
 use crate::series::{self, error_ratio};
 use crate::window::Urgency;
@@ -38,7 +38,7 @@ pub fn slo_dashboard(service: &Service) -> Option<Dashboard> {
             crate::source_name(service)
         ),
         tags: vec!["lakewatch".into(), "slo".into()],
-        variables: vec![json!({
+        variables: std::iter::once(json!({
             // One value: the dashboard is generated per service. The variable still exists
             // so queries and links read `$service` like every other SLO dashboard.
             "type": "custom",
@@ -48,14 +48,40 @@ pub fn slo_dashboard(service: &Service) -> Option<Dashboard> {
             "current": { "text": service.name, "value": service.name },
             "options": [{ "text": service.name, "value": service.name, "selected": true }],
             "hide": 0,
-        })],
+        }))
+        // One variable per group label of a grouped SLO (`group_by`): its values are
+        // the groups with recorded rates.
+        .chain(group_labels(&service.slos).iter().map(|l| {
+            query_variable(
+                l,
+                l,
+                &format!(
+                    "label_values({}{{service=\"$service\"}}, {l})",
+                    series::SLI_TOTAL_RATE5M
+                ),
+            )
+        }))
+        .collect(),
         rows,
         range: "7d".into(),
     })
 }
 
 fn slo_row(slo: &Slo) -> Row {
-    let sel = format!("{{service=\"$service\",slo=\"{}\"}}", slo.name);
+    // A grouped SLO's series are filtered by its group variables, and each legend names
+    // its group.
+    let groups: String = slo
+        .group_labels()
+        .iter()
+        .map(|l| format!(",{l}=~\"${l}\""))
+        .collect();
+    let sel = format!("{{service=\"$service\",slo=\"{}\"{groups}}}", slo.name);
+    let of_group: String = slo
+        .group_labels()
+        .iter()
+        .map(|l| format!(" {{{{{l}}}}}"))
+        .collect();
+    let legend = |text: &str| format!("{text}{of_group}");
     let period = duration::format(slo.period_secs);
     let budget = slo.error_budget_str();
     let objective = slo.objective / 100.0;
@@ -69,7 +95,11 @@ fn slo_row(slo: &Slo) -> Row {
         let long = duration::format(p.long_secs);
         burn = burn.query(
             &format!("{}{sel} / {budget}", error_ratio(p.long_secs)),
-            &format!("{long} ({} {}x)", p.urgency.as_str(), p.factor_str()),
+            &legend(&format!(
+                "{long} ({} {}x)",
+                p.urgency.as_str(),
+                p.factor_str()
+            )),
         );
         let colour = match p.urgency {
             Urgency::Page => "red",
@@ -101,27 +131,33 @@ fn slo_row(slo: &Slo) -> Row {
                 .query(&format!("{}{sel}", series::OBJECTIVE), "objective"),
             Panel::new(Kind::Stat, &format!("SLI over {period}"), "percentunit")
                 .size(6, 4)
-                .query(&format!("1 - {}{sel}", error_ratio(slo.period_secs)), "SLI")
+                .query(
+                    &format!("1 - {}{sel}", error_ratio(slo.period_secs)),
+                    &legend("SLI"),
+                )
                 .thresholds(&[(0.0, "red"), (objective, "green")]),
             Panel::new(Kind::Gauge, "Remaining error budget", "percentunit")
                 .size(6, 4)
                 .range(Some(0.0), Some(1.0))
                 .query(
                     &format!("{}{sel}", series::PERIOD_ERROR_BUDGET_REMAINING),
-                    "remaining",
+                    &legend("remaining"),
                 )
                 .thresholds(&[(-1e9, "red"), (0.25, "yellow"), (0.5, "green")]),
             Panel::new(Kind::Stat, "Current burn rate (5m)", "x")
                 .size(6, 4)
-                .query(&format!("{}{sel}", series::CURRENT_BURN_RATE), "burn rate")
+                .query(
+                    &format!("{}{sel}", series::CURRENT_BURN_RATE),
+                    &legend("burn rate"),
+                )
                 .thresholds(&[(1.0, "yellow"), (pairs[0].factor, "red")]),
             Panel::new(Kind::TimeSeries, "SLI over time", "percentunit")
                 .size(12, 8)
                 .describe("Share of good events over 5m and 1h; the dashed line is the objective.")
-                .query(&format!("1 - {}{sel}", error_ratio(300)), "SLI 5m")
+                .query(&format!("1 - {}{sel}", error_ratio(300)), &legend("SLI 5m"))
                 .query(
                     &format!("1 - {}{sel}", error_ratio(pairs[0].long_secs)),
-                    &format!("SLI {}", duration::format(pairs[0].long_secs)),
+                    &legend(&format!("SLI {}", duration::format(pairs[0].long_secs))),
                 )
                 .thresholds(&objective_steps),
             burn,
@@ -133,14 +169,14 @@ fn slo_row(slo: &Slo) -> Row {
             .size(12, 8)
             .query(
                 &format!("{}{sel}", series::PERIOD_ERROR_BUDGET_REMAINING),
-                "remaining budget",
+                &legend("remaining budget"),
             )
             .thresholds(&[(0.0, "red")]),
             Panel::new(Kind::Table, "Firing alerts of this SLO", "short")
                 .size(12, 8)
                 .query(
                     &format!(
-                        "ALERTS{{service=\"$service\",slo=\"{}\",alertstate=\"firing\"}}",
+                        "ALERTS{{service=\"$service\",slo=\"{}\"{groups},alertstate=\"firing\"}}",
                         slo.name
                     ),
                     "{{alertname}}",

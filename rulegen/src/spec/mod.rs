@@ -47,6 +47,9 @@ pub struct LoadOptions {
     /// The period of Sloth specs, which have none of their own (Sloth's
     /// `--default-slo-period`), in seconds.
     pub sloth_period_secs: u64,
+    /// How often Prometheus scrapes the SLIs' series (`--scrape-interval`), in seconds:
+    /// an SLI window holding fewer than two scrapes is warned about.
+    pub scrape_interval_secs: u64,
 }
 
 impl Default for LoadOptions {
@@ -54,6 +57,7 @@ impl Default for LoadOptions {
         LoadOptions {
             params: BTreeMap::new(),
             sloth_period_secs: sloth::DEFAULT_PERIOD_SECS,
+            scrape_interval_secs: crate::model::DEFAULT_SCRAPE_INTERVAL_SECS,
         }
     }
 }
@@ -127,7 +131,7 @@ fn load_problems(
     // an OpenSLO file is read whole, as before; every other format takes one spec per
     // document, as Sloth does.
     if detect_document(first).map_err(|p| p.below(first.lines_before))? == Input::OpenSlo {
-        return openslo::load(file, text);
+        return openslo::load_warning(file, text, opts.scrape_interval_secs, warnings);
     }
     let mut services = Vec::new();
     let mut problems = Vec::new();
@@ -136,13 +140,20 @@ fn load_problems(
         let mut one = |doc: &Document| -> Result<Vec<Service>, Problems> {
             let w = &mut found;
             let period = opts.sloth_period_secs;
+            let scrape = opts.scrape_interval_secs;
             Ok(match detect_document(doc)? {
-                Input::Native => vec![native::load_warning(file, doc.text, &opts.params, w)?],
-                Input::Sloth => vec![sloth::load_warning(file, doc.text, period, w)?],
+                Input::Native => vec![native::load_warning(
+                    file,
+                    doc.text,
+                    &opts.params,
+                    scrape,
+                    w,
+                )?],
+                Input::Sloth => vec![sloth::load_warning(file, doc.text, period, scrape, w)?],
                 Input::SlothKubernetes => {
-                    vec![sloth::load_kubernetes(file, doc.text, period, w)?]
+                    vec![sloth::load_kubernetes(file, doc.text, period, scrape, w)?]
                 }
-                Input::OpenSlo => openslo::load(file, doc.text)?,
+                Input::OpenSlo => openslo::load_warning(file, doc.text, scrape, w)?,
             })
         };
         let read = one(doc);

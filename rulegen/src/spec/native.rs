@@ -77,6 +77,9 @@ struct RawSlo {
     labels: Labels,
     #[serde(default)]
     alerting: Option<RawAlerting>,
+    #[serde(default)]
+    group_by: Option<Spanned<Vec<Spanned<String>>>>,
+    max_groups: Option<Spanned<u64>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,24 +172,39 @@ pub fn load(
     text: &str,
     overrides: &BTreeMap<String, String>,
 ) -> Result<Service, Problems> {
-    load_warning(file, text, overrides, &mut Vec::new())
+    load_warning(
+        file,
+        text,
+        overrides,
+        model::DEFAULT_SCRAPE_INTERVAL_SECS,
+        &mut Vec::new(),
+    )
 }
 
 /// Threshold alert severities Alertmanager routing knows without a page alert using them.
 const KNOWN_SEVERITIES: [&str; 4] = ["critical", "warning", "info", "none"];
 
-/// [`load`], adding warnings about legal but suspicious input to `warnings`: an objective
-/// below 1%, a threshold alert severity that neither is a usual one nor is used by one of
+/// [`load`], adding warnings about legal but suspicious input to `warnings`: an SLI
+/// window of fewer than two scrapes at `scrape_secs`, an objective below 1%, a threshold alert severity that neither is a usual one nor is used by one of
 /// the spec's SLO alerts (a typo such as `critcal` would route it as a ticket).
 pub fn load_warning(
     file: &str,
     text: &str,
     overrides: &BTreeMap<String, String>,
+    scrape_secs: u64,
     warnings: &mut Vec<Problem>,
 ) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
     warnings.extend(spec.slos.iter().filter_map(|s| {
         model::objective_warning(s.value.objective.value, Pos::at(&s.value.objective))
+    }));
+    warnings.extend(spec.slos.iter().filter_map(|s| {
+        model::window_warning(
+            "the SLI's 5m window",
+            crate::window::BASE_WINDOW_SECS,
+            scrape_secs,
+            Pos::at(&s.value.sli),
+        )
     }));
     let slo_severities: Vec<&str> = spec
         .slos
@@ -259,7 +277,27 @@ fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
         Some(p) => model::check_period(&p.value, Pos::at(p))?,
         None => model::check_period(DEFAULT_PERIOD, Pos::at(&raw.name))?,
     };
-    let sli = sli(&raw.sli)?;
+    let grouping = match (&raw.group_by, &raw.max_groups) {
+        (Some(g), _) if g.value.is_empty() => {
+            return Err(Problem::new(
+                Pos::at(g),
+                "group_by needs at least one label; leave it out for one objective over all events",
+            ));
+        }
+        (Some(g), max) => Some(model::check_grouping(
+            &g.value
+                .iter()
+                .map(|l| (l.value.clone(), Pos::at(l)))
+                .collect::<Vec<_>>(),
+            max.as_ref().map(|m| (m.value, Pos::at(m))),
+        )?),
+        (None, Some(m)) => {
+            return Err(Problem::new(Pos::at(m), "max_groups needs group_by"));
+        }
+        (None, None) => None,
+    };
+    let group = grouping.as_ref().map_or(&[][..], |g| &g.labels[..]);
+    let sli = sli(&raw.sli, group)?;
     let alerting = alerting(service, &name, raw.alerting.as_ref())?;
     Ok(Slo {
         name,
@@ -269,16 +307,26 @@ fn slo(service: &str, raw: &RawSlo) -> Result<Slo, Problem> {
         sli,
         labels: labels(&raw.labels)?,
         alerting,
+        grouping,
     })
 }
 
-fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
+fn sli(raw: &Spanned<RawSli>, group: &[String]) -> Result<Sli, Problem> {
     match &raw.value {
         RawSli::Ratio {
             errors,
             good,
             total,
         } => {
+            for (what, q) in [
+                ("errors query", errors.as_ref()),
+                ("good query", good.as_ref()),
+                ("total query", Some(total)),
+            ] {
+                if let Some(q) = q {
+                    model::check_keeps_labels(what, &q.value, group, Pos::at(q))?;
+                }
+            }
             let errors = match (errors, good) {
                 (Some(e), None) => EventQuery::Errors(model::check_window_query(
                     "errors query",
@@ -303,9 +351,13 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
                     ));
                 }
             };
-            let total = model::check_window_query("total query", &total.value, Pos::at(total))?;
-            let sli = Sli::Ratio { errors, total };
-            model::check_sli_rates(&sli, Pos::at(raw))?;
+            let total_query =
+                model::check_window_query("total query", &total.value, Pos::at(total))?;
+            let sli = Sli::Ratio {
+                errors,
+                total: total_query,
+            };
+            model::check_sli_rates(&sli, group, Pos::at(raw))?;
             Ok(sli)
         }
         RawSli::Latency {
@@ -331,6 +383,7 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
             };
             model::check_sli_rates(
                 &sli,
+                group,
                 selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
             )?;
             Ok(sli)
@@ -352,6 +405,7 @@ fn sli(raw: &Spanned<RawSli>) -> Result<Sli, Problem> {
             };
             model::check_sli_rates(
                 &sli,
+                group,
                 selector.as_ref().map(Pos::at).unwrap_or(Pos::at(metric)),
             )?;
             Ok(sli)

@@ -1,8 +1,7 @@
 //! OpenSLO `openslo/v1`: `SLO` documents with an inline indicator (`ratioMetric` or
-//! `thresholdMetric` with Prometheus queries), one rolling `timeWindow`, `Occurrences`
-//! budgeting and one objective. `Service` documents are accepted and only checked.
-//! Everything else OpenSLO can express (calendar windows, time-slice budgeting,
-//! `indicatorRef`, alert policies, data-source references, composite SLOs) is rejected
+//! `thresholdMetric` with Prometheus queries), one rolling `timeWindow`, `Occurrences`,
+//! `Timeslices` or `RatioTimeslices` budgeting and one objective. `Service` documents are accepted and only checked.
+//! Everything else OpenSLO can express (calendar windows, `indicatorRef`, alert policies, data-source references, composite SLOs) is rejected
 //! with a message naming the feature: silently ignoring it would generate rules that do
 //! not mean what the spec says. Alerting uses Lakewatch's defaults (page and ticket).
 
@@ -11,7 +10,8 @@ use serde::de::IgnoredAny;
 use serde_saphyr::Spanned;
 
 use crate::error::{Pos, Problem, Problems};
-use crate::model::{self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, Slo};
+use crate::model::{self, Alerting, BurnAlert, EventQuery, Format, Service, Sli, SliceBudget, Slo};
+use crate::window;
 
 /// The `apiVersion` value of this format.
 pub const API_VERSION: &str = "openslo/v1";
@@ -119,8 +119,8 @@ struct Objective {
     value: Option<Spanned<f64>>,
     target: Option<Spanned<f64>>,
     target_percent: Option<Spanned<f64>>,
-    time_slice_target: Option<Spanned<IgnoredAny>>,
-    time_slice_window: Option<Spanned<IgnoredAny>>,
+    time_slice_target: Option<Spanned<f64>>,
+    time_slice_window: Option<Spanned<String>>,
     indicator: Option<Spanned<IgnoredAny>>,
     indicator_ref: Option<Spanned<IgnoredAny>>,
 }
@@ -134,6 +134,22 @@ fn unsupported<T>(what: &Spanned<T>, feature: &str) -> Problem {
 
 /// Parses OpenSLO documents into services (grouping SLOs by `spec.service`).
 pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problems> {
+    load_warning(
+        file,
+        text,
+        model::DEFAULT_SCRAPE_INTERVAL_SECS,
+        &mut Vec::new(),
+    )
+}
+
+/// [`load`], adding to `warnings` every SLI window (the 5m base window, a
+/// `timeSliceWindow`) that holds fewer than two scrapes at `scrape_secs`.
+pub fn load_warning(
+    file: &str,
+    text: &str,
+    scrape_secs: u64,
+    warnings: &mut Vec<Problem>,
+) -> Result<Vec<Service>, Problems> {
     let docs: Vec<Doc> = serde_saphyr::from_multiple(text).map_err(|e| Problem::from_yaml(&e))?;
     let mut services: Vec<Service> = Vec::new();
     let mut names = Vec::new();
@@ -161,6 +177,25 @@ pub fn load(file: &str, text: &str) -> Result<Vec<Service>, Problems> {
                     doc.metadata.name.value.as_str(),
                     Pos::at(&doc.metadata.name),
                 ));
+                if let Some(i) = &doc.spec.value.indicator {
+                    warnings.extend(model::window_warning(
+                        "the SLI's 5m window",
+                        window::BASE_WINDOW_SECS,
+                        scrape_secs,
+                        Pos::at(&i.spec),
+                    ));
+                }
+                let slices = doc.spec.value.objectives.iter().flat_map(|o| &o.value);
+                for w in slices.filter_map(|o| o.value.time_slice_window.as_ref()) {
+                    if let Ok(secs) = crate::duration::parse(&w.value) {
+                        warnings.extend(model::window_warning(
+                            "timeSliceWindow",
+                            secs,
+                            scrape_secs,
+                            Pos::at(w),
+                        ));
+                    }
+                }
                 let (service, slo) = match slo(doc) {
                     Ok(s) => s,
                     Err(p) => {
@@ -229,21 +264,12 @@ fn slo(doc: &Doc) -> Result<(String, Slo), Problem> {
             "`alertPolicies` (rulegen generates multi-window burn-rate alerts itself)",
         ));
     }
-    match &spec.budgeting_method {
-        Some(b) if b.value == "Occurrences" => {}
-        Some(b) => {
-            return Err(unsupported(
-                b,
-                &format!("budgetingMethod `{}` (only Occurrences)", b.value),
-            ));
-        }
-        None => {
-            return Err(Problem::new(
-                Pos::at(&doc.spec),
-                "an SLO needs `budgetingMethod: Occurrences`",
-            ));
-        }
-    }
+    let Some(method) = &spec.budgeting_method else {
+        return Err(Problem::new(
+            Pos::at(&doc.spec),
+            "an SLO needs `budgetingMethod` (Occurrences, Timeslices or RatioTimeslices)",
+        ));
+    };
     let period_secs = time_window(spec, &doc.spec)?;
     let (objective, threshold) = objective(spec, &doc.spec)?;
     let Some(indicator) = &spec.indicator else {
@@ -252,8 +278,8 @@ fn slo(doc: &Doc) -> Result<(String, Slo), Problem> {
             "an SLO needs an inline `indicator`",
         ));
     };
-    let sli = sli(&indicator.spec, threshold)?;
-    model::check_sli_rates(&sli, Pos::at(&indicator.spec))?;
+    let sli = time_slices(method, spec, sli(&indicator.spec, threshold)?)?;
+    model::check_sli_rates(&sli, &[], Pos::at(&indicator.spec))?;
     Ok((
         service.clone(),
         Slo {
@@ -274,6 +300,7 @@ fn slo(doc: &Doc) -> Result<(String, Slo), Problem> {
             period_secs,
             sli,
             labels: Default::default(),
+            grouping: None,
         },
     ))
 }
@@ -327,14 +354,6 @@ fn objective(spec: &DocSpec, at: &Spanned<DocSpec>) -> Result<(f64, Option<Strin
     };
     let ov = &o.value;
     for (f, name) in [
-        (
-            &ov.time_slice_target,
-            "`timeSliceTarget` (time-slice budgeting)",
-        ),
-        (
-            &ov.time_slice_window,
-            "`timeSliceWindow` (time-slice budgeting)",
-        ),
         (&ov.indicator, "a per-objective `indicator`"),
         (&ov.indicator_ref, "a per-objective `indicatorRef`"),
     ] {
@@ -379,6 +398,96 @@ fn objective(spec: &DocSpec, at: &Spanned<DocSpec>) -> Result<(f64, Option<Strin
         (None, Some(v)) => return Err(Problem::new(Pos::at(v), "`value` needs an `op`")),
     };
     Ok((percent, threshold))
+}
+
+/// The SLI as the budgeting method counts it: events (`Occurrences`) or time slices of
+/// `timeSliceWindow` (`Timeslices`: good when the slice's good ratio reaches
+/// `timeSliceTarget`; `RatioTimeslices`: the slices' good ratios averaged).
+fn time_slices(method: &Spanned<String>, spec: &DocSpec, per_slice: Sli) -> Result<Sli, Problem> {
+    // `objective` checked there is exactly one.
+    let Some(o) = spec.objectives.as_ref().and_then(|o| o.value.first()) else {
+        return Ok(per_slice);
+    };
+    let (target, window) = (&o.value.time_slice_target, &o.value.time_slice_window);
+    let budget = match method.value.as_str() {
+        "Occurrences" => {
+            if let Some(x) = target {
+                return Err(Problem::new(
+                    Pos::at(x),
+                    "`timeSliceTarget` is for `budgetingMethod: Timeslices`",
+                ));
+            }
+            if let Some(x) = window {
+                return Err(Problem::new(
+                    Pos::at(x),
+                    "`timeSliceWindow` is for `budgetingMethod: Timeslices` or `RatioTimeslices`",
+                ));
+            }
+            return Ok(per_slice);
+        }
+        "Timeslices" => match target {
+            Some(t) if t.value > 0.0 && t.value <= 1.0 => SliceBudget::Good(t.value),
+            Some(t) => {
+                return Err(Problem::new(
+                    Pos::at(t),
+                    format!("timeSliceTarget must be in (0, 1], got {}", t.value),
+                ));
+            }
+            None => {
+                return Err(Problem::new(
+                    Pos::at(o),
+                    "`budgetingMethod: Timeslices` needs `timeSliceTarget`: the good ratio that makes a slice good",
+                ));
+            }
+        },
+        "RatioTimeslices" => {
+            if let Some(t) = target {
+                return Err(Problem::new(
+                    Pos::at(t),
+                    "`timeSliceTarget` is for `budgetingMethod: Timeslices`; RatioTimeslices averages the slices' ratios",
+                ));
+            }
+            SliceBudget::Ratio
+        }
+        other => {
+            return Err(Problem::new(
+                Pos::at(method),
+                format!(
+                    "budgetingMethod `{other}` must be one of Occurrences, Timeslices, RatioTimeslices"
+                ),
+            ));
+        }
+    };
+    let Some(w) = window else {
+        return Err(Problem::new(
+            Pos::at(o),
+            format!(
+                "`budgetingMethod: {}` needs `timeSliceWindow`",
+                method.value
+            ),
+        ));
+    };
+    let slice_secs = crate::duration::parse(&w.value)
+        .map_err(|e| Problem::new(Pos::at(w), format!("timeSliceWindow: {e}")))?;
+    // Every 5m window (the shortest alert window, and the tiles the period is counted
+    // in) must hold whole slices.
+    if slice_secs == 0
+        || !slice_secs.is_multiple_of(60)
+        || !window::BASE_WINDOW_SECS.is_multiple_of(slice_secs)
+    {
+        return Err(Problem::new(
+            Pos::at(w),
+            format!(
+                "timeSliceWindow `{}` must be 1m, 5m or another whole number of minutes that divides 5m",
+                w.value
+            ),
+        ));
+    }
+    Ok(Sli::TimeSlices {
+        per_slice: Box::new(per_slice),
+        slice_secs,
+        budget,
+    })
 }
 
 fn sli(spec: &Spanned<IndicatorSpec>, threshold: Option<String>) -> Result<Sli, Problem> {
@@ -520,11 +629,11 @@ spec:
             .0
             .remove(0);
         assert!(
-            e.message.contains("budgetingMethod `Timeslices`"),
+            e.message.contains("needs `timeSliceTarget`"),
             "{}",
             e.message
         );
-        assert_eq!(e.pos.line, 7);
+        assert_eq!(e.pos.line, 12);
         let e = load(
             "s.yml",
             &SPEC.replace("isRolling: true", "isRolling: false"),

@@ -136,7 +136,13 @@ struct RawAlert {
 
 /// Parses and validates a Sloth spec (one YAML document); its SLOs get `period_secs`.
 pub fn load(file: &str, text: &str, period_secs: u64) -> Result<Service, Problems> {
-    load_warning(file, text, period_secs, &mut Vec::new())
+    load_warning(
+        file,
+        text,
+        period_secs,
+        model::DEFAULT_SCRAPE_INTERVAL_SECS,
+        &mut Vec::new(),
+    )
 }
 
 /// [`load`], adding warnings about legal but suspicious input to `warnings`.
@@ -144,6 +150,7 @@ pub fn load_warning(
     file: &str,
     text: &str,
     period_secs: u64,
+    scrape_secs: u64,
     warnings: &mut Vec<Problem>,
 ) -> Result<Service, Problems> {
     let spec: Spec = super::single_document(text)?;
@@ -153,7 +160,10 @@ pub fn load_warning(
         &spec.labels,
         &spec.slo_plugins,
         &spec.slos,
-        period_secs,
+        Run {
+            period_secs,
+            scrape_secs,
+        },
         warnings,
     )
 }
@@ -164,6 +174,7 @@ pub fn load_kubernetes(
     file: &str,
     text: &str,
     period_secs: u64,
+    scrape_secs: u64,
     warnings: &mut Vec<Problem>,
 ) -> Result<Service, Problems> {
     let r: Resource = super::single_document(text)?;
@@ -183,9 +194,20 @@ pub fn load_kubernetes(
         &spec.labels,
         &spec.slo_plugins,
         &spec.slos,
-        period_secs,
+        Run {
+            period_secs,
+            scrape_secs,
+        },
         warnings,
     )
+}
+
+/// What the command line gives a Sloth spec: its period (Sloth specs have none) and the
+/// scrape interval its windows are checked against.
+#[derive(Clone, Copy)]
+struct Run {
+    period_secs: u64,
+    scrape_secs: u64,
 }
 
 fn service(
@@ -194,9 +216,13 @@ fn service(
     service_labels: &Labels,
     slo_plugins: &Option<Spanned<IgnoredAny>>,
     raw_slos: &[Spanned<RawSlo>],
-    period_secs: u64,
+    run: Run,
     warnings: &mut Vec<Problem>,
 ) -> Result<Service, Problems> {
+    let Run {
+        period_secs,
+        scrape_secs,
+    } = run;
     if let Some(p) = slo_plugins {
         return Err(plugins_refused(p).into());
     }
@@ -213,6 +239,14 @@ fn service(
     let service_labels = labels(service_labels)?;
     warnings.extend(raw_slos.iter().filter_map(|s| {
         model::objective_warning(s.value.objective.value, Pos::at(&s.value.objective))
+    }));
+    warnings.extend(raw_slos.iter().filter_map(|s| {
+        model::window_warning(
+            "the SLI's 5m window",
+            crate::window::BASE_WINDOW_SECS,
+            scrape_secs,
+            Pos::at(&s.value.sli),
+        )
     }));
     let slos = each(raw_slos, |s| slo(&service, &s.value, period_secs))?;
     Ok(Service {
@@ -240,7 +274,7 @@ fn slo(service: &str, raw: &RawSlo, period_secs: u64) -> Result<Slo, Problem> {
     let name = model::check_name("SLO", &raw.name.value, Pos::at(&raw.name))?;
     let objective = model::check_objective(raw.objective.value, Pos::at(&raw.objective))?;
     let sli = sli(&raw.sli)?;
-    model::check_sli_rates(&sli, Pos::at(&raw.sli))?;
+    model::check_sli_rates(&sli, &[], Pos::at(&raw.sli))?;
     let mut slo_labels = labels(&raw.labels)?;
     slo_labels.insert("sloth_id".into(), format!("{service}-{name}"));
     slo_labels.insert("sloth_service".into(), service.to_string());
@@ -254,6 +288,7 @@ fn slo(service: &str, raw: &RawSlo, period_secs: u64) -> Result<Slo, Problem> {
         sli,
         labels: slo_labels,
         alerting,
+        grouping: None,
     })
 }
 

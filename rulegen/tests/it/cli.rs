@@ -143,3 +143,36 @@ fn bad_generate_options_are_usage_errors() {
         assert!(err.contains(says), "{extra:?}: {err}");
     }
 }
+
+/// An SLI window of fewer than two scrapes (`--scrape-interval`, default Prometheus' 1m)
+/// is warned about at its `file:line:column`, and the run still succeeds.
+#[test]
+fn windows_shorter_than_two_scrapes_are_warned_about() {
+    let slices = fixture("openslo/cart-timeslices.yml");
+    let slices = slices.to_str().unwrap();
+    let o = rulegen(&["validate", slices]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert_eq!(
+        err.lines().collect::<Vec<_>>()[0],
+        format!(
+            "warning: {slices}:20:24: timeSliceWindow of 1m is shorter than two scrape intervals (1m each, --scrape-interval): a rate over it has fewer than two samples and is often empty"
+        ),
+        "{err}"
+    );
+    let o = rulegen(&["validate", slices, "--scrape-interval", "30s"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&o.stderr), "");
+    let native = fixture("native/checkout.yml");
+    let native = native.to_str().unwrap();
+    let o = rulegen(&["validate", native, "--scrape-interval", "5m"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{err}");
+    assert!(
+        err.starts_with(&format!("warning: {native}:"))
+            && err.contains(
+                "the SLI's 5m window of 5m is shorter than two scrape intervals (5m each"
+            ),
+        "{err}"
+    );
+}
