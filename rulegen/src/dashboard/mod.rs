@@ -621,7 +621,12 @@ pub use overview::{OVERVIEW_FILE, overview_dashboard};
 pub use slo::{slo_dashboard, slo_file_name};
 
 /// A Prometheus query variable over `query` (a Grafana `label_values(...)`),
-/// multi-select with All (no custom `allValue`: All stands for the values listed).
+/// multi-select with All.
+///
+/// No custom `allValue`: Grafana's All then stands for the regex of the values the query
+/// listed. An All of `.*` would also match the series of other jobs and targets (a real
+/// node_exporter, postgres_exporter or cAdvisor emits the same names), and a series that
+/// lacks the label entirely.
 pub fn query_variable(name: &str, label: &str, query: &str) -> Value {
     serde_json::json!({
         "type": "query",

@@ -3,10 +3,8 @@
 
 use std::collections::BTreeSet;
 
-use serde_json::json;
-
 use super::{StockError, check_metrics};
-use crate::dashboard::{self, Dashboard, Kind, Panel, Row};
+use crate::dashboard::{self, Dashboard, Kind, Panel, Row, query_variable};
 
 /// Selector filtering by the stock dashboards' `job` and `instance` variables.
 const SEL: &str = r#"job=~"$job",instance=~"$instance""#;
@@ -47,42 +45,18 @@ fn stat(title: &str, unit: &str) -> Panel {
     Panel::new(Kind::Stat, title, unit)
 }
 
-/// A query variable over `query` (a Grafana `label_values(...)`), multi-select with All.
-///
-/// No custom `allValue`: Grafana's All then stands for the regex of the values the query
-/// listed. An All of `.*` would also match the series of other jobs and targets (a real
-/// node_exporter, postgres_exporter or cAdvisor emits the same names), and a series that
-/// lacks the label entirely.
-fn var(name: &str, label: &str, query: &str) -> serde_json::Value {
-    json!({
-        "type": "query",
-        "name": name,
-        "label": label,
-        "datasource": { "type": "prometheus", "uid": "${datasource}" },
-        // A plain string query: Grafana 10–12 read it for Prometheus, and the schema
-        // only allows objects of objects for the structured form.
-        "query": query,
-        "definition": query,
-        "refresh": 2,
-        "multi": true,
-        "includeAll": true,
-        "sort": 1,
-        "hide": 0,
-    })
-}
-
 /// `job` (the jobs that scrape lakewatch-exporter: only it emits `lakewatch_build_info`)
 /// and `instance`, then the dashboard's own variables over `{job, instance}`.
 fn variables(extra: &[(&str, &str, String)]) -> Vec<serde_json::Value> {
     let mut out = vec![
-        var("job", "Job", "label_values(lakewatch_build_info, job)"),
-        var(
+        query_variable("job", "Job", "label_values(lakewatch_build_info, job)"),
+        query_variable(
             "instance",
             "Instance",
             "label_values(lakewatch_build_info{job=~\"$job\"}, instance)",
         ),
     ];
-    out.extend(extra.iter().map(|(n, l, q)| var(n, l, q)));
+    out.extend(extra.iter().map(|(n, l, q)| query_variable(n, l, q)));
     out
 }
 
