@@ -353,6 +353,41 @@ mod tests {
     }
 
     #[test]
+    fn docker_discovery_alone_turns_postgres_on_and_takes_no_password() {
+        use crate::config::Config;
+        let c = Config::parse(
+            "collectors:\n  postgres:\n    docker_discovery:\n      network: data\n      user: mon\n      password_file: /run/pw\n",
+            "c.yml",
+        )
+        .unwrap();
+        let d = c.postgres.expect("on").docker.expect("docker on");
+        assert_eq!(d.network.as_deref(), Some("data"));
+        assert_eq!(
+            d.template,
+            [
+                ("user", "\"mon\"".into()),
+                ("password_file", "\"/run/pw\"".into())
+            ]
+        );
+        let e = Config::parse(
+            "collectors:\n  postgres:\n    docker_discovery:\n      password: x\n",
+            "c.yml",
+        )
+        .unwrap_err();
+        assert!(
+            e.headline().contains("unknown field `password`"),
+            "{}",
+            e.headline()
+        );
+        let off = Config::parse(
+            "collectors:\n  postgres:\n    docker_discovery: {enabled: false}\n",
+            "c.yml",
+        )
+        .unwrap();
+        assert!(off.postgres.is_none(), "no targets and no discovery");
+    }
+
+    #[test]
     fn an_error_names_the_label() {
         let from = vec!["the container's name".into(), "label x.port".into()];
         assert_eq!(
