@@ -201,7 +201,7 @@ pub(crate) fn entry(
             ("port", Ok(p)) => p.to_string(),
             _ => quote(v),
         };
-        let from = format!("label {full}");
+        let from = format!("label {full}={}", quote(v));
         match lines.iter_mut().find(|(k, _, _)| k == key) {
             Some(l) => *l = (key.to_string(), value, from),
             None => lines.push((key.to_string(), value, from)),
@@ -333,7 +333,7 @@ mod tests {
             text,
             "- name: \"pg1\"\n  host: \"10.0.1.2\"\n  labels: {\"name\": \"pg1\"}\n  user: \"mon\"\n  port: 5433\n  dbname: \"app\\n  password: x\"\n"
         );
-        assert_eq!(from[4], "label lakewatch.postgres.port");
+        assert_eq!(from[4], "label lakewatch.postgres.port=\"5433\"");
         let on_b = DockerDiscovery {
             network: Some("b".into()),
             ..settings.clone()

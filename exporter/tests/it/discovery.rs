@@ -395,7 +395,7 @@ fn labelled_containers_become_postgres_targets() {
     let page = exp.get("/").text();
     assert!(
         page.contains(&format!(
-            "container {broken}: label lakewatch.postgres.port:"
+            "container {broken}: label lakewatch.postgres.port=&quot;abc&quot;: "
         )),
         "{page}"
     );
