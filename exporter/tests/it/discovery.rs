@@ -321,8 +321,8 @@ fn check_config_reads_the_targets_files() {
 
 /// Docker discovery against a real daemon: a labelled container forwarding its port
 /// 5432 to a real Postgres on the host becomes a target without a config edit, a
-/// container with a broken label is reported and skipped, and a stopped container's
-/// series leave.
+/// container with a broken label is reported and skipped, a stopped container's
+/// series leave, and one recreated with other labels comes back as they say.
 #[test]
 fn labelled_containers_become_postgres_targets() {
     use crate::support::docker::{Scene, docker, ready};
@@ -419,4 +419,26 @@ fn labelled_containers_become_postgres_targets() {
                 &[("collector", "postgres"), ("source", "docker")],
             ) == Some(0.0)
     });
+
+    // Relabel (containers are recreated to change labels): the new target name applies.
+    docker(&["rm", &db]);
+    scene.run(
+        "db",
+        &[
+            "--label",
+            "lakewatch.postgres.enable=true",
+            "--label",
+            "lakewatch.postgres.name=orders",
+        ],
+        &forward,
+    );
+    until(&exp, "the relabelled container's pg_up", |m| {
+        value(m, "pg_up", &[("name", &db)]) == Some(1.0)
+    });
+    let page = exp.get("/").text();
+    assert!(
+        page.contains("<tr><td>postgres</td><td>orders</td>")
+            && page.contains(&format!("<td>docker container {db}</td></tr>")),
+        "{page}"
+    );
 }
