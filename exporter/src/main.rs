@@ -313,6 +313,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         let security = Arc::new(RwLock::new(security));
         let discovery = Arc::new(Discovery::new(discovered, report, scheduler, hub.clone()));
         tasks.spawn(discovery.clone().watch());
+        tasks.spawn(discovery.clone().watch_docker());
         let reloader = Arc::new(Reloader::new(
             args.config.clone(),
             args.web_config_file.clone(),

@@ -1,6 +1,6 @@
 //! Target discovery: collector targets that come and go without a config edit, as
-//! Prometheus' service discovery does for scrape targets. Today: targets files
-//! ([`file`]).
+//! Prometheus' service discovery does for scrape targets: targets files ([`file`]) and
+//! labelled Docker containers ([`docker`], Postgres only).
 //!
 //! The targets in force are the config's `targets:` followed by the discovered ones.
 //! A change (a file that appears, changes or goes, or a reload) is applied as the diff
@@ -10,6 +10,7 @@
 //! is rejected (the newer claim loses; the config's own `targets:` always win). Both are
 //! logged, counted in `lakewatch_discovery_errors_total` and shown on the landing page.
 
+pub mod docker;
 pub mod file;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -34,6 +35,8 @@ pub enum Origin {
     Static,
     /// A targets file, by path.
     File(String),
+    /// A labelled Docker container, by name.
+    Docker(String),
 }
 
 impl Origin {
@@ -42,6 +45,7 @@ impl Origin {
         match self {
             Origin::Static => "static",
             Origin::File(_) => "file",
+            Origin::Docker(_) => "docker",
         }
     }
 }
@@ -51,6 +55,7 @@ impl fmt::Display for Origin {
         match self {
             Origin::Static => f.write_str("static"),
             Origin::File(path) => write!(f, "file {path}"),
+            Origin::Docker(name) => write!(f, "docker container {name}"),
         }
     }
 }
@@ -73,7 +78,7 @@ pub struct Report {
     /// Where each discovered target came from, by collector and target name; a target
     /// not listed is static.
     pub origins: HashMap<(&'static str, String), Origin>,
-    /// By collector and source (`file`), for every collector that discovers.
+    /// By collector and source (`file`, `docker`), for every source a collector uses.
     pub sources: BTreeMap<(&'static str, &'static str), SourceStatus>,
 }
 
@@ -113,6 +118,24 @@ impl Kind {
             Kind::S3 => config.s3.as_ref().map_or(&[], |c| &c.targets_files),
             Kind::Trino => config.trino.as_ref().map_or(&[], |c| &c.targets_files),
         }
+    }
+
+    /// The collector's `docker_discovery:`; `None` when off (always for s3 and trino).
+    fn docker(self, config: &Config) -> Option<&docker::DockerDiscovery> {
+        match self {
+            Kind::Postgres => config.postgres.as_ref()?.docker.as_ref(),
+            Kind::S3 | Kind::Trino => None,
+        }
+    }
+
+    /// The prefix of the collector's container labels.
+    fn label_prefix(self) -> String {
+        format!("lakewatch.{}.", self.name())
+    }
+
+    /// Whether any discovery source of the collector is on.
+    fn discovers(self, config: &Config) -> bool {
+        !self.patterns(config).is_empty() || self.docker(config).is_some()
     }
 
     /// Validates a targets file with the collector's settings; the error is one line,
@@ -178,6 +201,15 @@ fn digest(read: &Result<String, String>) -> u64 {
     h.finish()
 }
 
+/// What one labelled container defines.
+#[derive(Debug)]
+struct DockerEntry {
+    /// Its target, or none when broken.
+    targets: Targets,
+    /// Why it is skipped.
+    error: Option<String>,
+}
+
 /// The discovered targets and what is known of each source; owned by [`Discovery`].
 pub struct State {
     /// The configuration as loaded, without discovered targets.
@@ -188,7 +220,14 @@ pub struct State {
     owners: HashMap<(Kind, String), Origin>,
     /// Claims rejected at the last merge, so a collision is counted once.
     rejected: HashSet<(Kind, String, Origin)>,
-    errors: BTreeMap<Kind, u64>,
+    /// By collector and source.
+    errors: BTreeMap<(Kind, &'static str), u64>,
+    /// The labelled containers as last listed, by collector.
+    containers: BTreeMap<Kind, Vec<docker::Container>>,
+    /// What each of them defines, by collector and container name.
+    docker: BTreeMap<(Kind, String), DockerEntry>,
+    /// Why the last list failed, by collector (its containers are kept meanwhile).
+    docker_failure: BTreeMap<Kind, String>,
     /// What the files read at the last poll that differed from what is applied.
     pending: Option<BTreeMap<(Kind, String), u64>>,
     /// Problems already logged.
@@ -204,6 +243,9 @@ impl State {
             owners: HashMap::new(),
             rejected: HashSet::new(),
             errors: BTreeMap::new(),
+            containers: BTreeMap::new(),
+            docker: BTreeMap::new(),
+            docker_failure: BTreeMap::new(),
             pending: None,
             logged: HashSet::new(),
         };
@@ -280,7 +322,7 @@ impl State {
                 },
                 Err(why) => {
                     if previous_error.as_deref() != Some(why.as_str()) {
-                        *self.errors.entry(kind).or_default() += 1;
+                        *self.errors.entry((kind, "file")).or_default() += 1;
                     }
                     FileState {
                         digest: d,
@@ -293,6 +335,74 @@ impl State {
         }
     }
 
+    /// Takes in the labelled containers of `kind` as listed now; false when nothing
+    /// changed.
+    fn set_containers(&mut self, kind: Kind, list: Vec<docker::Container>) -> bool {
+        let failed = self.docker_failure.remove(&kind).is_some();
+        if !failed && self.containers.get(&kind) == Some(&list) {
+            return false;
+        }
+        self.containers.insert(kind, list);
+        self.derive(kind);
+        true
+    }
+
+    /// Records a failed list of `kind`'s containers (counted once per failure in a
+    /// row); false when it was failing already.
+    fn docker_failed(&mut self, kind: Kind, why: String) -> bool {
+        let again = self.docker_failure.contains_key(&kind);
+        if !again {
+            *self.errors.entry((kind, "docker")).or_default() += 1;
+        }
+        self.docker_failure.insert(kind, why);
+        !again
+    }
+
+    /// Validates every listed container of `kind` again with the collector's settings.
+    fn derive(&mut self, kind: Kind) {
+        let old: BTreeMap<String, DockerEntry> = self
+            .docker
+            .extract_if(.., |(k, _), _| *k == kind)
+            .map(|((_, n), e)| (n, e))
+            .collect();
+        let Some(settings) = kind.docker(&self.config).cloned() else {
+            return;
+        };
+        let prefix = kind.label_prefix();
+        for c in self.containers.get(&kind).into_iter().flatten() {
+            let parsed = docker::entry(c, &prefix, &settings).and_then(|(text, path, from)| {
+                kind.parse(&self.config, &text, &path)
+                    .map_err(|e| docker::explain(&e, &path, &from))
+            });
+            let entry = match parsed {
+                Ok(targets) => DockerEntry {
+                    targets,
+                    error: None,
+                },
+                Err(why) => {
+                    let before = old.get(&c.name).and_then(|o| o.error.as_deref());
+                    if before != Some(why.as_str()) {
+                        *self.errors.entry((kind, "docker")).or_default() += 1;
+                    }
+                    DockerEntry {
+                        targets: Targets::empty(kind),
+                        error: Some(why),
+                    }
+                }
+            };
+            self.docker.insert((kind, c.name.clone()), entry);
+        }
+    }
+
+    /// The collectors whose containers are discovered, with their label prefix.
+    fn docker_kinds(&self) -> Vec<(Kind, String)> {
+        Kind::ALL
+            .into_iter()
+            .filter(|k| k.docker(&self.config).is_some())
+            .map(|k| (k, k.label_prefix()))
+            .collect()
+    }
+
     /// The configuration with the discovered targets after the static ones, and what
     /// discovery supplies now.
     pub fn merged(&mut self) -> (Config, Report) {
@@ -301,7 +411,7 @@ impl State {
         let mut owners = HashMap::new();
         let mut rejected = HashSet::new();
         for kind in Kind::ALL {
-            if kind.patterns(&config).is_empty() {
+            if !kind.discovers(&config) {
                 continue;
             }
             let previous: HashMap<String, Origin> = self
@@ -315,6 +425,12 @@ impl State {
                 .iter()
                 .filter(|((k, _), _)| *k == kind)
                 .map(|((_, path), f)| (Origin::File(path.clone()), &f.targets))
+                .chain(
+                    self.docker
+                        .iter()
+                        .filter(|((k, _), _)| *k == kind)
+                        .map(|((_, name), e)| (Origin::Docker(name.clone()), &e.targets)),
+                )
                 .collect();
             let on = "a collector with patterns is on";
             let merge = match kind {
@@ -343,36 +459,61 @@ impl State {
                     merge(&mut c.targets, |t| &t.name, list.collect(), &previous)
                 }
             };
-            let mut status = SourceStatus {
-                targets: merge.owners.len(),
-                ..SourceStatus::default()
-            };
+            let mut sources: BTreeMap<&'static str, SourceStatus> = BTreeMap::new();
+            if !kind.patterns(&config).is_empty() {
+                sources.insert("file", SourceStatus::default());
+            }
+            if kind.docker(&config).is_some() {
+                sources.insert("docker", SourceStatus::default());
+            }
             for ((k, _), f) in &self.files {
-                if let (true, Some(e)) = (*k == kind, &f.error) {
+                if let (true, Some(e), Some(status)) =
+                    (*k == kind, &f.error, sources.get_mut("file"))
+                {
                     // The error names the file.
                     status
                         .problems
                         .push(format!("{e} (its previous targets are kept)"));
                 }
             }
-            for (origin, name, holder) in merge.collisions {
-                status.problems.push(format!(
-                    "{origin}: target {name:?} is already defined ({holder}); ignored"
-                ));
-                let key = (kind, name, origin);
-                if !self.rejected.contains(&key) {
-                    *self.errors.entry(kind).or_default() += 1;
+            if let Some(status) = sources.get_mut("docker") {
+                if let Some(why) = self.docker_failure.get(&kind) {
+                    status
+                        .problems
+                        .push(format!("{why} (the containers listed before are kept)"));
                 }
-                rejected.insert(key);
+                for ((k, _), e) in &self.docker {
+                    if let (true, Some(e)) = (*k == kind, &e.error) {
+                        status.problems.push(e.clone());
+                    }
+                }
             }
-            status.errors = self.errors.get(&kind).copied().unwrap_or(0);
+            for (origin, name, holder) in merge.collisions {
+                let key = (kind, origin.source());
+                if let Some(status) = sources.get_mut(origin.source()) {
+                    status.problems.push(format!(
+                        "{origin}: target {name:?} is already defined ({holder}); ignored"
+                    ));
+                }
+                let rejection = (kind, name, origin);
+                if !self.rejected.contains(&rejection) {
+                    *self.errors.entry(key).or_default() += 1;
+                }
+                rejected.insert(rejection);
+            }
             for (name, origin) in merge.owners {
+                if let Some(status) = sources.get_mut(origin.source()) {
+                    status.targets += 1;
+                }
                 report
                     .origins
                     .insert((kind.name(), name.clone()), origin.clone());
                 owners.insert((kind, name), origin);
             }
-            report.sources.insert((kind.name(), "file"), status);
+            for (source, mut status) in sources {
+                status.errors = self.errors.get(&(kind, source)).copied().unwrap_or(0);
+                report.sources.insert((kind.name(), source), status);
+            }
         }
         self.owners = owners;
         self.rejected = rejected;
@@ -451,6 +592,8 @@ pub struct Discovery {
     scheduler: Scheduler,
     hub: Arc<Hub>,
     state: tokio::sync::Mutex<State>,
+    /// Asks the Docker watcher for a new list.
+    relist: tokio::sync::Notify,
 }
 
 impl Discovery {
@@ -462,6 +605,7 @@ impl Discovery {
             scheduler,
             hub,
             state: tokio::sync::Mutex::new(state),
+            relist: tokio::sync::Notify::new(),
         }
     }
 
@@ -471,6 +615,11 @@ impl Discovery {
         let mut state = self.state.lock().await;
         state.config = config;
         state.pending = None;
+        for kind in Kind::ALL {
+            state.derive(kind);
+        }
+        // A collector whose docker discovery was just turned on lists now.
+        self.relist.notify_one();
         let patterns = state.patterns();
         match tokio::task::spawn_blocking(move || read(patterns)).await {
             Ok(reads) => state.update(reads, true),
@@ -505,6 +654,100 @@ impl Discovery {
         loop {
             tokio::time::sleep(REFRESH_INTERVAL).await;
             self.refresh().await;
+        }
+    }
+
+    /// Keeps the labelled containers current, forever: connects to the daemon, lists
+    /// on every container start, die or destroy event and every [`docker::RESYNC`], and
+    /// connects again after a failure. Idle while no collector discovers containers.
+    pub async fn watch_docker(self: Arc<Self>) {
+        use futures_util::StreamExt as _;
+        loop {
+            let daemon = {
+                let state = self.state.lock().await;
+                if state.docker_kinds().is_empty() {
+                    None
+                } else {
+                    Some(docker::daemon(&state.config))
+                }
+            };
+            let Some(daemon) = daemon else {
+                let _ = tokio::time::timeout(docker::RESYNC, self.relist.notified()).await;
+                continue;
+            };
+            let connected = match daemon {
+                Ok(d) => docker::connect(&d).await,
+                Err(e) => Err(e),
+            };
+            let client = match connected {
+                Ok(c) => c,
+                Err(why) => {
+                    self.docker_failed(why).await;
+                    tokio::time::sleep(docker::RETRY).await;
+                    continue;
+                }
+            };
+            // Watch first, then list: a change during the listing is seen twice
+            // rather than never.
+            let mut events = docker::events(&client);
+            let mut wait = docker::RESYNC;
+            loop {
+                if let Err(why) = self.relist_docker(&client).await {
+                    self.docker_failed(why).await;
+                    tokio::time::sleep(docker::RETRY).await;
+                    break;
+                }
+                let ended = tokio::select! {
+                    ev = events.next() => {
+                        // A container that just died may still be listed as running:
+                        // list once more shortly after.
+                        wait = docker::SETTLE;
+                        !matches!(ev, Some(Ok(_)))
+                    }
+                    () = tokio::time::sleep(wait) => {
+                        wait = docker::RESYNC;
+                        false
+                    }
+                    () = self.relist.notified() => false,
+                };
+                if ended {
+                    tracing::debug!("Docker events stream ended; connecting again");
+                    tokio::time::sleep(docker::RETRY).await;
+                    break;
+                }
+            }
+        }
+    }
+
+    /// Lists every discovering collector's containers and applies what changed.
+    async fn relist_docker(&self, client: &bollard::Docker) -> Result<(), String> {
+        let kinds = self.state.lock().await.docker_kinds();
+        let mut lists = Vec::new();
+        for (kind, prefix) in kinds {
+            lists.push((kind, docker::list(client, &prefix).await?));
+        }
+        let mut state = self.state.lock().await;
+        let mut changed = false;
+        for (kind, list) in lists {
+            changed |= state.set_containers(kind, list);
+        }
+        if changed {
+            let applied = self.apply(&mut state).await;
+            tracing::info!(changes = %applied, "discovered containers changed");
+        }
+        Ok(())
+    }
+
+    /// Reports a failed list (the containers listed before are kept).
+    async fn docker_failed(&self, why: String) {
+        let mut state = self.state.lock().await;
+        let mut changed = false;
+        for (kind, _) in state.docker_kinds() {
+            changed |= state.docker_failed(kind, why.clone());
+        }
+        if changed {
+            let (_, report) = state.merged();
+            self.hub.discovered(report);
         }
     }
 

@@ -318,3 +318,127 @@ fn check_config_reads_the_targets_files() {
         "{err}"
     );
 }
+
+/// Docker discovery against a real daemon: a labelled container forwarding its port
+/// 5432 to a real Postgres on the host becomes a target without a config edit, a
+/// container with a broken label is reported and skipped, a stopped container's
+/// series leave, and one recreated with other labels comes back as they say.
+#[test]
+fn labelled_containers_become_postgres_targets() {
+    use crate::support::docker::{Scene, docker, ready};
+    if !ready() {
+        return;
+    }
+    // Containers reach the host through the bridge: listen everywhere, and let any
+    // address in with the password.
+    let dir = TempDir::new("discovery-docker");
+    let hba = dir.write(
+        "hba.conf",
+        "local all all trust\nhost all all 0.0.0.0/0 scram-sha-256\n",
+    );
+    let hba_setting = format!("hba_file={}", hba.display());
+    let Some(pg) = PgServer::start_with_settings(&["listen_addresses=*", &hba_setting]) else {
+        return;
+    };
+    let pw = dir.write("pgpass", &format!("{PASSWORD}\n"));
+    let yaml = format!(
+        "collectors:\n  disk:\n    enabled: false\n  container:\n    enabled: false\n  postgres:\n    interval: 1s\n    timeout: 1s\n    statement_timeout: 800ms\n    docker_discovery:\n      network: bridge\n      user: postgres\n      dbname: postgres\n      sslmode: disable\n      password_file: {}\n",
+        pw.display()
+    );
+    let config = dir.write("lakewatch.yml", &yaml);
+    let exp = Exporter::start(&["--config", config.to_str().unwrap()]);
+    let docker_source = |name: &str| {
+        value(
+            &exp.metrics(),
+            &format!("lakewatch_discovery_{name}"),
+            &[("collector", "postgres"), ("source", "docker")],
+        )
+    };
+    until(&exp, "docker discovery reporting, nothing yet", |m| {
+        value(
+            m,
+            "lakewatch_discovery_targets",
+            &[("collector", "postgres"), ("source", "docker")],
+        ) == Some(0.0)
+    });
+
+    let scene = Scene::new("discovery");
+    // The default route of a bridge container is the host; busybox nc forks a
+    // forwarder per connection (-ll -e).
+    let forward = format!(
+        "printf '#!/bin/sh\\nexec nc %s {}\\n' $(ip route | awk '/default/ {{print $3}}') > /tmp/fwd && chmod +x /tmp/fwd && exec nc -ll -p 5432 -e /tmp/fwd",
+        pg.port
+    );
+    scene.run(
+        "db",
+        &["--label", "lakewatch.postgres.enable=true"],
+        &forward,
+    );
+    scene.run(
+        "broken",
+        &[
+            "--label",
+            "lakewatch.postgres.enable=true",
+            "--label",
+            "lakewatch.postgres.port=abc",
+        ],
+        "exec sleep 600",
+    );
+    let db = scene.name("db");
+    let broken = scene.name("broken");
+    until(&exp, "the container's pg_up", |m| {
+        value(m, "pg_up", &[("name", &db)]) == Some(1.0)
+    });
+    assert_eq!(docker_source("targets"), Some(1.0));
+    assert_eq!(docker_source("last_refresh_successful"), Some(0.0));
+    assert!(docker_source("errors_total").is_some_and(|e| e >= 1.0));
+    let page = exp.get("/").text();
+    assert!(
+        page.contains(&format!(
+            "container {broken}: label lakewatch.postgres.port=&quot;abc&quot;: "
+        )),
+        "{page}"
+    );
+    assert!(
+        page.contains(&format!("<tr><td>postgres</td><td>{db}</td>"))
+            && page.contains(&format!("<td>docker container {db}</td></tr>")),
+        "{page}"
+    );
+    assert!(
+        !exp.metrics().contains(&format!("name=\"{broken}\"")),
+        "the broken container is skipped"
+    );
+
+    // Stop it: its series leave, without a config edit.
+    docker(&["stop", "-t", "1", &db]);
+    until(&exp, "the stopped container's series gone", |m| {
+        !m.contains(&format!("name=\"{db}\""))
+            && value(
+                m,
+                "lakewatch_discovery_targets",
+                &[("collector", "postgres"), ("source", "docker")],
+            ) == Some(0.0)
+    });
+
+    // Relabel (containers are recreated to change labels): the new target name applies.
+    docker(&["rm", &db]);
+    scene.run(
+        "db",
+        &[
+            "--label",
+            "lakewatch.postgres.enable=true",
+            "--label",
+            "lakewatch.postgres.name=orders",
+        ],
+        &forward,
+    );
+    until(&exp, "the relabelled container's pg_up", |m| {
+        value(m, "pg_up", &[("name", &db)]) == Some(1.0)
+    });
+    let page = exp.get("/").text();
+    assert!(
+        page.contains("<tr><td>postgres</td><td>orders</td>")
+            && page.contains(&format!("<td>docker container {db}</td></tr>")),
+        "{page}"
+    );
+}

@@ -492,6 +492,7 @@ pub fn jobs(settings: &PostgresConfig) -> Vec<Job> {
                 targets: vec![target.clone()],
                 // Where targets are listed is not how one is collected.
                 targets_files: Vec::new(),
+                docker: None,
                 ..settings.clone()
             }),
         })

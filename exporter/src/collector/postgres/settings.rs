@@ -40,6 +40,8 @@ pub struct PostgresConfig {
     pub targets: Vec<PostgresTarget>,
     /// `targets_files:` globs whose files list more targets (see [`crate::discovery`]).
     pub targets_files: Vec<String>,
+    /// `docker_discovery:`: labelled containers become targets; `None` when off.
+    pub docker: Option<crate::discovery::docker::DockerDiscovery>,
     /// The queries of the collector-wide `queries_file`, for discovered targets that
     /// name none.
     pub queries: std::sync::Arc<[CustomQuery]>,
@@ -101,6 +103,7 @@ pub(crate) struct RawPostgres {
     #[serde(default)]
     targets: Vec<RawPostgresTarget>,
     targets_files: Option<Vec<Spanned<String>>>,
+    docker_discovery: Option<crate::discovery::docker::RawDockerDiscovery>,
 }
 
 /// Custom queries files already loaded, by path.
@@ -245,7 +248,8 @@ impl Validator<'_> {
             targets.push(target);
         }
         let targets_files = self.targets_files(raw.targets_files)?;
-        if targets.is_empty() && targets_files.is_empty() {
+        let docker = self.docker_discovery(raw.docker_discovery)?;
+        if targets.is_empty() && targets_files.is_empty() && docker.is_none() {
             return Ok(None);
         }
         Ok(Some(PostgresConfig {
@@ -257,6 +261,7 @@ impl Validator<'_> {
             databases,
             targets,
             targets_files,
+            docker,
             queries: default_queries,
         }))
     }
