@@ -32,13 +32,9 @@ for tool in prometheus-postgres-exporter curl; do
 done
 cargo build --release --quiet -p lakewatch-exporter --bin lakewatch-exporter
 BIN="$CARGO_TARGET_DIR/release"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 # shellcheck source=load/lib.sh
 source benches/load/lib.sh
-RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
+bench_init
 
 # 10,000 new tables and their primary keys are 20,000 locks in one transaction.
 PG_EXTRA=(-c autovacuum=off -c max_locks_per_transaction=1024

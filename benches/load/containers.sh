@@ -31,16 +31,12 @@ command -v docker >/dev/null || { echo "missing docker" >&2; exit 1; }
 # The same package set as load/run.sh, so features unify alike and the build is shared.
 cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter
 BIN="$CARGO_TARGET_DIR/release"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+cleanup_extra() {
   docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1 || true
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
 # shellcheck source=lib.sh
 source "$LOAD/lib.sh"
+bench_init
 RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line), $(docker version --format 'Docker {{.Server.Version}}, cgroup driver ')$(docker info --format '{{.CgroupDriver}} (cgroup v{{.CgroupVersion}})')"
 
 # The same image the integration tests build: a busybox-static rootfs, docker import-ed.

@@ -1,5 +1,6 @@
-# Shared helpers of the load and soak scripts (sourced, not run). Expects $WORK (a temp
-# dir) and the PIDS array; starts nothing by itself.
+# Shared helpers of the load and soak scripts (sourced, not run; starts nothing by
+# itself). A script calls bench_init first: it makes $WORK (a temp dir) and the PIDS
+# array the helpers below use.
 
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
@@ -111,4 +112,25 @@ PY
 
 machine_line() {
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+}
+
+# bench_init: $WORK, the PIDS array, a cleanup on exit that stops every PID and removes
+# $WORK (after cleanup_extra, if the script defines one: e.g. removing its containers),
+# and RUN_AT / LOAD_BEFORE for the results header.
+bench_init() {
+  WORK=$(mktemp -d)
+  PIDS=()
+  BENCH_SHELL=$BASHPID
+  trap bench_cleanup EXIT
+  RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
+  LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+}
+
+bench_cleanup() {
+  # Background subshells inherit the trap: only the script's own shell cleans up.
+  [ "$BASHPID" = "$BENCH_SHELL" ] || return 0
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  if declare -F cleanup_extra >/dev/null; then cleanup_extra || true; fi
+  rm -rf "$WORK"
 }

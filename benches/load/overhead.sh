@@ -32,14 +32,9 @@ if [ -n "${LAKEWATCH_BIN:-}" ]; then BIN=$LAKEWATCH_BIN; else
   cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter --bin static-baseline
   BIN="$CARGO_TARGET_DIR/release"
 fi
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 # shellcheck source=lib.sh
 source "$LOAD/lib.sh"
-RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
-LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
+bench_init
 
 cat > "$WORK/fixed.yml" <<YML
 collectors:

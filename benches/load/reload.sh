@@ -26,13 +26,9 @@ done
 
 cargo build --release --quiet -p lakewatch-exporter --bin lakewatch-exporter
 BIN="$CARGO_TARGET_DIR/release"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 # shellcheck source=lib.sh
 source "$LOAD/lib.sh"
-RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
+bench_init
 
 pg_start
 target() {  # target NAME: one Postgres target entry on the bench server

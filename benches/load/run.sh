@@ -32,13 +32,9 @@ done
 
 cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter --bin static-baseline
 BIN="$CARGO_TARGET_DIR/release"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; wait 2>/dev/null || true; rm -rf "$WORK"; }
-trap cleanup EXIT
 # shellcheck source=lib.sh
 source "$LOAD/lib.sh"
-RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
+bench_init
 
 # start_ours NAME [CONFIG] [READY_PATH]: our exporter; sets PORT_<NAME> and PID_<NAME>.
 # Waits for READY_PATH (default /readyz: every collector's first cycle has ended).

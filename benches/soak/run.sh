@@ -22,17 +22,12 @@ command -v wrk >/dev/null || { echo "missing wrk: apt-get install -y wrk" >&2; e
 # The same package set as load/run.sh, so features unify alike and the build is shared.
 cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter
 BIN="$CARGO_TARGET_DIR/release"
-WORK=$(mktemp -d)
-PIDS=()
-cleanup() {
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+cleanup_extra() {
   command -v docker >/dev/null && docker ps -aq --filter "label=$LABEL" | xargs -r docker rm -f >/dev/null 2>&1
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
 # shellcheck source=../load/lib.sh
 source "$LOAD/lib.sh"
-RUN_AT="$(date -u '+%Y-%m-%d %H:%M') UTC on $(hostname): $(machine_line)"
+bench_init
 
 pg_start
 TRINO_PORT=$(free_port)
