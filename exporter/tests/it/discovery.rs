@@ -386,9 +386,17 @@ fn labelled_containers_become_postgres_targets() {
     );
     let db = scene.name("db");
     let broken = scene.name("broken");
-    until(&exp, "the container's pg_up", |m| {
-        value(m, "pg_up", &[("name", &db)]) == Some(1.0)
-    });
+    // Both containers listed: the good one cycling, the broken one reported (the two
+    // starts may reach discovery in different lists).
+    until(
+        &exp,
+        "the container's pg_up and the broken one reported",
+        |m| {
+            let docker = [("collector", "postgres"), ("source", "docker")];
+            value(m, "pg_up", &[("name", &db)]) == Some(1.0)
+                && value(m, "lakewatch_discovery_last_refresh_successful", &docker) == Some(0.0)
+        },
+    );
     assert_eq!(docker_source("targets"), Some(1.0));
     assert_eq!(docker_source("last_refresh_successful"), Some(0.0));
     assert!(docker_source("errors_total").is_some_and(|e| e >= 1.0));
@@ -441,4 +449,124 @@ fn labelled_containers_become_postgres_targets() {
             && page.contains(&format!("<td>docker container {db}</td></tr>")),
         "{page}"
     );
+
+    // Churn, in this same test: discovery sees every labelled container on the daemon,
+    // so a second test doing this in parallel would see these containers too.
+    docker(&["rm", "-f", &db, &broken]);
+    until(&exp, "no docker targets before the churn", |m| {
+        value(
+            m,
+            "lakewatch_discovery_targets",
+            &[("collector", "postgres"), ("source", "docker")],
+        ) == Some(0.0)
+    });
+    churn_under_scraping(&exp, &pg, &scene, &forward);
+}
+
+/// 20 labelled containers start and stop, twice, while a thread scrapes without pause:
+/// no scrape fails, each round's targets come up and leave, and afterwards nothing
+/// leaks: no session of the exporter left in Postgres, no file descriptor (socket,
+/// Docker connection) above the count before the churn. A task left behind by a removed
+/// target would hold its session or its socket, so these two counts cover tasks too.
+fn churn_under_scraping(
+    exp: &Exporter,
+    pg: &PgServer,
+    scene: &crate::support::docker::Scene,
+    forward: &str,
+) {
+    use crate::support::docker::docker;
+    use crate::support::try_http;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+
+    const N: usize = 20;
+    let sessions = || {
+        pg.psql(
+            "postgres",
+            "SELECT count(*) FROM pg_stat_activity WHERE application_name = 'lakewatch'",
+        )
+        .trim()
+        .parse::<usize>()
+        .expect("a count")
+    };
+    eventually_with(
+        WAIT,
+        "no session of the exporter before the churn",
+        || exp.log_text(),
+        || (sessions() == 0).then_some(()),
+    );
+    let fds_before = exp.open_fds();
+    let addr = exp.addr;
+    let stop = AtomicBool::new(false);
+    let scrapes = AtomicUsize::new(0);
+    let failures = std::thread::scope(|scope| {
+        let scraper = scope.spawn(|| {
+            let mut failures = Vec::new();
+            while !stop.load(Ordering::Relaxed) {
+                match try_http(addr, "GET", "/metrics", &[]) {
+                    Ok(r) if r.status == 200 => {}
+                    Ok(r) => failures.push(format!("status {}", r.status)),
+                    Err(e) => failures.push(e.to_string()),
+                }
+                scrapes.fetch_add(1, Ordering::Relaxed);
+            }
+            failures
+        });
+        for round in 0..2 {
+            let names: Vec<String> = (0..N)
+                .map(|i| {
+                    let suffix = format!("churn{round}-{i}");
+                    scene.run(
+                        &suffix,
+                        &["--label", "lakewatch.postgres.enable=true"],
+                        forward,
+                    );
+                    scene.name(&suffix)
+                })
+                .collect();
+            until(exp, &format!("round {round}: pg_up 1 for all {N}"), |m| {
+                names
+                    .iter()
+                    .all(|n| value(m, "pg_up", &[("name", n)]) == Some(1.0))
+            });
+            let mut rm = vec!["rm", "-f"];
+            rm.extend(names.iter().map(String::as_str));
+            docker(&rm);
+            until(
+                exp,
+                &format!("round {round}: every churned target gone"),
+                |m| {
+                    value(
+                        m,
+                        "lakewatch_discovery_targets",
+                        &[("collector", "postgres"), ("source", "docker")],
+                    ) == Some(0.0)
+                        && !names.iter().any(|n| m.contains(&format!("name=\"{n}\"")))
+                },
+            );
+        }
+        stop.store(true, Ordering::Relaxed);
+        scraper.join().expect("the scraper thread")
+    });
+    let total = scrapes.load(Ordering::Relaxed);
+    assert!(total > 0, "the scraper ran");
+    assert!(
+        failures.is_empty(),
+        "{} of {total} scrapes failed; first: {}",
+        failures.len(),
+        failures[0]
+    );
+    eventually_with(
+        WAIT,
+        "every session of the churned targets closed",
+        || format!("{} sessions\n{}", sessions(), exp.log_text()),
+        || (sessions() == 0).then_some(()),
+    );
+    // The scraper's connections close asynchronously: wait for the count to settle.
+    eventually_with(
+        WAIT,
+        "file descriptors back to the count before the churn",
+        || format!("{} open, {fds_before} before", exp.open_fds()),
+        || (exp.open_fds() <= fds_before).then_some(()),
+    );
+    eprintln!("churn: {total} scrapes, none failed; fds {fds_before} before, back after");
 }
