@@ -11,6 +11,7 @@ pub mod enabled;
 pub mod endpoint;
 pub mod error;
 pub mod filter;
+pub mod labels;
 pub mod schedule;
 pub mod secret;
 pub mod tls;

@@ -220,6 +220,24 @@ pub struct Sample {
     pub extra_labels: Vec<(String, String)>,
 }
 
+/// A cycle's result with a target's `labels:` added ([`Fragment::add_labels`]), whether
+/// it succeeded or not.
+pub(crate) fn with_labels(
+    result: Result<Fragment, CollectError>,
+    extra: &[(String, String)],
+) -> Result<Fragment, CollectError> {
+    match result {
+        Ok(mut f) => {
+            f.add_labels(extra);
+            Ok(f)
+        }
+        Err(mut e) => {
+            e.fragment.add_labels(extra);
+            Err(e)
+        }
+    }
+}
+
 /// Everything one collector cycle produced for one target.
 #[derive(Debug, Default, Clone, PartialEq)]
 pub struct Fragment {
@@ -276,6 +294,28 @@ impl Fragment {
             value,
             extra_labels: Vec::new(),
         });
+    }
+
+    /// Adds a target's `labels:` to every series: after the catalog's labels of each
+    /// sample, and to each pass-through sample that does not have that label already
+    /// (the upstream's own value wins, as with Prometheus' `honor_labels: true`).
+    pub fn add_labels(&mut self, extra: &[(String, String)]) {
+        if extra.is_empty() {
+            return;
+        }
+        for s in &mut self.samples {
+            s.extra_labels.extend(extra.iter().cloned());
+        }
+        for family in &mut self.passthrough {
+            for s in &mut family.samples {
+                for (k, v) in extra {
+                    if !s.labels.iter().any(|(n, _)| n == k) {
+                        s.labels.push((k.clone(), v.clone()));
+                    }
+                }
+                s.labels.sort();
+            }
+        }
     }
 
     /// Adds an info sample with extra labels after the catalog's (names must already be

@@ -112,23 +112,6 @@ impl PostgresCollector {
         }
     }
 
-    /// Adds the target's `labels` to every series of a cycle's result.
-    fn label(&self, f: &mut Fragment) {
-        let extra = &self.target.labels;
-        if extra.is_empty() {
-            return;
-        }
-        for s in &mut f.samples {
-            s.extra_labels.extend(extra.iter().cloned());
-        }
-        for family in &mut f.passthrough {
-            for s in &mut family.samples {
-                s.labels.extend(extra.iter().cloned());
-                s.labels.sort();
-            }
-        }
-    }
-
     fn down(&self, kind: ErrorKind, message: String) -> CollectError {
         let mut f = Fragment::default();
         f.push(&cat::PG_UP, [self.target.server.as_str()], 0.0);
@@ -510,16 +493,8 @@ impl Collector for PostgresCollector {
 
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
         Box::pin(async move {
-            match self.cycle().await {
-                Ok(mut f) => {
-                    self.label(&mut f);
-                    Ok(f)
-                }
-                Err(mut e) => {
-                    self.label(&mut e.fragment);
-                    Err(e)
-                }
-            }
+            let result = self.cycle().await;
+            super::with_labels(result, &self.target.labels)
         })
     }
 

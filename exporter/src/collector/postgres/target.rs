@@ -301,7 +301,19 @@ impl Validator<'_> {
                 PostgresTls::Require(_) => tokio_postgres::config::SslMode::Require,
             })
             .connect_timeout(schedule.timeout.min(Duration::from_secs(10)));
-        let labels = self.target_labels(raw.labels, &queries)?;
+        // A label may not be a LABEL column of a custom query either.
+        let labels = self.target_labels(
+            raw.labels,
+            "Postgres",
+            lakewatch_catalog::POSTGRES,
+            |name| {
+                let q = queries.iter().find(|q| q.labels().any(|l| l == name))?;
+                Some(format!(
+                    "label {name:?} is also a LABEL column of custom query {}: rename one",
+                    q.prefix
+                ))
+            },
+        )?;
         Ok(PostgresTarget {
             name,
             server,
@@ -413,45 +425,6 @@ impl Validator<'_> {
             Mode::Prefer => PostgresTls::Prefer(tls),
             _ => PostgresTls::Require(tls),
         })
-    }
-
-    /// A target's `labels:`: valid names that no series of the target already has.
-    fn target_labels(
-        &self,
-        raw: Option<Entries<Spanned<String>>>,
-        queries: &[CustomQuery],
-    ) -> Result<Vec<(String, String)>, ConfigError> {
-        let mut out: Vec<(String, String)> = Vec::new();
-        for (k, v) in raw.map(|e| e.0).unwrap_or_default() {
-            crate::collector::postgres::queries::check_label_name(&k.value)
-                .map_err(|why| self.error(&k, format!("label {:?}: {why}", k.value)))?;
-            let builtin = lakewatch_catalog::POSTGRES
-                .iter()
-                .flat_map(|m| m.labels.iter())
-                .chain(&["target", "collector", "le", "quantile"])
-                .any(|l| *l == k.value);
-            if builtin {
-                return Err(self.error(
-                    &k,
-                    format!(
-                        "label {:?} is reserved: Lakewatch's Postgres series already use it",
-                        k.value
-                    ),
-                ));
-            }
-            if let Some(q) = queries.iter().find(|q| q.labels().any(|l| l == k.value)) {
-                return Err(self.error(
-                    &k,
-                    format!(
-                        "label {:?} is also a LABEL column of custom query {}: rename one",
-                        k.value, q.prefix
-                    ),
-                ));
-            }
-            out.push((k.value, v.value));
-        }
-        out.sort();
-        Ok(out)
     }
 }
 
