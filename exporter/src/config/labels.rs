@@ -58,3 +58,48 @@ impl Validator<'_> {
     }
 }
 
+#[cfg(test)]
+mod tests {
+    use crate::config::Config;
+    use crate::config::testing::invalid;
+
+    const S3: &str = "collectors:\n  s3:\n    targets:\n      - name: lake\n        endpoint: http://minio:9000\n        access_key: a\n        secret_key: b\n";
+    const TRINO: &str =
+        "collectors:\n  trino:\n    targets:\n      - name: t\n        url: http://trino:8080\n";
+
+    #[test]
+    fn s3_and_trino_targets_take_labels_sorted() {
+        let c = Config::parse(
+            &format!("{S3}        labels: {{z: 1, env: prod}}\n"),
+            "c.yml",
+        )
+        .unwrap();
+        assert_eq!(
+            c.s3.unwrap().targets[0].labels,
+            [("env".into(), "prod".into()), ("z".into(), "1".into())]
+        );
+        let c = Config::parse(&format!("{TRINO}        labels: {{team: bi}}\n"), "c.yml").unwrap();
+        assert_eq!(
+            c.trino.unwrap().targets[0].labels,
+            [("team".into(), "bi".into())]
+        );
+    }
+
+    #[test]
+    fn a_label_the_series_have_or_prometheus_reserves_is_refused_where_written() {
+        let e = invalid(&format!("{S3}        labels: {{bucket: x}}\n"));
+        assert!(
+            e.contains("c.yml:8:18")
+                && e.contains("label \"bucket\" is reserved: Lakewatch's S3 series already use it"),
+            "{e}"
+        );
+        let e = invalid(&format!("{TRINO}        labels: {{state: x}}\n"));
+        assert!(e.contains("Lakewatch's Trino series already use it"), "{e}");
+        let e = invalid(&format!("{TRINO}        labels: {{target: x}}\n"));
+        assert!(e.contains("label \"target\" is reserved"), "{e}");
+        let e = invalid(&format!("{S3}        labels: {{__x: y}}\n"));
+        assert!(e.contains("reserved for Prometheus"), "{e}");
+        let e = invalid(&format!("{S3}        labels: {{\"a-b\": y}}\n"));
+        assert!(e.contains("not a valid Prometheus label name"), "{e}");
+    }
+}

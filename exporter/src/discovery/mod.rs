@@ -1,6 +1,6 @@
 //! Target discovery: collector targets that come and go without a config edit, as
 //! Prometheus' service discovery does for scrape targets: targets files ([`file`]) and
-//! labelled Docker containers ([`docker`], Postgres only).
+//! labelled Docker containers ([`docker`]).
 //!
 //! The targets in force are the config's `targets:` followed by the discovered ones.
 //! A change (a file that appears, changes or goes, or a reload) is applied as the diff
@@ -121,11 +121,12 @@ impl Kind {
         }
     }
 
-    /// The collector's `docker_discovery:`; `None` when off (always for s3 and trino).
+    /// The collector's `docker_discovery:`; `None` when off.
     fn docker(self, config: &Config) -> Option<&docker::DockerDiscovery> {
         match self {
             Kind::Postgres => config.postgres.as_ref()?.docker.as_ref(),
-            Kind::S3 | Kind::Trino => None,
+            Kind::S3 => config.s3.as_ref()?.docker.as_ref(),
+            Kind::Trino => config.trino.as_ref()?.docker.as_ref(),
         }
     }
 

@@ -218,11 +218,13 @@ impl State {
             return;
         };
         let prefix = kind.label_prefix();
+        let context = docker::Context::of(&self.config);
         for c in self.containers.get(&kind).into_iter().flatten() {
-            let parsed = docker::entry(c, &prefix, &settings).and_then(|(text, path, from)| {
-                kind.parse(&self.config, &text, &path)
-                    .map_err(|e| docker::explain(&e, &path, &from))
-            });
+            let parsed =
+                docker::entry(c, &prefix, &settings, &context).and_then(|(text, path, from)| {
+                    kind.parse(&self.config, &text, &path)
+                        .map_err(|e| docker::explain(&e, &path, &from))
+                });
             let entry = match parsed {
                 Ok(targets) => DockerEntry {
                     targets,

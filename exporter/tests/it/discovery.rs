@@ -570,3 +570,137 @@ fn churn_under_scraping(
     );
     eprintln!("churn: {total} scrapes, none failed; fds {fds_before} before, back after");
 }
+
+/// The script of a busybox container that listens on `listen` and forwards every
+/// connection to `port` on the host (the default route of a bridge container); busybox
+/// nc forks a forwarder per connection (-ll -e).
+fn forward_to_host(port: u16, listen: u16) -> String {
+    format!(
+        "printf '#!/bin/sh\\nexec nc %s {port}\\n' $(ip route | awk '/default/ {{print $3}}') > /tmp/fwd && chmod +x /tmp/fwd && exec nc -ll -p {listen} -e /tmp/fwd"
+    )
+}
+
+/// Docker discovery of S3 and Trino, turned on and off by reloads: a container
+/// forwarding to a real S3 server (moto) and one forwarding to the replay coordinator
+/// become targets at the URLs their labels give (a probe bucket, a non-default port),
+/// their series carry the container's `name` and its allow-listed Compose label, and a
+/// reload that adds or drops a collector's `docker_discovery:` starts or stops its
+/// containers' targets.
+#[test]
+fn s3_and_trino_containers_follow_their_labels_and_reloads() {
+    use crate::support::Moto;
+    use crate::support::docker::{Scene, ready};
+    use crate::support::replay::{Replay, fixture, list, ok, q};
+    if !ready() {
+        return;
+    }
+    let Some(moto) = Moto::start_everywhere(&[]) else {
+        return;
+    };
+    crate::support::s3::Admin::new(&moto.endpoint()).bucket("canary", &[3]);
+    let trino = Replay::start_everywhere();
+    trino.route("/v1/info", vec![ok(fixture("info.json"))]);
+    trino.route("/v1/info/state", vec![ok(fixture("state.json"))]);
+    trino.route("/v1/query", vec![list(&[q("a", "RUNNING")])]);
+
+    let dir = TempDir::new("discovery-docker-s3-trino");
+    let secret = dir.write("s3secret", "lakewatch-secret\n");
+    let base = "collectors:\n  disk:\n    enabled: false\n  container:\n    enabled: false\n";
+    let s3 = format!(
+        "  s3:\n    interval: 1s\n    timeout: 1s\n    docker_discovery:\n      network: bridge\n      access_key: lakewatch\n      secret_key_file: {}\n",
+        secret.display()
+    );
+    let trino_block = "  trino:\n    interval: 1s\n    timeout: 1s\n    docker_discovery:\n      network: bridge\n      user: probe\n";
+    let config = dir.write("lakewatch.yml", &format!("{base}{s3}"));
+    let exp = Exporter::start(&[
+        "--config",
+        config.to_str().unwrap(),
+        "--web.enable-lifecycle",
+    ]);
+    exp.wait_ready(WAIT);
+
+    let scene = Scene::new("disc-s3");
+    scene.run(
+        "lake",
+        &[
+            "--label",
+            "lakewatch.s3.enable=true",
+            "--label",
+            "lakewatch.s3.probe_bucket=canary",
+            "--label",
+            "com.docker.compose.project=lakehouse",
+        ],
+        &forward_to_host(moto.port, 9000),
+    );
+    // Port 8081: the default (8080) has nothing listening, so trino_up 1 shows the label
+    // was read.
+    scene.run(
+        "coord",
+        &[
+            "--label",
+            "lakewatch.trino.enable=true",
+            "--label",
+            "lakewatch.trino.port=8081",
+        ],
+        &forward_to_host(trino.addr.port(), 8081),
+    );
+    let (lake, coord) = (scene.name("lake"), scene.name("coord"));
+    until(&exp, "the S3 container's s3_up and probe", |m| {
+        let labels = [
+            ("target", lake.as_str()),
+            ("name", lake.as_str()),
+            ("container_label_com_docker_compose_project", "lakehouse"),
+        ];
+        value(m, "s3_up", &labels) == Some(1.0)
+            && value(m, "lakewatch_s3_probe_success", &labels) == Some(1.0)
+            && value(
+                m,
+                "minio_bucket_usage_object_total",
+                &[("bucket", "canary"), ("name", lake.as_str())],
+            ) == Some(1.0)
+    });
+    let m = exp.metrics();
+    assert!(!m.contains(&coord), "trino discovers nothing yet\n{m}");
+    assert_eq!(
+        value(
+            &m,
+            "lakewatch_discovery_targets",
+            &[("collector", "s3"), ("source", "docker")]
+        ),
+        Some(1.0)
+    );
+
+    // A reload turns Trino's discovery on: its container becomes a target.
+    std::fs::write(&config, format!("{base}{s3}{trino_block}")).unwrap();
+    let r = http(exp.addr, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    until(&exp, "the Trino container's trino_up", |m| {
+        value(m, "trino_up", &[("target", &coord), ("name", &coord)]) == Some(1.0)
+    });
+    let page = exp.get("/").text();
+    assert!(
+        page.contains(&format!("<tr><td>trino</td><td>{coord}</td>"))
+            && page.contains(&format!("<td>docker container {coord}</td></tr>")),
+        "{page}"
+    );
+
+    // A reload turns S3's discovery off: its target stops, Trino's keeps running.
+    std::fs::write(&config, format!("{base}{trino_block}")).unwrap();
+    let r = http(exp.addr, "POST", "/-/reload", &[]);
+    assert_eq!(r.status, 200, "{}", r.text());
+    assert!(
+        r.text().contains(&format!("stopped: s3/{lake};")),
+        "{}",
+        r.text()
+    );
+    until(&exp, "the S3 container's series gone", |m| {
+        !m.contains(&lake)
+            && value(m, "trino_up", &[("target", &coord)]) == Some(1.0)
+            && value(
+                m,
+                "lakewatch_discovery_targets",
+                &[("collector", "s3"), ("source", "docker")],
+            )
+            .is_none()
+    });
+}

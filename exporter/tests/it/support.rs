@@ -367,6 +367,7 @@ pub(crate) fn config_file(dir: &TempDir, yaml: &str) -> String {
 pub(crate) struct Moto {
     proc: Option<Proc>,
     bin: PathBuf,
+    host: &'static str,
     pub port: u16,
     env: Vec<(String, String)>,
 }
@@ -374,10 +375,21 @@ pub(crate) struct Moto {
 impl Moto {
     /// Starts moto, or returns `None` (after `tool`'s skip message) when it is missing.
     pub(crate) fn start(env: &[(&str, &str)]) -> Option<Moto> {
+        Moto::start_on("127.0.0.1", env)
+    }
+
+    /// [`Moto::start`] listening on every interface, so containers reach it through
+    /// their bridge's gateway.
+    pub(crate) fn start_everywhere(env: &[(&str, &str)]) -> Option<Moto> {
+        Moto::start_on("0.0.0.0", env)
+    }
+
+    fn start_on(host: &'static str, env: &[(&str, &str)]) -> Option<Moto> {
         let bin = tool("moto_server", &[])?;
         let mut m = Moto {
             proc: None,
             bin,
+            host,
             port: free_port(),
             env: env
                 .iter()
@@ -401,7 +413,7 @@ impl Moto {
     pub(crate) fn restart(&mut self) {
         self.kill();
         let child = Command::new(&self.bin)
-            .args(["-H", "127.0.0.1", "-p", &self.port.to_string()])
+            .args(["-H", self.host, "-p", &self.port.to_string()])
             .envs(self.env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
             .stdout(Stdio::null())
             .stderr(Stdio::null())

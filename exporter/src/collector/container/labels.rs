@@ -1,20 +1,18 @@
 //! The Docker labels copied onto `lakewatch_container_info`: only allow-listed keys, each
 //! made a valid Prometheus label name the way cAdvisor does it.
 
-use std::collections::HashMap;
-
 use lakewatch_catalog as cat;
 
 /// `container_label_<sanitized key>` pairs for the allow-listed Docker labels the
 /// container has. Sanitizing maps every character outside `[a-zA-Z0-9_]` to `_`, as
 /// cAdvisor does; on a collision the first key in allow-list order wins.
-pub(super) fn info_labels(
+pub(crate) fn info_labels<'a>(
     allow: &[String],
-    labels: &HashMap<String, String>,
+    labels: impl Fn(&str) -> Option<&'a String>,
 ) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = Vec::new();
     for key in allow {
-        let Some(value) = labels.get(key) else {
+        let Some(value) = labels(key) else {
             continue;
         };
         let name = format!(
@@ -46,6 +44,7 @@ pub fn sanitize_label_name(key: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::HashMap;
 
     #[test]
     fn info_labels_are_allow_listed_and_sanitized() {
@@ -64,7 +63,7 @@ mod tests {
             "absent".to_string(),
         ];
         assert_eq!(
-            info_labels(&allow, &labels),
+            info_labels(&allow, |k| labels.get(k)),
             vec![
                 (
                     "container_label_com_docker_compose_project".into(),

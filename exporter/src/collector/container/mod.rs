@@ -559,7 +559,7 @@ impl ContainerCollector {
         out.push_info_with(
             &cat::CONTAINER_INFO,
             l,
-            info_labels(&self.cfg.label_allowlist, &t.labels),
+            info_labels(&self.cfg.label_allowlist, |k| t.labels.get(k)),
         );
         for state in STATES {
             out.push(

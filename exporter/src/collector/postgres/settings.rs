@@ -17,6 +17,7 @@ use crate::config::error::{ConfigError, Validator};
 use crate::config::filter::Filter;
 use crate::config::schedule::Schedule;
 use crate::config::secret::expand_env;
+use crate::discovery::docker::{Address, Recipe, Scalar, Setting, TemplateValue};
 
 /// Validated Postgres collector settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -103,8 +104,59 @@ pub(crate) struct RawPostgres {
     #[serde(default)]
     targets: Vec<RawPostgresTarget>,
     targets_files: Option<Vec<Spanned<String>>>,
-    docker_discovery: Option<crate::discovery::docker::RawDockerDiscovery>,
+    docker_discovery: Option<RawPostgresDocker>,
 }
+
+/// `docker_discovery:` of `collectors.postgres` as written: the network and the
+/// template (no password: credentials come from files).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPostgresDocker {
+    enabled: Option<bool>,
+    network: Option<Spanned<String>>,
+    port: Option<u16>,
+    user: Option<String>,
+    dbname: Option<String>,
+    sslmode: Option<String>,
+    password_file: Option<Spanned<String>>,
+}
+
+/// What Postgres reads off a container labelled `lakewatch.postgres.enable=true`.
+pub const POSTGRES_DOCKER: Recipe = Recipe {
+    settings: &[
+        Setting {
+            label: "name",
+            key: "name",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "port",
+            key: "port",
+            kind: Scalar::Port,
+        },
+        Setting {
+            label: "user",
+            key: "user",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "dbname",
+            key: "dbname",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "sslmode",
+            key: "sslmode",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "password_file",
+            key: "password_file",
+            kind: Scalar::Text,
+        },
+    ],
+    address: Address::Host,
+};
 
 /// Custom queries files already loaded, by path.
 type QueryFiles = Vec<(String, std::sync::Arc<[CustomQuery]>)>;
@@ -248,7 +300,21 @@ impl Validator<'_> {
             targets.push(target);
         }
         let targets_files = self.targets_files(raw.targets_files)?;
-        let docker = self.docker_discovery(raw.docker_discovery)?;
+        let docker = match raw.docker_discovery {
+            None => None,
+            Some(d) => self.docker_discovery(
+                d.enabled,
+                d.network,
+                vec![
+                    ("port", d.port.map(TemplateValue::Port)),
+                    ("user", d.user.map(TemplateValue::Text)),
+                    ("dbname", d.dbname.map(TemplateValue::Text)),
+                    ("sslmode", d.sslmode.map(TemplateValue::Text)),
+                    ("password_file", d.password_file.map(TemplateValue::Path)),
+                ],
+                &POSTGRES_DOCKER,
+            )?,
+        };
         if targets.is_empty() && targets_files.is_empty() && docker.is_none() {
             return Ok(None);
         }

@@ -581,6 +581,7 @@ pub fn jobs(settings: &S3Config) -> Vec<Job> {
                 targets: vec![target.clone()],
                 // Where targets are listed is not how one is collected.
                 targets_files: Vec::new(),
+                docker: None,
                 ..settings.clone()
             }),
         })
@@ -597,7 +598,10 @@ impl Collector for S3Collector {
     }
 
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
-        Box::pin(self.cycle())
+        Box::pin(async move {
+            let result = self.cycle().await;
+            super::with_labels(result, &self.target.labels)
+        })
     }
 }
 

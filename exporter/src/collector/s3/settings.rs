@@ -8,10 +8,11 @@ use serde_saphyr::Spanned;
 
 use crate::config::duration::PromDuration;
 use crate::config::enabled::Enabled;
-use crate::config::error::{ConfigError, Validator};
+use crate::config::error::{ConfigError, Entries, Validator};
 use crate::config::filter::Filter;
 use crate::config::schedule::Schedule;
 use crate::config::secret::{Secret, expand_env};
+use crate::discovery::docker::{Address, DockerDiscovery, Recipe, Scalar, Setting, TemplateValue};
 
 /// Validated S3 collector settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -23,6 +24,8 @@ pub struct S3Config {
     pub targets: Vec<S3Target>,
     /// `targets_files:` globs whose files list more targets (see [`crate::discovery`]).
     pub targets_files: Vec<String>,
+    /// `docker_discovery:`: labelled containers become targets; `None` when off.
+    pub docker: Option<DockerDiscovery>,
 }
 
 /// One S3 endpoint (a MinIO cluster, a Ceph RGW, an AWS account and region, ...).
@@ -51,6 +54,8 @@ pub struct S3Target {
     pub probe: Option<S3Probe>,
     /// Pass-through of MinIO's own metrics; `None`: off.
     pub minio_metrics: Option<MinioMetrics>,
+    /// Extra labels on every series of this target (`labels:`), sorted by name.
+    pub labels: Vec<(String, String)>,
 }
 
 /// The canary probe of one target.
@@ -94,7 +99,89 @@ pub(crate) struct RawS3 {
     #[serde(default)]
     targets: Vec<Spanned<RawS3Target>>,
     targets_files: Option<Vec<Spanned<String>>>,
+    docker_discovery: Option<RawS3Docker>,
 }
+
+/// `docker_discovery:` of `collectors.s3` as written: the network and the template
+/// (no secret key: credentials come from files).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawS3Docker {
+    enabled: Option<bool>,
+    network: Option<Spanned<String>>,
+    port: Option<u16>,
+    scheme: Option<String>,
+    region: Option<String>,
+    access_key: Option<String>,
+    secret_key_file: Option<Spanned<String>>,
+    path_style: Option<bool>,
+}
+
+/// What S3 reads off a container labelled `lakewatch.s3.enable=true`: its endpoint is
+/// `<scheme>://<address>:<port>` (MinIO's API port, 9000, unless set).
+pub const S3_DOCKER: Recipe = Recipe {
+    settings: &[
+        Setting {
+            label: "name",
+            key: "name",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "port",
+            key: "port",
+            kind: Scalar::Port,
+        },
+        Setting {
+            label: "scheme",
+            key: "scheme",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "region",
+            key: "region",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "access_key",
+            key: "access_key",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "secret_key_file",
+            key: "secret_key_file",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "path_style",
+            key: "path_style",
+            kind: Scalar::Bool,
+        },
+        Setting {
+            label: "buckets_include",
+            key: "buckets_include",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "buckets_exclude",
+            key: "buckets_exclude",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "probe_bucket",
+            key: "probe.bucket",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "probe_mode",
+            key: "probe.mode",
+            kind: Scalar::Text,
+        },
+    ],
+    address: Address::Url {
+        key: "endpoint",
+        default_port: 9000,
+    },
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -112,6 +199,7 @@ pub(crate) struct RawS3Target {
     page_size: Option<Spanned<i32>>,
     probe: Option<RawS3Probe>,
     minio_metrics: Option<RawMinioMetrics>,
+    labels: Option<Entries<Spanned<String>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -166,13 +254,33 @@ impl Validator<'_> {
         let schedule = self.schedule(raw.interval, raw.timeout, S3_SCHEDULE)?;
         let targets = self.s3_targets(raw.targets)?;
         let targets_files = self.targets_files(raw.targets_files)?;
-        if targets.is_empty() && targets_files.is_empty() {
+        let docker = match raw.docker_discovery {
+            None => None,
+            Some(d) => self.docker_discovery(
+                d.enabled,
+                d.network,
+                vec![
+                    ("port", d.port.map(TemplateValue::Port)),
+                    ("scheme", d.scheme.map(TemplateValue::Text)),
+                    ("region", d.region.map(TemplateValue::Text)),
+                    ("access_key", d.access_key.map(TemplateValue::Text)),
+                    (
+                        "secret_key_file",
+                        d.secret_key_file.map(TemplateValue::Path),
+                    ),
+                    ("path_style", d.path_style.map(TemplateValue::Bool)),
+                ],
+                &S3_DOCKER,
+            )?,
+        };
+        if targets.is_empty() && targets_files.is_empty() && docker.is_none() {
             return Ok(None);
         }
         Ok(Some(S3Config {
             schedule,
             targets,
             targets_files,
+            docker,
         }))
     }
 
@@ -286,6 +394,7 @@ impl Validator<'_> {
             page_size,
             probe,
             minio_metrics,
+            labels: self.target_labels(raw.labels, "S3", lakewatch_catalog::S3, |_| None)?,
         })
     }
 }

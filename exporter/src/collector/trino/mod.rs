@@ -413,6 +413,7 @@ pub fn jobs(settings: &TrinoConfig) -> Vec<Job> {
                 targets: vec![target.clone()],
                 // Where targets are listed is not how one is collected.
                 targets_files: Vec::new(),
+                docker: None,
                 ..settings.clone()
             }),
         })
@@ -429,7 +430,10 @@ impl Collector for TrinoCollector {
     }
 
     fn collect(&mut self) -> BoxFuture<'_, Result<Fragment, CollectError>> {
-        Box::pin(self.cycle())
+        Box::pin(async move {
+            let result = self.cycle().await;
+            super::with_labels(result, &self.target.labels)
+        })
     }
 }
 

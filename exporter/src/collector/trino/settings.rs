@@ -8,10 +8,11 @@ use serde_saphyr::Spanned;
 
 use crate::config::duration::PromDuration;
 use crate::config::enabled::Enabled;
-use crate::config::error::{ConfigError, Validator};
+use crate::config::error::{ConfigError, Entries, Validator};
 use crate::config::schedule::Schedule;
 use crate::config::secret::{Secret, expand_env};
 use crate::config::tls::RawTls;
+use crate::discovery::docker::{Address, DockerDiscovery, Recipe, Scalar, Setting, TemplateValue};
 
 /// Validated Trino collector settings.
 #[derive(Debug, Clone, PartialEq)]
@@ -25,6 +26,8 @@ pub struct TrinoConfig {
     pub targets_files: Vec<String>,
     /// The collector-wide `histogram_buckets`, for discovered targets without their own.
     pub buckets: std::sync::Arc<[f64]>,
+    /// `docker_discovery:`: labelled containers become targets; `None` when off.
+    pub docker: Option<DockerDiscovery>,
 }
 
 /// One Trino coordinator.
@@ -44,6 +47,8 @@ pub struct TrinoTarget {
     pub buckets: std::sync::Arc<[f64]>,
     /// Families of Trino's own `/metrics` (OpenMetrics) to re-export; `None` = off.
     pub metrics_allow: Option<crate::passthrough::AllowList>,
+    /// Extra labels on every series of this target (`labels:`), sorted by name.
+    pub labels: Vec<(String, String)>,
 }
 
 /// How the exporter authenticates to Trino.
@@ -68,7 +73,69 @@ pub(crate) struct RawTrino {
     #[serde(default)]
     targets: Vec<Spanned<RawTrinoTarget>>,
     targets_files: Option<Vec<Spanned<String>>>,
+    docker_discovery: Option<RawTrinoDocker>,
 }
+
+/// `docker_discovery:` of `collectors.trino` as written: the network and the template
+/// (no password or token: credentials come from files).
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawTrinoDocker {
+    enabled: Option<bool>,
+    network: Option<Spanned<String>>,
+    port: Option<u16>,
+    scheme: Option<String>,
+    user: Option<String>,
+    password_file: Option<Spanned<String>>,
+    token_file: Option<Spanned<String>>,
+    ui_stats: Option<bool>,
+}
+
+/// What Trino reads off a container labelled `lakewatch.trino.enable=true`: its URL is
+/// `<scheme>://<address>:<port>` (the coordinator's HTTP port, 8080, unless set).
+pub const TRINO_DOCKER: Recipe = Recipe {
+    settings: &[
+        Setting {
+            label: "name",
+            key: "name",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "port",
+            key: "port",
+            kind: Scalar::Port,
+        },
+        Setting {
+            label: "scheme",
+            key: "scheme",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "user",
+            key: "user",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "password_file",
+            key: "password_file",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "token_file",
+            key: "token_file",
+            kind: Scalar::Text,
+        },
+        Setting {
+            label: "ui_stats",
+            key: "ui_stats",
+            kind: Scalar::Bool,
+        },
+    ],
+    address: Address::Url {
+        key: "url",
+        default_port: 8080,
+    },
+};
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -84,6 +151,7 @@ pub(crate) struct RawTrinoTarget {
     histogram_buckets: Option<Spanned<Vec<f64>>>,
     metrics_allow: Option<Spanned<Vec<String>>>,
     tls: Option<Spanned<RawTls>>,
+    labels: Option<Entries<Spanned<String>>>,
 }
 
 const TRINO_SCHEDULE: Schedule = Schedule {
@@ -104,8 +172,26 @@ fn header_safe(s: &str) -> bool {
 impl Validator<'_> {
     /// Validates `collectors.trino`; `None` when it is disabled or has no targets.
     pub(crate) fn trino(&self, raw: RawTrino) -> Result<Option<TrinoConfig>, ConfigError> {
+        let docker = match raw.docker_discovery {
+            None => None,
+            Some(d) => self.docker_discovery(
+                d.enabled,
+                d.network,
+                vec![
+                    ("port", d.port.map(TemplateValue::Port)),
+                    ("scheme", d.scheme.map(TemplateValue::Text)),
+                    ("user", d.user.map(TemplateValue::Text)),
+                    ("password_file", d.password_file.map(TemplateValue::Path)),
+                    ("token_file", d.token_file.map(TemplateValue::Path)),
+                    ("ui_stats", d.ui_stats.map(TemplateValue::Bool)),
+                ],
+                &TRINO_DOCKER,
+            )?,
+        };
         if raw.enabled == Some(Enabled::No)
-            || (raw.targets.is_empty() && raw.targets_files.as_ref().is_none_or(Vec::is_empty))
+            || (raw.targets.is_empty()
+                && raw.targets_files.as_ref().is_none_or(Vec::is_empty)
+                && docker.is_none())
         {
             return Ok(None);
         }
@@ -120,6 +206,7 @@ impl Validator<'_> {
             targets,
             targets_files: self.targets_files(raw.targets_files)?,
             buckets: default_buckets,
+            docker,
         }))
     }
 
@@ -191,8 +278,11 @@ impl Validator<'_> {
                 ),
                 None => None,
             };
+            let labels =
+                self.target_labels(t.labels, "Trino", lakewatch_catalog::TRINO, |_| None)?;
             targets.push(TrinoTarget {
                 name,
+                labels,
                 endpoint,
                 user,
                 auth,

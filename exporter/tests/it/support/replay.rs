@@ -65,22 +65,28 @@ pub(crate) struct Replay {
 
 impl Replay {
     pub(crate) fn start() -> Replay {
-        Replay::serve(None)
+        Replay::serve(None, "127.0.0.1:0")
+    }
+
+    /// Listening on every interface, so containers reach it through their bridge's
+    /// gateway; [`Replay::url`] still names the loopback address.
+    pub(crate) fn start_everywhere() -> Replay {
+        Replay::serve(None, "0.0.0.0:0")
     }
 
     /// The same over TLS, with the `server1` certificate of the test PKI in `pki`.
     pub(crate) fn start_tls(pki: &std::path::Path) -> Replay {
         let config = crate::support::tls_server_config(pki, "server1", false);
-        Replay::serve(Some(tokio_rustls::TlsAcceptor::from(config)))
+        Replay::serve(Some(tokio_rustls::TlsAcceptor::from(config)), "127.0.0.1:0")
     }
 
-    fn serve(tls: Option<tokio_rustls::TlsAcceptor>) -> Replay {
+    fn serve(tls: Option<tokio_rustls::TlsAcceptor>, bind: &str) -> Replay {
         let https = tls.is_some();
         let script = Arc::new(Mutex::new(Script::default()));
-        let std_listener =
-            std::net::TcpListener::bind("127.0.0.1:0").expect("binding the replay server");
+        let std_listener = std::net::TcpListener::bind(bind).expect("binding the replay server");
         std_listener.set_nonblocking(true).unwrap();
-        let addr = std_listener.local_addr().unwrap();
+        let port = std_listener.local_addr().unwrap().port();
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
         let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
         let shared = script.clone();
         let thread = std::thread::spawn(move || {
