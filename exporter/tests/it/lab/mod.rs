@@ -2,12 +2,13 @@
 //!
 //! All real, all on loopback: Debian's `prometheus` (2 s scrape and evaluation) scrapes the
 //! real exporter with every collector on — disk (two small tmpfs mounts), container (the
-//! local Docker engine), postgres (a scratch server with load), s3 (moto with buckets and
-//! the canary probe), trino (the replay coordinator) — plus a second exporter with a tiny
-//! series limit. Prometheus loads the stock pack (generated from `alerts/lakewatch.yml`
-//! with only the `for:` durations shortened, and checked equal to the shipped file
-//! otherwise) and the rules of the lab's SLO spec; Alertmanager runs the generated routing
-//! with webhook receivers this test records.
+//! local Docker engine), postgres (a scratch server with load; targets also from a
+//! targets file), s3 (moto with buckets and the canary probe), trino (the replay
+//! coordinator) — plus a second exporter with a tiny series limit. Prometheus loads the
+//! stock pack (generated from `alerts/lakewatch.yml` with only the `for:` durations
+//! shortened, and checked equal to the shipped file otherwise) and the rules of the lab's
+//! SLO spec; Alertmanager runs the generated routing with webhook receivers this test
+//! records.
 //!
 //! What it proves: (1+2) `lakewatch_rulegen::check` finds no dead selector, no empty join
 //! and no query without data in any shipped artifact (the stock rules, every stock
@@ -42,6 +43,7 @@ use crate::support::s3::Admin;
 use crate::support::{Exporter, Moto, Proc, TempDir, eventually_with, skip_or_fail, tool};
 
 mod container;
+mod discovery;
 mod disk;
 mod postgres;
 mod reload;
@@ -49,6 +51,7 @@ mod s3;
 mod trino;
 
 use container::container_faults;
+use discovery::{TARGETS_FILE, discovery_faults};
 use disk::disk_faults;
 use postgres::postgres_faults;
 use reload::reload_faults;
@@ -701,6 +704,10 @@ impl Lab {
         );
 
         let pw = dir.write("pgpass", &format!("{PASSWORD}\n"));
+        // Postgres targets are discovered from files too: the lab's file lists none
+        // until a fault breaks it (LakewatchDiscoveryFailing).
+        std::fs::create_dir_all(dir.0.join("targets")).expect("creating the targets dir");
+        dir.write(TARGETS_FILE, "[]\n");
         let mounts = regex::escape(&format!("{}/fs/", dir.0.display()));
         let config = dir.write(
             "lakewatch.yml",
@@ -730,6 +737,7 @@ impl Lab {
     timeout: 1s
     statement_timeout: 800ms
     lock_timeout: 200ms
+    targets_files: [{targets}/*.yml]
     targets:
       - name: main
         dsn: {dsn}
@@ -760,6 +768,7 @@ impl Lab {
                 scene = scene.id,
                 dsn = pg.dsn(),
                 pw = pw.display(),
+                targets = dir.0.join("targets").display(),
                 s3 = s3_proxy.addr,
                 trino = replay.url(""),
             ),
@@ -866,6 +875,7 @@ impl Lab {
             "lakewatch_path_size_bytes",
             "trino_active_workers",
             "slo:sli_error:ratio_rate5m",
+            "lakewatch_discovery_last_refresh_successful{collector=\"postgres\",source=\"file\"} == 1",
         ] {
             eventually_with(
                 LONG,
@@ -1321,6 +1331,7 @@ fn lab_every_shipped_query_and_alert_proven_live() {
         s.spawn(|| trino_faults(&lab, &barrier, &fired));
         let _guard = barrier.guard();
         reload_faults(&lab, &fired);
+        discovery_faults(&lab, &fired);
         barrier.wait();
         // Each SLO's period ratio sums a subquery with a 5m step, and subquery steps are
         // aligned to multiples of 5m: it has data once the lab has run past one of them.
