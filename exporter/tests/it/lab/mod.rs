@@ -92,6 +92,15 @@ const OVERRIDES: &[(&str, &str, &str, &str)] = &[
         "LakewatchDiskIoSaturated",
         "a 5m rate needs 4.5 minutes of load to pass 90%",
     ),
+    // A loop device's io_time tops out at 95-96% busy here however many writers queue
+    // on it (measured with 1 to 8), and a machine loaded by parallel builds leaves gaps:
+    // CI once saw the 30s rate stay under 90% for 4 minutes.
+    (
+        "disk_io_saturation_ratio",
+        "0.75",
+        "LakewatchDiskIoSaturated",
+        "a loop device tops out at 95% busy, too close to 90% on a loaded machine",
+    ),
     (
         "disk_io_window",
         "30s",
