@@ -703,3 +703,80 @@ fn deb_installs_where_the_unit_expects_and_passes_lintian() {
         );
     }
 }
+
+/// The fenced block of `lang` that follows `heading` in the README.
+fn readme_block(heading: &str, lang: &str) -> String {
+    let readme = std::fs::read_to_string(root().join("README.md")).expect("reading README.md");
+    let at = readme
+        .find(heading)
+        .unwrap_or_else(|| panic!("{heading:?} in the README"));
+    let open = format!("```{lang}\n");
+    let from = at + readme[at..].find(&open).expect("a block after the heading") + open.len();
+    let to = from + readme[from..].find("```\n").expect("the end of the block");
+    readme[from..to].to_string()
+}
+
+/// The README's Docker discovery example: its config (every collector's
+/// `docker_discovery:`) passes `--check-config` and turns discovery on for each, and its
+/// Compose file, with the files it mounts, passes `docker-compose config`. (Its images,
+/// postgres and minio, cannot be pulled here; the discovery tests run the same labels
+/// against real containers.)
+#[test]
+fn readme_docker_discovery_example_is_valid() {
+    let dir = crate::support::TempDir::new("readme-compose");
+    let config = readme_block("### Docker discovery", "yaml");
+    let path = dir.write("lakewatch.yml", &config);
+    let out = Command::new(exporter_bin())
+        .args(["--check-config", "--config"])
+        .arg(&path)
+        .output()
+        .expect("running --check-config");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{report}");
+    for collector in ["postgres", "s3", "trino"] {
+        assert!(
+            config.contains(&format!("  {collector}:\n    docker_discovery:")),
+            "the example shows {collector}'s block:\n{config}"
+        );
+    }
+    let Some(compose) = tool("docker-compose", &["/usr/bin/docker-compose"]) else {
+        return;
+    };
+    let file = dir.write(
+        "compose.yaml",
+        &readme_block(
+            "adding a labelled database (or object store) is all it takes",
+            "yaml",
+        ),
+    );
+    for secret in ["pg_monitor_password", "minio_monitor_secret"] {
+        dir.write(secret, "not-a-real-secret");
+    }
+    let out = Command::new(compose)
+        .arg("-f")
+        .arg(&file)
+        .args(["config"])
+        .current_dir(&dir.0)
+        .env("DOCKER_GID", "999")
+        .output()
+        .expect("running docker-compose config");
+    let rendered = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "docker-compose config: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    // Every database and store is labelled for discovery, and the exporter may read the
+    // Docker socket as its non-root user.
+    for label in [
+        "lakewatch.postgres.enable: \"true\"",
+        "lakewatch.s3.enable: \"true\"",
+    ] {
+        assert!(rendered.contains(label), "{label} in\n{rendered}");
+    }
+    assert!(rendered.contains("group_add:\n    - '999'\n"), "{rendered}");
+}
