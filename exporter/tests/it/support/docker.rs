@@ -5,6 +5,7 @@
 
 use std::io::{Read, Write};
 use std::os::unix::net::UnixStream;
+use std::path::Path;
 use std::process::Command;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::Duration;
@@ -136,6 +137,34 @@ pub(crate) fn ready() -> bool {
     available() && image()
 }
 
+/// Removes the containers of scenes whose test process is gone: a run killed by a
+/// timeout or a cancelled `nextest` drops no scene, and its labelled containers would
+/// otherwise be discovered by the next run's discovery tests.
+fn remove_orphans() {
+    let listed = docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        &format!("label={LABEL}"),
+        "--format",
+        &format!("{{{{.ID}}}} {{{{.Label \"{LABEL}\"}}}}"),
+    ]);
+    let orphans: Vec<&str> = listed
+        .lines()
+        .filter_map(|l| {
+            let (id, scene) = l.split_once(' ')?;
+            // `<tag>-<pid>-<n>`; the tag may hold dashes itself.
+            let pid: u32 = scene.rsplit('-').nth(1)?.parse().ok()?;
+            (!Path::new(&format!("/proc/{pid}")).exists()).then_some(id)
+        })
+        .collect();
+    if !orphans.is_empty() {
+        let mut args = vec!["rm", "-f"];
+        args.extend(orphans);
+        let _ = Command::new("docker").args(&args).output();
+    }
+}
+
 /// Containers of one test, all labelled `lakewatch.test=<id>`; dropping the scene
 /// removes every container with that label.
 pub(crate) struct Scene {
@@ -145,6 +174,8 @@ pub(crate) struct Scene {
 impl Scene {
     pub(crate) fn new(tag: &str) -> Scene {
         static N: AtomicU32 = AtomicU32::new(0);
+        static SWEPT: std::sync::Once = std::sync::Once::new();
+        SWEPT.call_once(remove_orphans);
         let n = N.fetch_add(1, Ordering::Relaxed);
         Scene {
             id: format!("{tag}-{}-{n}", std::process::id()),
