@@ -93,7 +93,9 @@ wrk_cell() {
 }
 
 # replace_section FILE MARKER TEXT_FILE: replaces <!-- MARKER:start --> … <!-- MARKER:end -->
-# in FILE (appending the markers when absent) with the contents of TEXT_FILE.
+# in FILE (appending the markers when absent) with the contents of TEXT_FILE. Refuses a
+# FILE with the markers more than once (a merge can leave a second, stale copy that no
+# run would ever update).
 replace_section() {
   python3 - "$1" "$2" "$3" <<'PY'
 import sys
@@ -103,6 +105,8 @@ try:
     doc = open(path).read()
 except FileNotFoundError:
     doc = "# Benchmarks\n"
+if doc.count(start) > 1 or doc.count(end) > 1:
+    sys.exit(f"{path} has the {marker} section more than once: delete the stale copy, then re-run")
 if start not in doc:
     doc = doc.rstrip("\n") + f"\n\n{start}\n{end}\n"
 i, j = doc.index(start), doc.index(end) + len(end)
