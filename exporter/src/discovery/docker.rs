@@ -81,13 +81,6 @@ pub enum Address {
     },
 }
 
-impl Recipe {
-    /// The label keys, for the README and errors.
-    pub fn labels(&self) -> impl Iterator<Item = &'static str> + '_ {
-        self.settings.iter().map(|s| s.label)
-    }
-}
-
 /// A value of the template, as the collector's `docker_discovery:` wrote it.
 #[derive(Debug)]
 pub(crate) enum TemplateValue {
