@@ -53,7 +53,8 @@ start_exporter ours "$BIN/lakewatch-exporter"
 SERVERS=(ours baseline)
 if [ -n "$BEFORE" ]; then start_exporter before "$BEFORE"; SERVERS+=(before); fi
 
-# The baseline serves exactly our bytes: the plain body, and the gzip body as we send it.
+# The baseline serves exactly our bytes: the plain body, and the gzip body as we send it;
+# wrk asks both for /metrics (the baseline ignores the path), so requests match too.
 URL_ours="http://127.0.0.1:$PORT_ours/metrics"
 curl -fsS "$URL_ours" > "$WORK/body"
 curl -fsS -H 'Accept-Encoding: gzip' "$URL_ours" > "$WORK/body.gz"
@@ -62,7 +63,7 @@ for enc in plain gzip; do
   if [ "$enc" = gzip ]; then "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body.gz" gzip 2>/dev/null &
   else "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body" 2>/dev/null &
   fi
-  PIDS+=($!); printf -v "PID_baseline_$enc" '%s' $!; printf -v "URL_baseline_$enc" '%s' "http://127.0.0.1:$port/"
+  PIDS+=($!); printf -v "PID_baseline_$enc" '%s' $!; printf -v "URL_baseline_$enc" '%s' "http://127.0.0.1:$port/metrics"
   wait_http "http://127.0.0.1:$port/"
 done
 [ -n "$BEFORE" ] && URL_before="http://127.0.0.1:$PORT_before/metrics"

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use bytes::Bytes;
 use http_body_util::Full;
 use hyper::Response;
+use hyper::header::HeaderValue;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 
@@ -19,7 +20,16 @@ async fn main() -> anyhow::Result<()> {
     let (Some(addr), Some(file)) = (args.next(), args.next()) else {
         anyhow::bail!("usage: static-baseline ADDR BODY_FILE [CONTENT_ENCODING]");
     };
-    let encoding = args.next();
+    // Header values made once: the limit does no per-request work it could avoid.
+    const CONTENT_TYPE: HeaderValue =
+        HeaderValue::from_static("text/plain; version=0.0.4; charset=utf-8");
+    let encoding: Option<HeaderValue> = match args.next() {
+        Some(e) => Some(
+            e.parse()
+                .context("CONTENT_ENCODING is not a header value")?,
+        ),
+        None => None,
+    };
     let body = Bytes::from(std::fs::read(&file).with_context(|| format!("reading {file}"))?);
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
@@ -33,14 +43,11 @@ async fn main() -> anyhow::Result<()> {
         tokio::spawn(async move {
             let service = service_fn(move |_req| {
                 let mut r = Response::new(Full::new(body.clone()));
-                r.headers_mut().insert(
-                    hyper::header::CONTENT_TYPE,
-                    hyper::header::HeaderValue::from_static(
-                        "text/plain; version=0.0.4; charset=utf-8",
-                    ),
-                );
-                if let Some(enc) = encoding.as_deref().and_then(|e| e.parse().ok()) {
-                    r.headers_mut().insert(hyper::header::CONTENT_ENCODING, enc);
+                r.headers_mut()
+                    .insert(hyper::header::CONTENT_TYPE, CONTENT_TYPE);
+                if let Some(enc) = &encoding {
+                    r.headers_mut()
+                        .insert(hyper::header::CONTENT_ENCODING, enc.clone());
                 }
                 async move { Ok::<_, Infallible>(r) }
             });
