@@ -6,7 +6,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::str::FromStr;
-use std::sync::{Arc, RwLock};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context as _;
@@ -310,7 +310,7 @@ fn run(args: Args) -> anyhow::Result<()> {
         let (hub, scheduler, mut tasks) = scheduler::start(jobs, config.series_per_target);
         let (security, cert) = reload::security(web);
         let scheme = if security.tls.is_some() { "https" } else { "http" };
-        let security = Arc::new(RwLock::new(security));
+        let security = Arc::new(server::SharedSecurity::new(security));
         let discovery = Arc::new(Discovery::new(discovered, report, scheduler, hub.clone()));
         tasks.spawn(discovery.clone().watch());
         tasks.spawn(discovery.clone().watch_docker());

@@ -34,7 +34,7 @@ pub struct Reloader {
     web_config: Option<PathBuf>,
     discovery: Arc<Discovery>,
     hub: Arc<Hub>,
-    security: SharedSecurity,
+    security: Arc<SharedSecurity>,
     /// Held for a whole reload, so reloads run one at a time, in arrival order.
     state: tokio::sync::Mutex<State>,
 }
@@ -65,7 +65,7 @@ impl Reloader {
         web_config: Option<PathBuf>,
         discovery: Arc<Discovery>,
         hub: Arc<Hub>,
-        security: SharedSecurity,
+        security: Arc<SharedSecurity>,
         cert: Option<Arc<CertReloader>>,
     ) -> Reloader {
         let web_text = web_config
@@ -114,7 +114,7 @@ impl Reloader {
         let applied = self.discovery.apply_config(loaded.config).await;
         if let Some((text, web)) = loaded.web {
             let (security, cert) = security(web);
-            *self.security.write().unwrap_or_else(|p| p.into_inner()) = security;
+            self.security.store(security);
             if let Some(old) = state.cert_watch.take() {
                 old.abort();
             }

@@ -5,8 +5,8 @@
 use std::convert::Infallible;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, RwLock};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -20,6 +20,7 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
 use tokio::sync::{Notify, Semaphore, oneshot, watch};
+use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
 use crate::collector::BoxFuture;
@@ -47,7 +48,43 @@ pub struct Security {
 /// The security in force, swapped whole when a reload re-reads `--web.config.file`:
 /// a new connection takes the TLS setup current when it opens, a request the basic
 /// auth users current when it arrives.
-pub type SharedSecurity = Arc<RwLock<Security>>;
+#[derive(Default)]
+pub struct SharedSecurity {
+    current: RwLock<Security>,
+    /// Whether `current` has basic auth users: what every request asks first, answered
+    /// by a plain load (a lock's count is written by every reader, and the cores
+    /// serving scrapes would pass its cache line back and forth).
+    auth: AtomicBool,
+}
+
+impl SharedSecurity {
+    /// In force from the start.
+    pub fn new(security: Security) -> SharedSecurity {
+        let shared = SharedSecurity::default();
+        shared.store(security);
+        shared
+    }
+
+    /// Puts `security` in force.
+    pub fn store(&self, security: Security) {
+        let auth = security.auth.is_some();
+        *self.current.write().unwrap_or_else(|p| p.into_inner()) = security;
+        self.auth.store(auth, Ordering::Release);
+    }
+
+    /// The security in force.
+    pub fn load(&self) -> Security {
+        self.current
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// True when requests must authenticate.
+    fn auth_required(&self) -> bool {
+        self.auth.load(Ordering::Acquire)
+    }
+}
 
 /// What `POST /-/reload` runs (`--web.enable-lifecycle`).
 pub trait Lifecycle: Send + Sync {
@@ -60,7 +97,7 @@ pub trait Lifecycle: Send + Sync {
 #[derive(Clone, Default)]
 pub struct Frontend {
     /// TLS and basic auth in force.
-    pub security: SharedSecurity,
+    pub security: Arc<SharedSecurity>,
     /// `Some` when the lifecycle endpoint is enabled.
     pub lifecycle: Option<Arc<dyn Lifecycle>>,
 }
@@ -68,18 +105,9 @@ pub struct Frontend {
 impl From<Security> for Frontend {
     fn from(security: Security) -> Frontend {
         Frontend {
-            security: Arc::new(RwLock::new(security)),
+            security: Arc::new(SharedSecurity::new(security)),
             lifecycle: None,
         }
-    }
-}
-
-impl Frontend {
-    fn security(&self) -> Security {
-        self.security
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
     }
 }
 
@@ -199,7 +227,7 @@ pub async fn serve(
         let _ = stream.set_nodelay(true);
         let (server, stop) = (server.clone(), stop.subscribe());
         tokio::spawn(async move {
-            if let Some(why) = server.connection(stream, stop).await {
+            if let Some(why) = Server::connection(&server, stream, stop).await {
                 tracing::debug!("closed a connection: {why}");
             }
             drop(permit);
@@ -240,49 +268,50 @@ impl Server {
     /// closes it, hyper ends it, or it overstays a deadline of [`Limits`] (returned).
     /// Once `stop` turns true, the connection finishes the response in flight and closes.
     ///
-    /// The watchdog runs as a task of its own and speaks only when the connection must
-    /// change course. Polled beside the connection, as it was, it ran on every wake-up
-    /// of every request, and each poll of its waits on the gate's `evict` and on the
-    /// shutdown signal took a lock that all connections share: 6-7% of the server's CPU
-    /// per scrape at 256 connections in `benches/load/overhead.sh`.
-    async fn connection<S>(&self, stream: S, stop: watch::Receiver<bool>) -> Option<&'static str>
+    /// The connection is a task of its own, with nothing around hyper's but the
+    /// shutdown signal; this task is its watchdog, which wakes on its timer, an eviction,
+    /// the shutdown or the connection's end only, and closes it by aborting its task. A
+    /// watchdog polled beside the connection ran on every wake-up of every request, and
+    /// each poll of its waits on the gate's `evict` and on the shutdown signal took a
+    /// lock that all connections share: 6-7% of the server's CPU per scrape at 256
+    /// connections in `benches/load/overhead.sh`.
+    async fn connection<S>(
+        server: &Arc<Server>,
+        stream: S,
+        stop: watch::Receiver<bool>,
+    ) -> Option<&'static str>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let conn = Arc::new(Conn::new());
         let (shutdown, shutdown_rx) = oneshot::channel();
-        let (close, closed) = oneshot::channel();
-        let watchdog = {
-            let (conn, gate, limits) = (conn.clone(), self.gate.clone(), self.limits);
+        let mut serving = {
+            let (server, conn) = (server.clone(), conn.clone());
             tokio::spawn(async move {
-                let why = conn.watchdog(&limits, &gate, stop, shutdown).await;
-                let _ = close.send(why);
+                let tls = server.frontend.security.load().tls;
+                let result = match &tls {
+                    None => server.http1(stream, &conn, shutdown_rx).await,
+                    Some(acceptor) => match acceptor.accept(stream).await {
+                        Ok(tls) => server.http1(tls, &conn, shutdown_rx).await,
+                        Err(e) => {
+                            tracing::debug!("TLS handshake failed: {e}");
+                            return;
+                        }
+                    },
+                };
+                if let Err(e) = result {
+                    tracing::debug!("connection ended with error: {e}");
+                }
             })
         };
-        let serve = async {
-            let tls = self.frontend.security().tls;
-            let result = match &tls {
-                None => self.http1(stream, &conn, shutdown_rx).await,
-                Some(acceptor) => match acceptor.accept(stream).await {
-                    Ok(tls) => self.http1(tls, &conn, shutdown_rx).await,
-                    Err(e) => {
-                        tracing::debug!("TLS handshake failed: {e}");
-                        return;
-                    }
-                },
-            };
-            if let Err(e) = result {
-                tracing::debug!("connection ended with error: {e}");
-            }
-        };
-        let why = tokio::select! {
-            // The watchdog's verdict wins over a connection that ends at the same time.
-            biased;
-            // An error: the watchdog is gone, which it never is before the connection.
-            why = closed => why.ok(),
-            () = serve => None,
-        };
-        watchdog.abort();
+        let why = conn
+            .watchdog(&server.limits, &server.gate, stop, shutdown, &mut serving)
+            .await;
+        if why.is_some() {
+            serving.abort();
+            // The slot is free once the socket is: wait for the task to be dropped.
+            let _ = serving.await;
+        }
         why
     }
 
@@ -324,7 +353,7 @@ impl Server {
         tokio::select! {
             biased;
             result = http.as_mut() => return result,
-            // An error: the watchdog ended, and `connection` closes this at once.
+            // An error: the watchdog closes this connection, aborting its task.
             Ok(()) = shutdown => http.as_mut().graceful_shutdown(),
         }
         http.await
@@ -349,92 +378,121 @@ enum Phase {
 /// One connection's phase, updated by its I/O and its requests, watched by its
 /// [`Conn::watchdog`].
 struct Conn {
-    /// The phase and when its deadline started.
-    phase: Mutex<(Phase, Instant)>,
+    /// The phase in the low 3 bits, above them a count of the deadlines started (a phase
+    /// entered; Flushing continues Responding's). Only the connection's task writes it:
+    /// a load and a store per phase change, no lock, no clock.
+    state: AtomicU64,
+}
+
+impl Phase {
+    const ALL: [Phase; 5] = [
+        Phase::Opening,
+        Phase::Idle,
+        Phase::Head,
+        Phase::Responding,
+        Phase::Flushing,
+    ];
+
+    fn of(state: u64) -> Phase {
+        Phase::ALL[(state & 7) as usize]
+    }
+
+    fn limit(self, limits: &Limits) -> Duration {
+        match self {
+            Phase::Opening | Phase::Head => limits.header_read_timeout,
+            Phase::Idle => limits.idle_timeout,
+            Phase::Responding | Phase::Flushing => limits.write_timeout,
+        }
+    }
+
+    /// Why a connection that overstays this phase is closed.
+    fn overstayed(self) -> &'static str {
+        match self {
+            Phase::Opening | Phase::Head => {
+                "request headers not received within --web.header-read-timeout"
+            }
+            Phase::Idle => "idle for --web.idle-timeout",
+            Phase::Responding | Phase::Flushing => {
+                "response not written within --web.write-timeout"
+            }
+        }
+    }
 }
 
 impl Conn {
     fn new() -> Conn {
         Conn {
-            phase: Mutex::new((Phase::Opening, Instant::now())),
+            state: AtomicU64::new(Phase::Opening as u64),
         }
-    }
-
-    fn lock(&self) -> std::sync::MutexGuard<'_, (Phase, Instant)> {
-        // Only plain assignments happen under this lock.
-        self.phase.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// Moves to `to` if the connection is in one of `from`. Flushing keeps the
-    /// responding phase's start: the write timeout covers both.
+    /// responding phase's deadline: the write timeout covers both.
     fn enter(&self, from: &[Phase], to: Phase) {
-        let mut phase = self.lock();
-        if from.contains(&phase.0) {
-            let since = if to == Phase::Flushing {
-                phase.1
+        let state = self.state.load(Ordering::Relaxed);
+        if from.contains(&Phase::of(state)) {
+            let count = if to == Phase::Flushing {
+                state >> 3
             } else {
-                Instant::now()
+                (state >> 3) + 1
             };
-            *phase = (to, since);
+            self.state.store(count << 3 | to as u64, Ordering::Relaxed);
         }
     }
 
-    fn deadline(&self, limits: &Limits) -> (Phase, Instant) {
-        let (phase, since) = *self.lock();
-        let limit = match phase {
-            Phase::Opening | Phase::Head => limits.header_read_timeout,
-            Phase::Idle => limits.idle_timeout,
-            Phase::Responding | Phase::Flushing => limits.write_timeout,
-        };
-        (phase, since + limit)
-    }
-
     /// Resolves, with the reason, when the connection overstays its phase's deadline or
-    /// is idle while the server is full; sends on `shutdown` when `stop` turns true.
+    /// is idle while the server is full, and with `None` when `serving` ends; sends on
+    /// `shutdown` when `stop` turns true.
     ///
-    /// Phase changes (several per request) do not wake this task: it sleeps at most the
-    /// shortest limit at a time, and every deadline lies at least that far after its
-    /// phase began, so each is still met exactly. Waking on every change cost about a
-    /// quarter of keep-alive throughput in `benches/load/run.sh`; now a request pays a
-    /// lock and a clock read, and a connection one wake per shortest limit.
+    /// Phase changes (several per request) neither wake this task nor read a clock: it
+    /// looks at the phase every quarter of the shortest limit, and a deadline runs from
+    /// the first look that saw its phase begun, so it is enforced up to that quarter
+    /// late, never early. Waking on every change cost about a quarter of keep-alive
+    /// throughput in `benches/load/run.sh`; a lock and three clock reads per request,
+    /// as exact deadlines need, cost 240 of the ~1,700 instructions a request took more
+    /// than the static server's in `benches/load/instructions.sh`.
     async fn watchdog(
         &self,
         limits: &Limits,
         gate: &Gate,
         mut stop: watch::Receiver<bool>,
         shutdown: oneshot::Sender<()>,
-    ) -> &'static str {
+        serving: &mut JoinHandle<()>,
+    ) -> Option<&'static str> {
         let mut shutdown = Some(shutdown);
-        let step = limits
+        let look = limits
             .header_read_timeout
             .min(limits.idle_timeout)
-            .min(limits.write_timeout);
+            .min(limits.write_timeout)
+            / 4;
+        // The count of the deadline being timed, and when it was first seen.
+        let mut timed: Option<(u64, Instant)> = None;
         loop {
             // Registered before `full` is read, so a `notify_waiters` in between counts.
             let evicted = gate.evict.notified();
             tokio::pin!(evicted);
             evicted.as_mut().enable();
-            let (phase, deadline) = self.deadline(limits);
+            let state = self.state.load(Ordering::Relaxed);
             let now = Instant::now();
-            if deadline <= now {
-                return match phase {
-                    Phase::Opening | Phase::Head => {
-                        "request headers not received within --web.header-read-timeout"
-                    }
-                    Phase::Idle => "idle for --web.idle-timeout",
-                    Phase::Responding | Phase::Flushing => {
-                        "response not written within --web.write-timeout"
-                    }
-                };
+            let since = match timed {
+                Some((count, since)) if count == state >> 3 => since,
+                _ => timed.insert((state >> 3, now)).1,
+            };
+            let phase = Phase::of(state);
+            if now.duration_since(since) >= phase.limit(limits) {
+                return Some(phase.overstayed());
             }
             if phase == Phase::Idle && gate.full.load(Ordering::SeqCst) {
-                return "idle while the connection limit is reached";
+                return Some("idle while the connection limit is reached");
             }
             tokio::select! {
-                () = tokio::time::sleep_until(deadline.min(now + step)) => {}
+                // The verdict of a deadline wins over a connection that ends at the
+                // same time.
+                biased;
+                () = tokio::time::sleep(look) => {}
                 () = &mut evicted => {
-                    if self.deadline(limits).0 == Phase::Idle {
-                        return "idle while the connection limit is reached";
+                    if Phase::of(self.state.load(Ordering::Relaxed)) == Phase::Idle {
+                        return Some("idle while the connection limit is reached");
                     }
                 }
                 // An error: the server is gone, which is a shutdown too.
@@ -443,6 +501,8 @@ impl Conn {
                         let _ = shutdown.take().map(|s| s.send(()));
                     }
                 }
+                // Ended (a panic in it included: the panic is its own report).
+                _ = &mut *serving => return None,
             }
         }
     }
@@ -545,7 +605,7 @@ mod tests {
     use super::*;
 
     /// A server with no collectors whose limits are all an hour except `limits`'.
-    fn server(limits: impl FnOnce(&mut Limits)) -> Server {
+    fn server(limits: impl FnOnce(&mut Limits)) -> Arc<Server> {
         let mut l = Limits {
             header_read_timeout: Duration::from_secs(3600),
             idle_timeout: Duration::from_secs(3600),
@@ -554,17 +614,20 @@ mod tests {
         };
         limits(&mut l);
         let (hub, _scheduler, _tasks) = crate::scheduler::start(Vec::new(), 10);
-        Server::new(hub, Frontend::default(), l)
+        Arc::new(Server::new(hub, Frontend::default(), l))
     }
 
     /// The deadline only bounds the test: without the limit under test the connection
     /// would stay open for an hour.
-    async fn closes(server: &Server, io: tokio::io::DuplexStream) -> Option<&'static str> {
+    async fn closes(server: &Arc<Server>, io: tokio::io::DuplexStream) -> Option<&'static str> {
         // Dropping the sender signals shutdown: keep it.
         let (_stop, stop) = watch::channel(false);
-        tokio::time::timeout(Duration::from_secs(30), server.connection(io, stop))
-            .await
-            .expect("the connection was closed")
+        tokio::time::timeout(
+            Duration::from_secs(30),
+            Server::connection(server, io, stop),
+        )
+        .await
+        .expect("the connection was closed")
     }
 
     #[tokio::test]

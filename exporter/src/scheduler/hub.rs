@@ -4,7 +4,9 @@
 
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex, RwLock};
+use std::sync::{Arc, Mutex};
+
+use arc_swap::ArcSwap;
 use std::time::{Duration, SystemTime};
 
 use lakewatch_catalog as cat;
@@ -64,7 +66,10 @@ pub struct ReloadStatus {
 pub struct Hub {
     entries: Mutex<Vec<Entry>>,
     pub(super) series_per_target: AtomicUsize,
-    snapshot: RwLock<Arc<Snapshot>>,
+    /// Read on every scrape without a lock or a reference count taken on the shared
+    /// snapshot (`ArcSwap::load`): nothing on the `/metrics` path is written by every
+    /// request, so the cores serving scrapes do not pass cache lines to each other.
+    snapshot: ArcSwap<Snapshot>,
     /// Re-encodes only the fragments that changed since the last publish.
     encoder: Mutex<Encoder>,
     /// Set once a published snapshot includes every collector's first cycle. It stays
@@ -85,7 +90,7 @@ impl Hub {
         Hub {
             entries: Mutex::new(Vec::new()),
             series_per_target: AtomicUsize::new(series_per_target),
-            snapshot: RwLock::new(Arc::new(Snapshot::default())),
+            snapshot: ArcSwap::from_pointee(Snapshot::default()),
             encoder: Mutex::new(Encoder::default()),
             ready: AtomicBool::new(false),
             dirty: Notify::new(),
@@ -141,12 +146,15 @@ impl Hub {
         self.entries.lock().unwrap_or_else(|p| p.into_inner())
     }
 
-    /// The current snapshot: a pointer clone, the whole cost of a scrape's lookup.
+    /// The current snapshot (a reference taken on it: the status page, tests).
     pub fn snapshot(&self) -> Arc<Snapshot> {
-        self.snapshot
-            .read()
-            .unwrap_or_else(|p| p.into_inner())
-            .clone()
+        self.snapshot.load_full()
+    }
+
+    /// Runs `f` on the current snapshot without taking a reference to it (the
+    /// `/metrics` path: `f` clones only the body it sends).
+    pub fn with_snapshot<R>(&self, f: impl FnOnce(&Snapshot) -> R) -> R {
+        f(&self.snapshot.load())
     }
 
     /// True once the served snapshot includes every collector target's first cycle.
@@ -305,7 +313,7 @@ impl Hub {
                 .unwrap_or_else(|p| p.into_inner())
                 .build(&fragments),
         );
-        *self.snapshot.write().unwrap_or_else(|p| p.into_inner()) = snapshot;
+        self.snapshot.store(snapshot);
         if all_ran {
             self.ready.store(true, Ordering::Release);
         }
