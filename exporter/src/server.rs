@@ -338,12 +338,16 @@ impl Server {
             );
             let done = Done(conn.clone());
             // Most requests need no await: answered here, without moving clones of
-            // the shared state (contended reference counts) into a future.
+            // the shared state (contended reference counts) into a future. The rest
+            // (basic auth, `/-/reload`) are boxed, so the future hyper moves around for
+            // every request is the response, not the request and the state.
             let response = match answer_now(&hub, &frontend, &req) {
                 Some(response) => Either::Left(std::future::ready(response)),
                 None => {
                     let (hub, frontend) = (hub.clone(), frontend.clone());
-                    Either::Right(async move { handle(&hub, &frontend, &req).await })
+                    let answer: BoxFuture<'static, routes::Resp> =
+                        Box::pin(async move { handle(&hub, &frontend, &req).await });
+                    Either::Right(answer)
                 }
             };
             response.map(|r| Ok::<_, Infallible>(r.map(|inner| Body { inner, _done: done })))
