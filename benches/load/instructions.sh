@@ -33,12 +33,10 @@ LOAD=benches/load
 for tool in wrk curl python3 perf valgrind callgrind_control; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y wrk curl python3 linux-perf valgrind" >&2; exit 1; }
 done
-if [ -n "${LAKEWATCH_BIN:-}" ]; then BIN=$LAKEWATCH_BIN; else
-  cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter --bin static-baseline
-  BIN="$CARGO_TARGET_DIR/release"
-fi
 # shellcheck source=lib.sh
 source "$LOAD/lib.sh"
+# LAKEWATCH_BIN: a directory of release binaries already built (no cargo build then).
+bench_bins lakewatch-exporter:lakewatch-exporter lakewatch-benches:static-baseline
 bench_init
 OUT_DIR=${OUT_DIR:-$WORK/callgrind}
 mkdir -p "$OUT_DIR"

@@ -118,6 +118,17 @@ machine_line() {
   echo "$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//'), $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
 }
 
+# bench_bins PACKAGE:BINARY ...: sets BIN, the directory of the release binaries a script
+# runs: $LAKEWATCH_BIN when set (binaries already built: no cargo build), else the
+# release directory of $CARGO_TARGET_DIR after building the binaries named.
+bench_bins() {
+  if [ -n "${LAKEWATCH_BIN:-}" ]; then BIN=$LAKEWATCH_BIN; return; fi
+  local args=() spec
+  for spec in "$@"; do args+=(-p "${spec%%:*}" --bin "${spec#*:}"); done
+  cargo build --release --quiet "${args[@]}"
+  BIN="${CARGO_TARGET_DIR:-target}/release"
+}
+
 # bench_init: $WORK, the PIDS array, a cleanup on exit that stops every PID and removes
 # $WORK (after cleanup_extra, if the script defines one: e.g. removing its containers),
 # and RUN_AT / LOAD_BEFORE for the results header.

@@ -27,13 +27,10 @@ LOAD=benches/load
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y $tool" >&2; exit 1; }
 done
-# LAKEWATCH_BIN: a directory of release binaries already built (no cargo build then).
-if [ -n "${LAKEWATCH_BIN:-}" ]; then BIN=$LAKEWATCH_BIN; else
-  cargo build --release --quiet -p lakewatch-exporter -p lakewatch-benches --bin lakewatch-exporter --bin static-baseline
-  BIN="$CARGO_TARGET_DIR/release"
-fi
 # shellcheck source=lib.sh
 source "$LOAD/lib.sh"
+# LAKEWATCH_BIN: a directory of release binaries already built (no cargo build then).
+bench_bins lakewatch-exporter:lakewatch-exporter lakewatch-benches:static-baseline
 bench_init
 
 cat > "$WORK/fixed.yml" <<YML

@@ -31,13 +31,10 @@ LOAD=benches/load
 for tool in wrk curl python3; do
   command -v "$tool" >/dev/null || { echo "missing $tool: apt-get install -y $tool" >&2; exit 1; }
 done
-# LAKEWATCH_BIN: a directory of release binaries already built (no cargo build then).
-if [ -n "${LAKEWATCH_BIN:-}" ]; then BIN=$LAKEWATCH_BIN; else
-  cargo build --release --quiet -p lakewatch-benches --bin scale-serve
-  BIN="$CARGO_TARGET_DIR/release"
-fi
 # shellcheck source=lib.sh
 source "$LOAD/lib.sh"
+# LAKEWATCH_BIN: a directory of release binaries already built (no cargo build then).
+bench_bins lakewatch-benches:scale-serve
 bench_init
 
 # Publish period (ms) and publishes measured per size: the period leaves the full
