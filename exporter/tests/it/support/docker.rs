@@ -252,8 +252,17 @@ pub(crate) struct Forwarder {
     connections: Connections,
 }
 
-/// Opens and closes of forwarded connections, each named by its first request line.
-type Connections = std::sync::Arc<std::sync::Mutex<Vec<(bool, String)>>>;
+/// Opens and closes of forwarded connections, each named by its first request line, with
+/// when the forwarder saw them.
+type Connections = std::sync::Arc<std::sync::Mutex<Vec<(bool, String, std::time::Instant)>>>;
+
+/// How far apart the forwarder may see a close and an open that happened the other way
+/// round. A client that closes one connection and then opens the next has its close and
+/// the new connection's request reach this single-threaded forwarder in one batch of
+/// socket events, in either order (CI saw a third "open" stats call under a bound of
+/// two). A real overlap lasts a whole call: a one-shot stats call takes dockerd about a
+/// second here.
+const REORDER_SLACK: std::time::Duration = std::time::Duration::from_millis(50);
 
 impl Forwarder {
     /// Forwards plain TCP.
@@ -294,9 +303,30 @@ impl Forwarder {
     }
 
     /// The most connections whose first request line contains `pattern` that were open
-    /// at once.
+    /// at once; a close seen up to [`REORDER_SLACK`] after an open counts as before it
+    /// (closes are dated back by that much when recorded, never before their own open).
     pub(crate) fn peak_open(&self, pattern: &str) -> usize {
-        self.open_counts(pattern).into_iter().max().unwrap_or(0)
+        let mut events: Vec<(std::time::Instant, bool)> = self
+            .connections
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|(_, line, _)| line.contains(pattern))
+            // Closes sort first at equal times.
+            .map(|(opened, _, at)| (*at, *opened))
+            .collect();
+        events.sort();
+        let mut open = 0usize;
+        let mut peak = 0usize;
+        for (_, opened) in events {
+            open = if opened {
+                open + 1
+            } else {
+                open.saturating_sub(1)
+            };
+            peak = peak.max(open);
+        }
+        peak
     }
 
     fn open_counts(&self, pattern: &str) -> Vec<usize> {
@@ -305,8 +335,8 @@ impl Forwarder {
             .lock()
             .unwrap()
             .iter()
-            .filter(|(_, line)| line.contains(pattern))
-            .map(|(opened, _)| {
+            .filter(|(_, line, _)| line.contains(pattern))
+            .map(|(opened, _, _)| {
                 open = if *opened { open + 1 } else { open - 1 };
                 open
             })
@@ -389,11 +419,17 @@ async fn forward<S>(
     let (mut from_client, mut to_client) = tokio::io::split(client);
     let (mut from_daemon, mut to_daemon) = daemon.into_split();
     // Notes the close when this task ends, however it ends.
-    struct Open(Connections, Option<String>);
+    struct Open(Connections, Option<(String, std::time::Instant)>);
     impl Drop for Open {
         fn drop(&mut self) {
-            if let Some(line) = self.1.take() {
-                self.0.lock().unwrap().push((false, line));
+            if let Some((line, opened)) = self.1.take() {
+                // Dated back by REORDER_SLACK, never to its own open or before (a
+                // close sorts before an open at the same instant).
+                let after_open = opened + std::time::Duration::from_nanos(1);
+                let at = std::time::Instant::now()
+                    .checked_sub(REORDER_SLACK)
+                    .map_or(after_open, |at| at.max(after_open));
+                self.0.lock().unwrap().push((false, line, at));
             }
         }
     }
@@ -412,8 +448,9 @@ async fn forward<S>(
             if is_request && let Some(end) = chunk.windows(2).position(|w| w == b"\r\n") {
                 let line = String::from_utf8_lossy(&chunk[..end]).into_owned();
                 if open.1.is_none() {
-                    open.0.lock().unwrap().push((true, line.clone()));
-                    open.1 = Some(line.clone());
+                    let now = std::time::Instant::now();
+                    open.0.lock().unwrap().push((true, line.clone(), now));
+                    open.1 = Some((line.clone(), now));
                 }
                 requests.lock().unwrap().push(line);
             }
