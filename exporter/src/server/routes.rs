@@ -141,13 +141,7 @@ fn negotiate(headers: &HeaderMap) -> (bool, bool) {
 fn wants_openmetrics(accept: &str) -> bool {
     // Pick the highest-q media range we can serve; ties go to the first listed.
     let mut best: Option<(f32, bool)> = None;
-    for range in accept.split(',') {
-        let mut parts = range.split(';').map(str::trim);
-        let media = parts.next().unwrap_or("");
-        let q = parts
-            .filter_map(|p| p.strip_prefix("q="))
-            .find_map(|q| q.parse::<f32>().ok())
-            .unwrap_or(1.0);
+    for (media, q) in weighted(accept) {
         let om = if media.eq_ignore_ascii_case("application/openmetrics-text") {
             true
         } else if ["text/plain", "text/*", "*/*"]
@@ -171,14 +165,21 @@ fn accepts_gzip(accept_encoding: &str) -> bool {
     if accept_encoding.eq_ignore_ascii_case("gzip") {
         return true;
     }
-    accept_encoding.split(',').any(|coding| {
-        let mut parts = coding.split(';').map(str::trim);
+    weighted(accept_encoding)
+        .any(|(name, q)| (name.eq_ignore_ascii_case("gzip") || name == "*") && q > 0.0)
+}
+
+/// The items of a comma-separated header value with their `q=` weights (1 when absent):
+/// `Accept`'s media ranges, `Accept-Encoding`'s codings.
+fn weighted(value: &str) -> impl Iterator<Item = (&str, f32)> {
+    value.split(',').map(|item| {
+        let mut parts = item.split(';').map(str::trim);
         let name = parts.next().unwrap_or("");
         let q = parts
             .filter_map(|p| p.strip_prefix("q="))
             .find_map(|q| q.parse::<f32>().ok())
             .unwrap_or(1.0);
-        (name.eq_ignore_ascii_case("gzip") || name == "*") && q > 0.0
+        (name, q)
     })
 }
 
