@@ -19,7 +19,7 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::TcpListener;
-use tokio::sync::{Notify, Semaphore, oneshot, watch};
+use tokio::sync::{Notify, Semaphore, watch};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
@@ -35,6 +35,10 @@ use routes::{answer_now, handle};
 
 /// How long in-flight requests may take to finish after a shutdown signal.
 const SHUTDOWN_GRACE: Duration = Duration::from_secs(5);
+
+/// How often a watchdog looks for its connection to become idle once the server is
+/// stopping (then it closes it).
+const STOPPING_LOOK: Duration = Duration::from_millis(10);
 
 /// Optional TLS and authentication from `--web.config.file`.
 #[derive(Clone, Default)]
@@ -268,13 +272,13 @@ impl Server {
     /// closes it, hyper ends it, or it overstays a deadline of [`Limits`] (returned).
     /// Once `stop` turns true, the connection finishes the response in flight and closes.
     ///
-    /// The connection is a task of its own, with nothing around hyper's but the
-    /// shutdown signal; this task is its watchdog, which wakes on its timer, an eviction,
-    /// the shutdown or the connection's end only, and closes it by aborting its task. A
-    /// watchdog polled beside the connection ran on every wake-up of every request, and
-    /// each poll of its waits on the gate's `evict` and on the shutdown signal took a
-    /// lock that all connections share: 6-7% of the server's CPU per scrape at 256
-    /// connections in `benches/load/overhead.sh`.
+    /// The connection is a task of its own, with nothing around hyper's but a look at
+    /// its `stopping` flag; this task is its watchdog, which wakes on its timer, an
+    /// eviction, the shutdown or the connection's end only, and closes it by aborting
+    /// its task. A watchdog polled beside the connection ran on every wake-up of every
+    /// request, and each poll of its waits on the gate's `evict` and on the shutdown
+    /// signal took a lock that all connections share: 6-7% of the server's CPU per
+    /// scrape at 256 connections in `benches/load/overhead.sh`.
     async fn connection<S>(
         server: &Arc<Server>,
         stream: S,
@@ -284,15 +288,14 @@ impl Server {
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
         let conn = Arc::new(Conn::new());
-        let (shutdown, shutdown_rx) = oneshot::channel();
         let mut serving = {
             let (server, conn) = (server.clone(), conn.clone());
             tokio::spawn(async move {
                 let tls = server.frontend.security.load().tls;
                 let result = match &tls {
-                    None => server.http1(stream, &conn, shutdown_rx).await,
+                    None => server.http1(stream, &conn).await,
                     Some(acceptor) => match acceptor.accept(stream).await {
-                        Ok(tls) => server.http1(tls, &conn, shutdown_rx).await,
+                        Ok(tls) => server.http1(tls, &conn).await,
                         Err(e) => {
                             tracing::debug!("TLS handshake failed: {e}");
                             return;
@@ -305,7 +308,7 @@ impl Server {
             })
         };
         let why = conn
-            .watchdog(&server.limits, &server.gate, stop, shutdown, &mut serving)
+            .watchdog(&server.limits, &server.gate, stop, &mut serving)
             .await;
         if why.is_some() {
             serving.abort();
@@ -315,14 +318,9 @@ impl Server {
         why
     }
 
-    /// HTTP/1.1 on an established byte stream, until it ends; after `shutdown` it
-    /// finishes the response in flight and closes.
-    async fn http1<S>(
-        &self,
-        stream: S,
-        conn: &Arc<Conn>,
-        shutdown: oneshot::Receiver<()>,
-    ) -> hyper::Result<()>
+    /// HTTP/1.1 on an established byte stream, until it ends; once the connection is
+    /// `stopping` it finishes the response in flight and closes.
+    async fn http1<S>(&self, stream: S, conn: &Arc<Conn>) -> hyper::Result<()>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
     {
@@ -330,8 +328,9 @@ impl Server {
             inner: stream,
             conn: conn.clone(),
         });
-        let (hub, frontend, conn) = (self.hub.clone(), self.frontend.clone(), conn.clone());
+        let (hub, frontend, state) = (self.hub.clone(), self.frontend.clone(), conn.clone());
         let service = service_fn(move |req| {
+            let conn = &state;
             conn.enter(
                 &[Phase::Opening, Phase::Idle, Phase::Head, Phase::Flushing],
                 Phase::Responding,
@@ -354,13 +353,21 @@ impl Server {
         });
         let http = self.http.serve_connection(io, service);
         tokio::pin!(http);
-        tokio::select! {
-            biased;
-            result = http.as_mut() => return result,
-            // An error: the watchdog closes this connection, aborting its task.
-            Ok(()) = shutdown => http.as_mut().graceful_shutdown(),
-        }
-        http.await
+        // Every poll looks at the flag (a load); the watchdog wakes nothing: it closes
+        // an idle connection itself, and any other is polled again by its own I/O. A
+        // shutdown channel in a `select!` here was polled on every wake-up: ~90
+        // instructions per request (`benches/load/instructions.sh`).
+        let mut shut = false;
+        std::future::poll_fn(|cx| {
+            if !shut && conn.stopping.load(Ordering::Relaxed) {
+                // hyper closes the connection after the response in flight, with
+                // `Connection: close` on it.
+                http.as_mut().graceful_shutdown();
+                shut = true;
+            }
+            http.as_mut().poll(cx)
+        })
+        .await
     }
 }
 
@@ -386,6 +393,8 @@ struct Conn {
     /// entered; Flushing continues Responding's). Only the connection's task writes it:
     /// a load and a store per phase change, no lock, no clock.
     state: AtomicU64,
+    /// Set by the watchdog when the server shuts down.
+    stopping: AtomicBool,
 }
 
 impl Phase {
@@ -427,6 +436,7 @@ impl Conn {
     fn new() -> Conn {
         Conn {
             state: AtomicU64::new(Phase::Opening as u64),
+            stopping: AtomicBool::new(false),
         }
     }
 
@@ -445,8 +455,9 @@ impl Conn {
     }
 
     /// Resolves, with the reason, when the connection overstays its phase's deadline or
-    /// is idle while the server is full, and with `None` when `serving` ends; sends on
-    /// `shutdown` when `stop` turns true.
+    /// is idle while the server is full or stopping, and with `None` when `serving`
+    /// ends. When `stop` turns true it marks the connection `stopping`, and then looks
+    /// every [`STOPPING_LOOK`] for it to become idle (its response written).
     ///
     /// Phase changes (several per request) neither wake this task nor read a clock: it
     /// looks at the phase every quarter of the shortest limit, and a deadline runs from
@@ -460,11 +471,10 @@ impl Conn {
         limits: &Limits,
         gate: &Gate,
         mut stop: watch::Receiver<bool>,
-        shutdown: oneshot::Sender<()>,
         serving: &mut JoinHandle<()>,
     ) -> Option<&'static str> {
-        let mut shutdown = Some(shutdown);
-        let look = limits
+        let mut stopping = false;
+        let mut look = limits
             .header_read_timeout
             .min(limits.idle_timeout)
             .min(limits.write_timeout)
@@ -489,6 +499,9 @@ impl Conn {
             if phase == Phase::Idle && gate.full.load(Ordering::SeqCst) {
                 return Some("idle while the connection limit is reached");
             }
+            if phase == Phase::Idle && stopping {
+                return Some("idle at shutdown");
+            }
             tokio::select! {
                 // The verdict of a deadline wins over a connection that ends at the
                 // same time.
@@ -500,9 +513,11 @@ impl Conn {
                     }
                 }
                 // An error: the server is gone, which is a shutdown too.
-                changed = stop.changed(), if shutdown.is_some() => {
+                changed = stop.changed(), if !stopping => {
                     if changed.is_err() || *stop.borrow() {
-                        let _ = shutdown.take().map(|s| s.send(()));
+                        self.stopping.store(true, Ordering::Relaxed);
+                        stopping = true;
+                        look = look.min(STOPPING_LOOK);
                     }
                 }
                 // Ended (a panic in it included: the panic is its own report).
@@ -610,6 +625,10 @@ mod tests {
 
     /// A server with no collectors whose limits are all an hour except `limits`'.
     fn server(limits: impl FnOnce(&mut Limits)) -> Arc<Server> {
+        server_with(Frontend::default(), limits)
+    }
+
+    fn server_with(frontend: Frontend, limits: impl FnOnce(&mut Limits)) -> Arc<Server> {
         let mut l = Limits {
             header_read_timeout: Duration::from_secs(3600),
             idle_timeout: Duration::from_secs(3600),
@@ -618,7 +637,7 @@ mod tests {
         };
         limits(&mut l);
         let (hub, _scheduler, _tasks) = crate::scheduler::start(Vec::new(), 10);
-        Arc::new(Server::new(hub, Frontend::default(), l))
+        Arc::new(Server::new(hub, frontend, l))
     }
 
     /// The deadline only bounds the test: without the limit under test the connection
@@ -647,6 +666,87 @@ mod tests {
         assert_eq!(
             closes(&server, io).await,
             Some("response not written within --web.write-timeout")
+        );
+    }
+
+    /// A reload that answers only when told to: a request held in flight.
+    #[derive(Default)]
+    struct HeldReload {
+        entered: Notify,
+        release: Notify,
+    }
+
+    impl Lifecycle for HeldReload {
+        fn reload(&self) -> BoxFuture<'_, Result<String, String>> {
+            Box::pin(async move {
+                self.entered.notify_one();
+                self.release.notified().await;
+                Ok("held".into())
+            })
+        }
+    }
+
+    /// Reads until the peer closes: everything it sent.
+    async fn read_to_close(client: &mut tokio::io::DuplexStream) -> String {
+        use tokio::io::AsyncReadExt;
+        let mut out = Vec::new();
+        client.read_to_end(&mut out).await.unwrap();
+        String::from_utf8(out).unwrap()
+    }
+
+    #[tokio::test]
+    async fn shutdown_closes_idle_connections_and_finishes_the_response_in_flight() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let held = Arc::new(HeldReload::default());
+        let frontend = Frontend {
+            lifecycle: Some(held.clone()),
+            ..Frontend::default()
+        };
+        let server = server_with(frontend, |_| {});
+        let (stop, _) = watch::channel(false);
+        let open = |io| {
+            let (server, stop) = (server.clone(), stop.subscribe());
+            tokio::spawn(async move { Server::connection(&server, io, stop).await })
+        };
+        // An idle kept-alive connection, after one answer.
+        let (mut idle, io) = tokio::io::duplex(64 * 1024);
+        let idle_conn = open(io);
+        idle.write_all(b"GET /healthz HTTP/1.1\r\nHost: t\r\n\r\n")
+            .await
+            .unwrap();
+        let mut buf = [0u8; 1024];
+        let n = idle.read(&mut buf).await.unwrap();
+        assert!(buf[..n].starts_with(b"HTTP/1.1 200 OK\r\n"));
+        // A request in flight.
+        let (mut busy, io) = tokio::io::duplex(64 * 1024);
+        let busy_conn = open(io);
+        busy.write_all(b"POST /-/reload HTTP/1.1\r\nHost: t\r\nContent-Length: 0\r\n\r\n")
+            .await
+            .unwrap();
+        held.entered.notified().await;
+
+        stop.send_replace(true);
+        // Within the test's bound, not the hour of the idle limit.
+        let closed = tokio::time::timeout(Duration::from_secs(30), read_to_close(&mut idle));
+        assert_eq!(closed.await.expect("the idle connection was closed"), "");
+        tokio::time::timeout(Duration::from_secs(30), idle_conn)
+            .await
+            .expect("the idle connection ended")
+            .unwrap();
+        // The held response is still written, and it is the connection's last.
+        held.release.notify_one();
+        let answer = tokio::time::timeout(Duration::from_secs(30), read_to_close(&mut busy))
+            .await
+            .expect("the busy connection was closed after its response");
+        assert!(answer.starts_with("HTTP/1.1 200 OK\r\n"), "{answer}");
+        assert!(answer.contains("\r\nconnection: close\r\n"), "{answer}");
+        assert!(answer.ends_with("reloaded: held\n"), "{answer}");
+        assert_eq!(
+            tokio::time::timeout(Duration::from_secs(30), busy_conn)
+                .await
+                .expect("the busy connection ended")
+                .unwrap(),
+            None
         );
     }
 
