@@ -11,7 +11,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use bytes::Bytes;
-use futures_util::FutureExt as _;
 use futures_util::future::Either;
 use http_body_util::Full;
 use hyper::body::{Frame, SizeHint};
@@ -332,24 +331,25 @@ impl Server {
         let service = service_fn(move |req| {
             let conn = &state;
             conn.enter(
-                &[Phase::Opening, Phase::Idle, Phase::Head, Phase::Flushing],
+                const { Phase::set(&[Phase::Opening, Phase::Idle, Phase::Head, Phase::Flushing]) },
                 Phase::Responding,
             );
             let done = Done(conn.clone());
+            let body = |inner| Body { inner, _done: done };
             // Most requests need no await: answered here, without moving clones of
             // the shared state (contended reference counts) into a future. The rest
             // (basic auth, `/-/reload`) are boxed, so the future hyper moves around for
             // every request is the response, not the request and the state.
-            let response = match answer_now(&hub, &frontend, &req) {
-                Some(response) => Either::Left(std::future::ready(response)),
+            match answer_now(&hub, &frontend, &req) {
+                Some(response) => Either::Left(std::future::ready(Ok(response.map(body)))),
                 None => {
                     let (hub, frontend) = (hub.clone(), frontend.clone());
-                    let answer: BoxFuture<'static, routes::Resp> =
-                        Box::pin(async move { handle(&hub, &frontend, &req).await });
+                    let answer: BoxFuture<'static, _> = Box::pin(async move {
+                        Ok::<_, Infallible>(handle(&hub, &frontend, &req).await.map(body))
+                    });
                     Either::Right(answer)
                 }
-            };
-            response.map(|r| Ok::<_, Infallible>(r.map(|inner| Body { inner, _done: done })))
+            }
         });
         let http = self.http.serve_connection(io, service);
         tokio::pin!(http);
@@ -410,6 +410,21 @@ impl Phase {
         Phase::ALL[(state & 7) as usize]
     }
 
+    /// The phase as a one-bit set, for [`Conn::enter`].
+    const fn bit(self) -> u8 {
+        1 << self as u8
+    }
+
+    /// The set of `phases`.
+    const fn set(phases: &[Phase]) -> u8 {
+        let (mut set, mut i) = (0, 0);
+        while i < phases.len() {
+            set |= phases[i].bit();
+            i += 1;
+        }
+        set
+    }
+
     fn limit(self, limits: &Limits) -> Duration {
         match self {
             Phase::Opening | Phase::Head => limits.header_read_timeout,
@@ -440,11 +455,12 @@ impl Conn {
         }
     }
 
-    /// Moves to `to` if the connection is in one of `from`. Flushing keeps the
-    /// responding phase's deadline: the write timeout covers both.
-    fn enter(&self, from: &[Phase], to: Phase) {
+    /// Moves to `to` if the connection is in one of `from` (a [`Phase::set`]).
+    /// Flushing keeps the responding phase's deadline: the write timeout covers both.
+    #[inline]
+    fn enter(&self, from: u8, to: Phase) {
         let state = self.state.load(Ordering::Relaxed);
-        if from.contains(&Phase::of(state)) {
+        if from & Phase::of(state).bit() != 0 {
             let count = if to == Phase::Flushing {
                 state >> 3
             } else {
@@ -543,7 +559,7 @@ impl<S: AsyncRead + Unpin> AsyncRead for Tracked<S> {
         let before = buf.filled().len();
         let polled = Pin::new(&mut self.inner).poll_read(cx, buf);
         if matches!(polled, Poll::Ready(Ok(()))) && buf.filled().len() > before {
-            self.conn.enter(&[Phase::Idle], Phase::Head);
+            self.conn.enter(Phase::Idle.bit(), Phase::Head);
         }
         polled
     }
@@ -575,7 +591,7 @@ impl<S: AsyncWrite + Unpin> AsyncWrite for Tracked<S> {
         // hyper flushes the socket only once its own buffer is empty; after the
         // response body was handed over, that is the end of the response.
         if matches!(polled, Poll::Ready(Ok(()))) {
-            self.conn.enter(&[Phase::Flushing], Phase::Idle);
+            self.conn.enter(Phase::Flushing.bit(), Phase::Idle);
         }
         polled
     }
@@ -595,7 +611,7 @@ struct Done(Arc<Conn>);
 
 impl Drop for Done {
     fn drop(&mut self) {
-        self.0.enter(&[Phase::Responding], Phase::Flushing);
+        self.0.enter(Phase::Responding.bit(), Phase::Flushing);
     }
 }
 
