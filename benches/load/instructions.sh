@@ -6,6 +6,8 @@
 # - perf stat on the running server during a wrk cell: syscalls, context switches and
 #   CPU time (task-clock) per request. Equal syscalls and switches mean the kernel does
 #   the same work for both, so what differs is our own code.
+# - the server's user and system CPU time (/proc/PID/stat) during a wrk cell without
+#   perf: which share of a request's CPU is user space, where the two differ.
 # - valgrind's callgrind on the server during a wrk cell: user-space instructions per
 #   request, exactly (the same count on a quiet or a loaded machine), and, with
 #   ANNOTATE=1, callgrind_annotate's top functions of each side in $OUT_DIR.
@@ -79,6 +81,9 @@ start() {
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
+# cpu_ticks PID: the process's user and system CPU time so far, in clock ticks.
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
+
 # wrk_requests CONNS ENC URL: runs one cell, prints the requests answered.
 wrk_requests() {
   local conns=$1 enc=$2 url=$3 hdr=() threads=2
@@ -94,6 +99,14 @@ for enc in plain gzip; do
   for name in ours baseline; do
     # perf stat: the kernel's side.
     start "$name" "$enc"
+    for conns in "${CONNS[@]}"; do
+      read -r u0 s0 < <(cpu_ticks "$PID")
+      reqs=$(wrk_requests "$conns" "$enc" "$URL")
+      sleep 1
+      read -r u1 s1 < <(cpu_ticks "$PID")
+      printf 'split\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$enc" "$reqs" $((u1 - u0)) $((s1 - s0)) >> "$WORK/rows"
+      echo "  split $name c=$conns $enc: $reqs requests, $((u1 - u0)) user and $((s1 - s0)) system ticks" >&2
+    done
     for conns in "${CONNS[@]}"; do
       perf stat -x, -e raw_syscalls:sys_enter,context-switches,task-clock -p "$PID" -o "$WORK/perf.txt" &
       perf_pid=$!

@@ -67,15 +67,17 @@ pg_stop() {
 
 # wrk_cell NAME PID URL CONNS ENCODING [DB_PID]: one wrk run; appends a tab-separated row
 # (name conns enc req/s p50 p99 cpu_s_per_1k errors db_cpu_s_per_1k) to $WORK/rows.
-# DB_PID, when given, also charges the database server's CPU to the scrapes.
+# DB_PID, when given, also charges the database server's CPU to the scrapes. WRK_CPUS,
+# when set, is the CPU list wrk runs on (taskset).
 wrk_cell() {
-  local name=$1 pid=$2 url=$3 conns=$4 enc=$5 db=${6:-} hdr=() threads=2
+  local name=$1 pid=$2 url=$3 conns=$4 enc=$5 db=${6:-} hdr=() threads=2 pin=()
+  [ -n "${WRK_CPUS:-}" ] && pin=(taskset -c "$WRK_CPUS")
   [ "$enc" = gzip ] && hdr=(-H "Accept-Encoding: gzip")
   # "paced": plain, each connection pausing 10 ms between requests (below saturation).
   [ "$enc" = paced ] && hdr=(-s "$(dirname "${BASH_SOURCE[0]}")/paced.lua")
   [ "$conns" = 1 ] && threads=1
   local t0 d0=0; t0=$(ticks "$pid"); [ -n "$db" ] && d0=$(tree_ticks "$db")
-  wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT:-2}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk.txt" 2>&1
+  "${pin[@]}" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT:-2}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk.txt" 2>&1
   local t1 d1=0; t1=$(ticks "$pid"); [ -n "$db" ] && d1=$(tree_ticks "$db")
   local rps p50 p99 reqs errs
   rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")

@@ -12,9 +12,14 @@
 # round; the table gives the median over rounds of each server's req/s and of the
 # per-round ratios, with their min–max. Writes BENCHMARKS.md's "overhead" section.
 #
+# With PIN=1 the servers run on CPU 0 and wrk on CPU 1 (taskset): each server is then
+# the bottleneck on a core of its own, so req/s ÷ req/s is its CPU per request ÷ the
+# other's, undiluted by the client's share of a common core, and the two programs do not
+# preempt each other.
+#
 # Usage: benches/load/overhead.sh [SECONDS_PER_CELL] [ROUNDS] [BEFORE_BINARY]
 #        (defaults: 4 s, 5 rounds, no before)
-# Needs: wrk, curl, python3.
+# Needs: wrk, curl, python3 (and taskset, with PIN=1).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 DURATION=${1:-4}
@@ -39,10 +44,13 @@ collectors:
   disk: { interval: 1h, timeout: 10s }
 YML
 
+SERVER_PIN=()
+if [ "${PIN:-}" = 1 ]; then SERVER_PIN=(taskset -c 0); export WRK_CPUS=1; fi
+
 # start_exporter NAME BINARY: on the fixed config; sets PORT_<NAME>, PID_<NAME>.
 start_exporter() {
   local port; port=$(free_port)
-  "$2" --web.listen-address "127.0.0.1:$port" --log.level warn --config "$WORK/fixed.yml" 2>>"$WORK/$1.log" &
+  "${SERVER_PIN[@]}" "$2" --web.listen-address "127.0.0.1:$port" --log.level warn --config "$WORK/fixed.yml" 2>>"$WORK/$1.log" &
   PIDS+=($!); printf -v "PID_$1" '%s' $!; printf -v "PORT_$1" '%s' "$port"
   wait_http "http://127.0.0.1:$port/readyz"
 }
@@ -57,8 +65,8 @@ curl -fsS "$URL_ours" > "$WORK/body"
 curl -fsS -H 'Accept-Encoding: gzip' "$URL_ours" > "$WORK/body.gz"
 for enc in plain gzip; do
   port=$(free_port)
-  if [ "$enc" = gzip ]; then "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body.gz" gzip 2>/dev/null &
-  else "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body" 2>/dev/null &
+  if [ "$enc" = gzip ]; then "${SERVER_PIN[@]}" "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body.gz" gzip 2>/dev/null &
+  else "${SERVER_PIN[@]}" "$BIN/static-baseline" "127.0.0.1:$port" "$WORK/body" 2>/dev/null &
   fi
   PIDS+=($!); printf -v "PID_baseline_$enc" '%s' $!; printf -v "URL_baseline_$enc" '%s' "http://127.0.0.1:$port/metrics"
   wait_http "http://127.0.0.1:$port/"
@@ -86,7 +94,8 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 curl -fsS "$URL_ours" | cmp -s - "$WORK/body" || echo "warning: our plain body changed during the run" >&2
 
 {
-  echo "Run $RUN_AT; load average $LOAD_BEFORE before, $LOAD_AFTER after (1, 5, 15 min). $ROUNDS rounds of $DURATION s wrk cells, the servers' order rotating each round; wrk shares the 2 cores with the servers."
+  if [ "${PIN:-}" = 1 ]; then where="the servers on CPU 0, wrk on CPU 1 (PIN=1)"; else where="wrk shares the cores with the servers"; fi
+  echo "Run $RUN_AT; load average $LOAD_BEFORE before, $LOAD_AFTER after (1, 5, 15 min). $ROUNDS rounds of $DURATION s wrk cells, the servers' order rotating each round; $where."
   echo "Bodies: $BYTES bytes plain, $GZ_BYTES gzip (disk collector only, 1 h interval: fixed after its first cycle); the baseline serves the same bytes."
   echo
   python3 "$LOAD/overhead_table.py" "$WORK/rows" "${SERVERS[@]}"
