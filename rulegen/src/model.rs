@@ -4,13 +4,8 @@
 //! validation already resolved, and no generator needs to re-check user input.
 
 use std::collections::BTreeMap;
-use std::sync::LazyLock;
 
-use lakewatch_catalog::name::{is_label_name, is_reserved_label_name};
-use regex::Regex;
-
-use crate::error::{Pos, Problem};
-use crate::{duration, promql, window};
+use crate::{duration, window};
 
 mod check;
 pub use check::{
@@ -23,9 +18,6 @@ pub use check::{
 /// The placeholder a ratio query uses for its range (Sloth's spelling, so Sloth queries
 /// work unchanged).
 pub const WINDOW_PLACEHOLDER: &str = "{{.window}}";
-
-static PLACEHOLDER: LazyLock<Regex> =
-    LazyLock::new(|| Regex::new(r"\{\{\s*\.window\s*\}\}").expect("static regex is valid"));
 
 /// Which input format a service was read from; Sloth inputs keep Sloth's labels.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -2,7 +2,19 @@
 //! queries and selectors, each turning raw input into a model value or a located
 //! [`Problem`]; and the warnings about suspicious but legal input.
 
-use super::*;
+use std::collections::BTreeMap;
+use std::sync::LazyLock;
+
+use lakewatch_catalog::name::{is_label_name, is_reserved_label_name};
+use regex::Regex;
+
+use super::{DEFAULT_MAX_GROUPS, Grouping, Sli, WINDOW_PLACEHOLDER};
+use crate::error::{Pos, Problem};
+use crate::{duration, promql, window};
+
+/// [`WINDOW_PLACEHOLDER`] as users write it, spaces allowed.
+static PLACEHOLDER: LazyLock<Regex> =
+    LazyLock::new(|| Regex::new(r"\{\{\s*\.window\s*\}\}").expect("static regex is valid"));
 
 /// SLO and service names become label values, group names and file names: keep them to
 /// a portable alphabet.
@@ -382,6 +394,7 @@ pub fn check_selector_expr(query: &str, pos: Pos) -> Result<String, Problem> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{EventQuery, SliceBudget};
 
     const P: Pos = Pos { line: 3, column: 5 };
 
