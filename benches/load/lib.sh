@@ -76,15 +76,17 @@ wrk_cell() {
   # "paced": plain, each connection pausing 10 ms between requests (below saturation).
   [ "$enc" = paced ] && hdr=(-s "$(dirname "${BASH_SOURCE[0]}")/paced.lua")
   [ "$conns" = 1 ] && threads=1
+  # Its own output file: cells may run at once (overhead.sh SIDE_BY_SIDE=1).
+  local out="$WORK/wrk.$BASHPID.txt"
   local t0 d0=0; t0=$(ticks "$pid"); [ -n "$db" ] && d0=$(tree_ticks "$db")
-  "${pin[@]}" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT:-2}s" --latency "${hdr[@]}" "$url" > "$WORK/wrk.txt" 2>&1
+  "${pin[@]}" wrk -t"$threads" -c"$conns" -d"${DURATION}s" --timeout "${WRK_TIMEOUT:-2}s" --latency "${hdr[@]}" "$url" > "$out" 2>&1
   local t1 d1=0; t1=$(ticks "$pid"); [ -n "$db" ] && d1=$(tree_ticks "$db")
   local rps p50 p99 reqs errs
-  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/wrk.txt")
-  reqs=$(awk '/requests in/ {print $1}' "$WORK/wrk.txt")
-  p50=$(awk '$1=="50%" {print $2}' "$WORK/wrk.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$WORK/wrk.txt")
-  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$WORK/wrk.txt" | tr '\n' ' ' | sed 's/  */ /g')
+  rps=$(awk '/Requests\/sec/ {print $2}' "$out")
+  reqs=$(awk '/requests in/ {print $1}' "$out")
+  p50=$(awk '$1=="50%" {print $2}' "$out")
+  p99=$(awk '$1=="99%" {print $2}' "$out")
+  errs=$(awk '/Non-2xx|Socket errors/ {print}' "$out" | tr '\n' ' ' | sed 's/  */ /g')
   local cpu_per_k db_per_k=""
   # No answer at all (a peer stuck on a slow target): no per-scrape cost to report.
   cpu_per_k=$(python3 -c "print(f'{($t1-$t0)/$HZ/$reqs*1000:.4f}' if ${reqs:-0} else '')")

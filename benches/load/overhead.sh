@@ -17,6 +17,17 @@
 # other's, undiluted by the client's share of a common core, and the two programs do not
 # preempt each other.
 #
+# With SIDE_BY_SIDE=1 (implies PIN=1) the servers of a cell run at once, each with its
+# own wrk: both on CPU 0, sharing it, both wrks on CPU 1. Whatever slows the machine
+# during a cell (another guest, a frequency change) then slows both alike, so the CPU
+# per scrape of one ÷ the other's is steady from round to round (±1% on this VM, where
+# cells run one after the other spread ±20%). req/s ÷ req/s is not a figure of this
+# mode: sharing a core, a server's rate follows its share of it.
+#
+# With BASELINE_TIMER=1 the static server keeps one timer pending (a task sleeping an
+# hour), as every server with deadlines does: with a timer pending, tokio parks with a
+# timeout, and the kernel arms a timer for every epoll_wait.
+#
 # Usage: benches/load/overhead.sh [SECONDS_PER_CELL] [ROUNDS] [BEFORE_BINARY]
 #        (defaults: 4 s, 5 rounds, no before)
 # Needs: wrk, curl, python3 (and taskset, with PIN=1).
@@ -44,6 +55,8 @@ collectors:
   disk: { interval: 1h, timeout: 10s }
 YML
 
+SIDE_BY_SIDE=${SIDE_BY_SIDE:-}
+[ "$SIDE_BY_SIDE" = 1 ] && PIN=1
 SERVER_PIN=()
 if [ "${PIN:-}" = 1 ]; then SERVER_PIN=(taskset -c 0); export WRK_CPUS=1; fi
 
@@ -81,12 +94,18 @@ for round in $(seq "$ROUNDS"); do
   for conns in 1 16 256; do
     for enc in plain gzip; do
       n=${#SERVERS[@]}
+      cells=()
       for i in $(seq 0 $((n - 1))); do
         s=${SERVERS[$(( (i + round) % n ))]}
         if [ "$s" = baseline ]; then pid="PID_baseline_$enc"; url="URL_baseline_$enc"
         else pid="PID_$s"; url="URL_$s"; fi
-        wrk_cell "$s#$round" "${!pid}" "${!url}" "$conns" "$enc"
+        if [ "$SIDE_BY_SIDE" = 1 ]; then
+          wrk_cell "$s#$round" "${!pid}" "${!url}" "$conns" "$enc" & cells+=($!)
+        else
+          wrk_cell "$s#$round" "${!pid}" "${!url}" "$conns" "$enc"
+        fi
       done
+      [ ${#cells[@]} -eq 0 ] || wait "${cells[@]}"
     done
   done
 done
@@ -94,7 +113,9 @@ LOAD_AFTER=$(cut -d' ' -f1-3 /proc/loadavg)
 curl -fsS "$URL_ours" | cmp -s - "$WORK/body" || echo "warning: our plain body changed during the run" >&2
 
 {
-  if [ "${PIN:-}" = 1 ]; then where="the servers on CPU 0, wrk on CPU 1 (PIN=1)"; else where="wrk shares the cores with the servers"; fi
+  if [ "$SIDE_BY_SIDE" = 1 ]; then where="the servers of a cell at once, sharing CPU 0, their wrks on CPU 1 (SIDE_BY_SIDE=1)"
+  elif [ "${PIN:-}" = 1 ]; then where="the servers on CPU 0, wrk on CPU 1 (PIN=1)"; else where="wrk shares the cores with the servers"; fi
+  [ "${BASELINE_TIMER:-}" = 1 ] && where="$where; the static server with a timer pending (BASELINE_TIMER=1)"
   echo "Run $RUN_AT; load average $LOAD_BEFORE before, $LOAD_AFTER after (1, 5, 15 min). $ROUNDS rounds of $DURATION s wrk cells, the servers' order rotating each round; $where."
   echo "Bodies: $BYTES bytes plain, $GZ_BYTES gzip (disk collector only, 1 h interval: fixed after its first cycle); the baseline serves the same bytes."
   echo

@@ -3,6 +3,10 @@
 //! and connection settings as the exporter, no routing, no negotiation).
 //!
 //! Usage: static-baseline ADDR BODY_FILE [CONTENT_ENCODING]
+//!
+//! With `BASELINE_TIMER=1` in its environment, it keeps one timer pending (a task
+//! sleeping an hour), as any server with deadlines has: tokio then parks with a
+//! timeout, which costs the kernel a timer on every `epoll_wait`.
 
 use std::convert::Infallible;
 
@@ -31,6 +35,9 @@ async fn main() -> anyhow::Result<()> {
         None => None,
     };
     let body = Bytes::from(std::fs::read(&file).with_context(|| format!("reading {file}"))?);
+    if std::env::var("BASELINE_TIMER").is_ok_and(|v| v == "1") {
+        tokio::spawn(tokio::time::sleep(std::time::Duration::from_secs(3600)));
+    }
     let listener = tokio::net::TcpListener::bind(&addr)
         .await
         .with_context(|| format!("binding {addr}"))?;
