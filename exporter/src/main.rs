@@ -302,9 +302,20 @@ fn run(args: Args) -> anyhow::Result<()> {
         .enable_all()
         .build()
         .context("starting the async runtime")?;
+    // Connections are served on a runtime of their own that holds no timer (their
+    // watchdogs and the collectors' intervals run on `runtime`): see
+    // `server::serve_with_timers`.
+    let serving = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .thread_name("lakewatch-http")
+        .build()
+        .context("starting the async runtime")?;
+    let serving_on = serving.handle().clone();
     let result = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind(listen)
-            .await
+        let listener = std::net::TcpListener::bind(listen)
+            .with_context(|| format!("cannot listen on {listen}"))?;
+        listener
+            .set_nonblocking(true)
             .with_context(|| format!("cannot listen on {listen}"))?;
         let local = listener.local_addr().context("reading the bound address")?;
         let (hub, scheduler, mut tasks) = scheduler::start(jobs, config.series_per_target);
@@ -350,13 +361,34 @@ fn run(args: Args) -> anyhow::Result<()> {
             config = %args.config.as_ref().map_or("embedded default".into(), |p| p.display().to_string()),
             "listening"
         );
-        server::serve(listener, hub, frontend, limits, shutdown_signal()).await;
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let timers = tokio::runtime::Handle::current();
+        let mut served = serving_on.spawn(async move {
+            // Registered with the serving runtime's reactor: its connections too.
+            let listener = tokio::net::TcpListener::from_std(listener)
+                .context("registering the listening socket")?;
+            server::serve_with_timers(listener, hub, frontend, limits, timers, async {
+                let _ = stopped.await;
+            })
+            .await;
+            anyhow::Ok(())
+        });
+        let outcome = tokio::select! {
+            () = shutdown_signal() => {
+                let _ = stop.send(());
+                (&mut served).await
+            }
+            // Only ends early on an error.
+            outcome = &mut served => outcome,
+        };
+        outcome.context("the HTTP server panicked")??;
         tasks.abort_all();
         tracing::info!("shut down");
         Ok(())
     });
     // A statfs stuck on a dead NFS server never returns; do not wait for it on exit.
     runtime.shutdown_timeout(std::time::Duration::from_secs(1));
+    serving.shutdown_timeout(std::time::Duration::from_secs(1));
     result
 }
 

@@ -188,6 +188,24 @@ pub async fn serve(
     limits: Limits,
     shutdown: impl Future<Output = ()>,
 ) {
+    let timers = tokio::runtime::Handle::current();
+    serve_with_timers(listener, hub, frontend, limits, timers, shutdown).await;
+}
+
+/// [`serve`], with the connections' watchdogs, and so their timers, on the runtime of
+/// `timers`; the connections on the runtime this runs on. A runtime with no timer
+/// pending parks without a timeout, and the kernel then arms no timer for each
+/// `epoll_wait`: with one connection asking in turn, 1-2% of a scrape's CPU
+/// (`BASELINE_TIMER` in `benches/load/overhead.sh`).
+pub async fn serve_with_timers(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    frontend: Frontend,
+    limits: Limits,
+    timers: tokio::runtime::Handle,
+    shutdown: impl Future<Output = ()>,
+) {
+    let here = tokio::runtime::Handle::current();
     let server = Arc::new(Server::new(hub, frontend, limits));
     // `true` once shutting down; every connection's watchdog holds a receiver until
     // the connection ends, so `closed()` tells when all have.
@@ -228,9 +246,9 @@ pub async fn serve(
             () = &mut shutdown => break,
         };
         let _ = stream.set_nodelay(true);
-        let (server, stop) = (server.clone(), stop.subscribe());
-        tokio::spawn(async move {
-            if let Some(why) = Server::connection(&server, stream, stop).await {
+        let (server, stop, here) = (server.clone(), stop.subscribe(), here.clone());
+        timers.spawn(async move {
+            if let Some(why) = Server::connection(&server, stream, stop, &here).await {
                 tracing::debug!("closed a connection: {why}");
             }
             drop(permit);
@@ -267,9 +285,10 @@ impl Server {
         }
     }
 
-    /// Serves one connection (TLS handshake first, when configured) until the client
-    /// closes it, hyper ends it, or it overstays a deadline of [`Limits`] (returned).
-    /// Once `stop` turns true, the connection finishes the response in flight and closes.
+    /// Serves one connection (TLS handshake first, when configured) on the runtime of
+    /// `serving_on` until the client closes it, hyper ends it, or it overstays a
+    /// deadline of [`Limits`] (returned). Once `stop` turns true, the connection
+    /// finishes the response in flight and closes.
     ///
     /// The connection is a task of its own, with nothing around hyper's but a look at
     /// its `stopping` flag; this task is its watchdog, which wakes on its timer, an
@@ -282,6 +301,7 @@ impl Server {
         server: &Arc<Server>,
         stream: S,
         stop: watch::Receiver<bool>,
+        serving_on: &tokio::runtime::Handle,
     ) -> Option<&'static str>
     where
         S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
@@ -289,7 +309,7 @@ impl Server {
         let conn = Arc::new(Conn::new());
         let mut serving = {
             let (server, conn) = (server.clone(), conn.clone());
-            tokio::spawn(async move {
+            serving_on.spawn(async move {
                 let tls = server.frontend.security.load().tls;
                 let result = match &tls {
                     None => server.http1(stream, &conn).await,
@@ -663,7 +683,7 @@ mod tests {
         let (_stop, stop) = watch::channel(false);
         tokio::time::timeout(
             Duration::from_secs(30),
-            Server::connection(server, io, stop),
+            Server::connection(server, io, stop, &tokio::runtime::Handle::current()),
         )
         .await
         .expect("the connection was closed")
@@ -722,7 +742,9 @@ mod tests {
         let (stop, _) = watch::channel(false);
         let open = |io| {
             let (server, stop) = (server.clone(), stop.subscribe());
-            tokio::spawn(async move { Server::connection(&server, io, stop).await })
+            tokio::spawn(async move {
+                Server::connection(&server, io, stop, &tokio::runtime::Handle::current()).await
+            })
         };
         // An idle kept-alive connection, after one answer.
         let (mut idle, io) = tokio::io::duplex(64 * 1024);
