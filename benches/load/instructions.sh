@@ -81,9 +81,6 @@ start() {
 
 stop() { kill "$1" 2>/dev/null || true; wait "$1" 2>/dev/null || true; }
 
-# cpu_ticks PID: the process's user and system CPU time so far, in clock ticks.
-cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
-
 # wrk_requests CONNS ENC URL: runs one cell, prints the requests answered.
 wrk_requests() {
   local conns=$1 enc=$2 url=$3 hdr=() threads=2

@@ -9,6 +9,8 @@ wait_http() { for _ in $(seq 100); do curl -fsS -o /dev/null "$1" && return 0; s
 
 # CPU ticks of a process: utime+stime plus cutime+cstime: CPU of reaped children (exited Postgres backends) counts.
 ticks() { awk '{print $14 + $15 + $16 + $17}' "/proc/$1/stat"; }
+# The same process's own user and system CPU time so far, apart: "USER SYSTEM" in ticks.
+cpu_ticks() { awk '{print $14, $15}' "/proc/$1/stat"; }
 hwm_kb() { awk '/VmHWM/ {print $2}' "/proc/$1/status"; }
 rss_kb() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 HZ=$(getconf CLK_TCK)
